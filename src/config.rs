@@ -1,0 +1,242 @@
+//! Command line and environment settings, checked at start-up without any
+//! network call. Every problem is one line that says what to set.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use secrecy::SecretString;
+use url::Url;
+
+use crate::kubesphere::{ClientSettings, Cluster, Credentials, OAuthClient};
+use crate::mcp::{ServerOptions, ToolFilter, Toolset};
+
+/// MCP server for KubeSphere DevOps, acting as one namespace-scoped tenant.
+#[derive(Debug, Parser)]
+#[command(name = "ks-devops-mcp", version, about, long_about = None)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the MCP server on stdio (the default).
+    Serve,
+    /// Call one tool once and print its structured result as JSON.
+    Call {
+        /// Tool name, e.g. list_pipelines.
+        tool: String,
+        /// Arguments as a JSON object (default `{}`).
+        args: Option<String>,
+    },
+    /// Print the tool catalog, or write one JSON file per tool.
+    Tools {
+        /// Directory to write `<tool>.json` files into (e.g. tools/).
+        #[arg(long)]
+        write: Option<PathBuf>,
+    },
+    /// Run the simulated KubeSphere alone (for curl experiments).
+    Sandbox {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:9090")]
+        listen: SocketAddr,
+        /// Seconds a simulated run stays QUEUED and then RUNNING.
+        #[arg(long, default_value_t = 1.0)]
+        run_phase_secs: f64,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Use the built-in simulated KubeSphere (demo tenant `tenant`); needs no other setting.
+    #[arg(long, global = true)]
+    pub sandbox: bool,
+
+    /// KubeSphere API base URL (ks-apiserver), e.g. https://ks.example.com
+    #[arg(long, env = "KUBESPHERE_URL", global = true)]
+    pub url: Option<String>,
+
+    /// KubeSphere user for the OAuth password grant (password from KUBESPHERE_PASSWORD).
+    #[arg(long, env = "KUBESPHERE_USERNAME", global = true)]
+    pub username: Option<String>,
+
+    /// File holding the password (instead of KUBESPHERE_PASSWORD).
+    #[arg(long, global = true)]
+    pub password_file: Option<PathBuf>,
+
+    /// File holding a ready bearer token (instead of KUBESPHERE_TOKEN).
+    #[arg(long, global = true)]
+    pub token_file: Option<PathBuf>,
+
+    /// OAuth client id.
+    #[arg(long, env = "KUBESPHERE_CLIENT_ID", default_value = "kubesphere", global = true)]
+    pub client_id: String,
+
+    /// Default cluster; `host` means no /clusters/ prefix.
+    #[arg(long, env = "KUBESPHERE_CLUSTER", default_value = "host", global = true)]
+    pub cluster: String,
+
+    /// Clusters searched for projects when a tool gets none (comma list); default: every cluster KubeSphere lists for the user.
+    #[arg(long, env = "KUBESPHERE_CLUSTERS", global = true)]
+    pub clusters: Option<String>,
+
+    /// Timeout of one KubeSphere request, in seconds.
+    #[arg(long, env = "KUBESPHERE_TIMEOUT", default_value_t = 30, global = true)]
+    pub timeout_secs: u64,
+
+    /// Register only tools that change nothing.
+    #[arg(long, env = "KS_DEVOPS_MCP_READ_ONLY", global = true)]
+    pub read_only: bool,
+
+    /// Tool groups to register (comma list of context, pipelines, runs, logs, credentials, gitops, repos; or all/default).
+    #[arg(long, env = "KS_DEVOPS_MCP_TOOLSETS", default_value = "default", global = true)]
+    pub toolsets: String,
+
+    /// The client asks the human before every tool call, so destructive tools may run without elicitation.
+    #[arg(long, env = "KS_DEVOPS_MCP_ALLOW_UNCONFIRMED_DESTRUCTIVE", global = true)]
+    pub allow_unconfirmed_destructive: bool,
+
+    /// Log filter for stderr (RUST_LOG syntax), e.g. debug or ks_devops_mcp=trace.
+    #[arg(long, env = "KS_DEVOPS_MCP_LOG", default_value = "info", global = true)]
+    pub log: String,
+}
+
+/// Where the server's KubeSphere is.
+#[derive(Debug)]
+pub enum Target {
+    Real(ClientSettings),
+    Sandbox,
+}
+
+/// Everything start-up decided.
+#[derive(Debug)]
+pub struct Settings {
+    pub target: Target,
+    pub filter: ToolFilter,
+    pub options: ServerOptions,
+    pub default_cluster: Cluster,
+    pub search_clusters: Option<Vec<Cluster>>,
+}
+
+fn env_secret(name: &str) -> Option<SecretString> {
+    std::env::var(name).ok().filter(|v| !v.is_empty()).map(SecretString::from)
+}
+
+fn file_secret(path: &PathBuf, what: &str) -> Result<SecretString, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {what} file {}: {e}", path.display()))?;
+    let text = text.trim().to_string();
+    if text.is_empty() {
+        return Err(format!("{what} file {} is empty", path.display()));
+    }
+    Ok(SecretString::from(text))
+}
+
+impl Settings {
+    /// Checks the settings; the error is one line saying what to set.
+    pub fn from_args(g: &GlobalArgs) -> Result<Settings, String> {
+        let toolsets = Toolset::parse_list(&g.toolsets)?;
+        let filter = ToolFilter {
+            toolsets,
+            read_only: g.read_only,
+        };
+        let options = ServerOptions {
+            allow_unconfirmed_destructive: g.allow_unconfirmed_destructive,
+        };
+        let default_cluster = Cluster::parse(&g.cluster).map_err(|e| format!("KUBESPHERE_CLUSTER: {e}"))?;
+        let search_clusters = match g.clusters.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            None => None,
+            Some(list) => {
+                let mut v = Vec::new();
+                for c in list.split(',').map(str::trim).filter(|c| !c.is_empty()) {
+                    v.push(Cluster::parse(c).map_err(|e| format!("KUBESPHERE_CLUSTERS: {e}"))?);
+                }
+                Some(v)
+            }
+        };
+        if g.timeout_secs == 0 || g.timeout_secs > 600 {
+            return Err("KUBESPHERE_TIMEOUT must be between 1 and 600 seconds".into());
+        }
+        if g.sandbox {
+            return Ok(Settings {
+                target: Target::Sandbox,
+                filter,
+                options,
+                default_cluster,
+                search_clusters,
+            });
+        }
+        let url = g
+            .url
+            .as_deref()
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+            .ok_or("set KUBESPHERE_URL (or --url) to the KubeSphere API address, or pass --sandbox to try the built-in simulated KubeSphere")?;
+        let base_url = Url::parse(url).map_err(|e| format!("KUBESPHERE_URL {url:?} is not a URL: {e}"))?;
+        if !matches!(base_url.scheme(), "http" | "https") || base_url.host_str().is_none() {
+            return Err(format!("KUBESPHERE_URL {url:?} must be an http:// or https:// address"));
+        }
+        if base_url.query().is_some() || base_url.fragment().is_some() {
+            return Err(format!("KUBESPHERE_URL {url:?} must not carry a query or fragment"));
+        }
+        let password = match &g.password_file {
+            Some(p) => Some(file_secret(p, "password")?),
+            None => env_secret("KUBESPHERE_PASSWORD"),
+        };
+        let token = match &g.token_file {
+            Some(p) => Some(file_secret(p, "token")?),
+            None => env_secret("KUBESPHERE_TOKEN"),
+        };
+        let username = g.username.as_deref().map(str::trim).filter(|u| !u.is_empty());
+        let credentials = match (username, password, token) {
+            (Some(_), _, Some(_)) => {
+                return Err("set either KUBESPHERE_TOKEN or KUBESPHERE_USERNAME + KUBESPHERE_PASSWORD, not both".into());
+            }
+            (None, Some(_), Some(_)) => {
+                return Err("KUBESPHERE_PASSWORD is set together with KUBESPHERE_TOKEN: unset one of them".into());
+            }
+            (None, None, Some(t)) => Credentials::Token(t),
+            (Some(u), Some(p), None) => Credentials::Password {
+                username: u.to_string(),
+                password: p,
+            },
+            (Some(_), None, None) => return Err("KUBESPHERE_USERNAME is set but KUBESPHERE_PASSWORD is not: set the password".into()),
+            (None, Some(_), None) => return Err("KUBESPHERE_PASSWORD is set but KUBESPHERE_USERNAME is not: set the user name".into()),
+            (None, None, None) => {
+                return Err("set KUBESPHERE_USERNAME and KUBESPHERE_PASSWORD (OAuth password grant) or KUBESPHERE_TOKEN".into());
+            }
+        };
+        let mut oauth = OAuthClient::default();
+        oauth.id = g.client_id.clone();
+        if let Some(s) = env_secret("KUBESPHERE_CLIENT_SECRET") {
+            oauth.secret = s;
+        }
+        if base_url.scheme() == "http" && !is_loopback(&base_url) {
+            tracing::warn!("KUBESPHERE_URL uses plain http to a non-local host: the password and tokens cross the network unencrypted");
+        }
+        let mut cs = ClientSettings::new(base_url, credentials);
+        cs.oauth_client = oauth;
+        cs.default_cluster = default_cluster.clone();
+        cs.search_clusters = search_clusters.clone();
+        cs.timeout = Duration::from_secs(g.timeout_secs);
+        Ok(Settings {
+            target: Target::Real(cs),
+            filter,
+            options,
+            default_cluster,
+            search_clusters,
+        })
+    }
+}
+
+fn is_loopback(u: &Url) -> bool {
+    match u.host() {
+        Some(url::Host::Domain(d)) => d == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}

@@ -1,0 +1,217 @@
+//! Typed calls of the tenant API used by the tools.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use super::client::KsClient;
+use super::error::{KsError, KsResult};
+use super::models::{ClusterObject, DevOpsProject, List, Page, Pipeline, User, Workspace};
+use super::path::{ApiPath, Cluster, gv, validate_label, validate_subdomain};
+
+/// How long a workspace's project list is reused for name resolution.
+pub const PROJECT_CACHE_TTL: Duration = Duration::from_secs(30);
+
+/// Per-client caches (per identity, so never shared between callers).
+#[derive(Default)]
+pub(crate) struct Caches {
+    pub clusters: tokio::sync::Mutex<Option<Vec<Cluster>>>,
+    pub projects: std::sync::Mutex<HashMap<(Cluster, String), (Instant, Vec<DevOpsProject>)>>,
+    pub workspaces: std::sync::Mutex<Option<(Instant, Vec<String>)>>,
+}
+
+/// Options of a paged list call (KubeSphere `page`/`limit`, 1-based page).
+#[derive(Clone, Debug, Default)]
+pub struct ListQuery {
+    pub page: Option<u32>,
+    pub limit: Option<u32>,
+    pub name: Option<String>,
+    pub extra: Vec<(&'static str, String)>,
+}
+
+impl ListQuery {
+    fn params(&self) -> Vec<(&str, String)> {
+        let mut q: Vec<(&str, String)> = Vec::new();
+        if let Some(l) = self.limit {
+            q.push(("page", self.page.unwrap_or(1).max(1).to_string()));
+            q.push(("limit", l.to_string()));
+        }
+        if let Some(n) = self.name.as_ref().filter(|n| !n.is_empty()) {
+            q.push(("name", n.clone()));
+        }
+        for (k, v) in &self.extra {
+            q.push((k, v.clone()));
+        }
+        q
+    }
+}
+
+impl KsClient {
+    /// `GET IAM/users/{user}`: the user's own record.
+    pub async fn get_user(&self, username: &str) -> KsResult<User> {
+        validate_user(username)?;
+        let path = ApiPath::kapi(gv::IAM_V1BETA1).lit("users").seg(username);
+        self.get_json(&Cluster::Host, &path, &[]).await
+    }
+
+    /// `GET TN/workspaces`: the workspaces this user belongs to.
+    pub async fn list_workspaces(&self) -> KsResult<Vec<Workspace>> {
+        let path = ApiPath::kapi(gv::TENANT_V1BETA1).lit("workspaces");
+        let list: Option<List<Workspace>> = self.get_json(&Cluster::Host, &path, &[]).await?;
+        Ok(Page::from_list(list).items)
+    }
+
+    /// Names of this user's workspaces, reusing a list younger than
+    /// [`PROJECT_CACHE_TTL`] unless `fresh`.
+    pub async fn workspaces_cached(&self, fresh: bool) -> KsResult<Vec<String>> {
+        if !fresh {
+            if let Ok(c) = self.caches().workspaces.lock() {
+                if let Some((at, names)) = c.as_ref() {
+                    if at.elapsed() < PROJECT_CACHE_TTL {
+                        return Ok(names.clone());
+                    }
+                }
+            }
+        }
+        let names: Vec<String> = self
+            .list_workspaces()
+            .await?
+            .into_iter()
+            .map(|w| w.metadata.name)
+            .filter(|n| !n.is_empty())
+            .collect();
+        if let Ok(mut c) = self.caches().workspaces.lock() {
+            *c = Some((Instant::now(), names.clone()));
+        }
+        Ok(names)
+    }
+
+    /// `GET TN/workspaces/{ws}`.
+    pub async fn get_workspace(&self, workspace: &str) -> KsResult<Workspace> {
+        validate_label("workspace name", workspace)?;
+        let path = ApiPath::kapi(gv::TENANT_V1BETA1).lit("workspaces").seg(workspace);
+        self.get_json(&Cluster::Host, &path, &[]).await
+    }
+
+    /// `GET TN/clusters`: clusters visible to the user.
+    pub async fn list_clusters(&self) -> KsResult<Vec<ClusterObject>> {
+        let path = ApiPath::kapi(gv::TENANT_V1BETA1).lit("clusters");
+        let list: Option<List<ClusterObject>> = self.get_json(&Cluster::Host, &path, &[]).await?;
+        Ok(Page::from_list(list).items)
+    }
+
+    /// The clusters to search when a tool gets none: the configured list,
+    /// else the clusters KubeSphere lists for this user (asked once), else
+    /// the default cluster.
+    pub async fn search_clusters(&self) -> Vec<Cluster> {
+        if let Some(c) = &self.settings().search_clusters {
+            return c.clone();
+        }
+        let mut guard = self.caches().clusters.lock().await;
+        if let Some(c) = guard.as_ref() {
+            return c.clone();
+        }
+        let found = match self.list_clusters().await {
+            Ok(list) => {
+                let mut v: Vec<Cluster> = list
+                    .iter()
+                    .filter_map(|c| Cluster::parse(&c.metadata.name).ok())
+                    .collect();
+                v.sort();
+                v.dedup();
+                v
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "cannot list clusters; searching the default cluster only");
+                Vec::new()
+            }
+        };
+        let result = if found.is_empty() {
+            vec![self.default_cluster().clone()]
+        } else {
+            found
+        };
+        *guard = Some(result.clone());
+        result
+    }
+
+    /// `GET DV3/workspaces/{ws}/namespaces` on one cluster: every DevOps
+    /// project of the workspace this user may see (null bodies are empty).
+    pub async fn list_devops_projects(&self, cluster: &Cluster, workspace: &str) -> KsResult<Vec<DevOpsProject>> {
+        validate_label("workspace name", workspace)?;
+        let path = ApiPath::kapi(gv::DEVOPS_V1ALPHA3)
+            .lit("workspaces")
+            .seg(workspace)
+            .lit("namespaces");
+        let list: Option<List<DevOpsProject>> = self.get_json(cluster, &path, &[]).await?;
+        let items = Page::from_list(list).items;
+        if let Ok(mut c) = self.caches().projects.lock() {
+            c.insert((cluster.clone(), workspace.to_string()), (Instant::now(), items.clone()));
+        }
+        Ok(items)
+    }
+
+    /// Like [`Self::list_devops_projects`], reusing a list younger than
+    /// [`PROJECT_CACHE_TTL`] unless `fresh`.
+    pub async fn devops_projects_cached(
+        &self,
+        cluster: &Cluster,
+        workspace: &str,
+        fresh: bool,
+    ) -> KsResult<Vec<DevOpsProject>> {
+        if !fresh {
+            if let Ok(c) = self.caches().projects.lock() {
+                if let Some((at, items)) = c.get(&(cluster.clone(), workspace.to_string())) {
+                    if at.elapsed() < PROJECT_CACHE_TTL {
+                        return Ok(items.clone());
+                    }
+                }
+            }
+        }
+        self.list_devops_projects(cluster, workspace).await
+    }
+
+    /// `GET DV3/namespaces/{ns}/pipelines`.
+    pub async fn list_pipelines(&self, cluster: &Cluster, namespace: &str, query: &ListQuery) -> KsResult<Page<Pipeline>> {
+        validate_label("project (namespace) name", namespace)?;
+        let path = ApiPath::kapi(gv::DEVOPS_V1ALPHA3)
+            .lit("namespaces")
+            .seg(namespace)
+            .lit("pipelines");
+        let list: Option<List<Pipeline>> = self.get_json(cluster, &path, &query.params()).await?;
+        Ok(Page::from_list(list))
+    }
+
+    /// `GET DV3/namespaces/{ns}/pipelines/{p}`.
+    pub async fn get_pipeline(&self, cluster: &Cluster, namespace: &str, name: &str) -> KsResult<Pipeline> {
+        validate_label("project (namespace) name", namespace)?;
+        validate_subdomain("pipeline name", name)?;
+        let path = ApiPath::kapi(gv::DEVOPS_V1ALPHA3)
+            .lit("namespaces")
+            .seg(namespace)
+            .lit("pipelines")
+            .seg(name);
+        self.get_json(cluster, &path, &[]).await
+    }
+}
+
+/// KubeSphere user names are DNS-1123 labels, but upstream also allows
+/// `@`, `.` and `_` in some setups; only refuse what could change a route.
+fn validate_user(name: &str) -> KsResult<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 253
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '@'))
+        && name != "."
+        && name != "..";
+    if ok {
+        Ok(())
+    } else {
+        Err(KsError::InvalidName {
+            what: "user name",
+            value: name.chars().take(80).collect(),
+            reason: "it has characters a KubeSphere user name cannot have",
+            max: 253,
+        })
+    }
+}

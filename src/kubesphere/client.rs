@@ -1,0 +1,620 @@
+//! The KubeSphere HTTP client: one send path with the allowlist, auth,
+//! timeouts, retries for reads only, and error mapping.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use bytes::Bytes;
+use reqwest::{Method, StatusCode, header};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tokio::sync::Mutex;
+use url::Url;
+
+use super::auth::{Credentials, OAuthClient, OAuthError, Session, TokenResponse, oauth_hint};
+use super::error::{KsError, KsResult, RETRY_LATER_HINT, UNKNOWN_OUTCOME_HINT};
+use super::path::{ApiPath, Cluster, check_allowed};
+use super::redact::Redactor;
+
+/// Largest JSON body read into memory.
+const MAX_JSON_BODY: usize = 64 * 1024 * 1024;
+/// Largest error body looked at.
+const MAX_ERROR_BODY: usize = 64 * 1024;
+
+/// Settings of a [`KsClient`].
+#[derive(Clone, Debug)]
+pub struct ClientSettings {
+    /// KubeSphere console/API base URL (ks-apiserver), e.g. `https://ks.example.com`.
+    pub base_url: Url,
+    pub credentials: Credentials,
+    pub oauth_client: OAuthClient,
+    /// Cluster used when a tool gets none.
+    pub default_cluster: Cluster,
+    /// Clusters searched when a tool gets none; `None` = discover on first use.
+    pub search_clusters: Option<Vec<Cluster>>,
+    /// Timeout of one HTTP request.
+    pub timeout: Duration,
+    /// Attempts for idempotent reads (1 = no retry).
+    pub read_attempts: u32,
+    /// First backoff between read attempts (doubles each time).
+    pub retry_backoff: Duration,
+}
+
+impl ClientSettings {
+    pub fn new(base_url: Url, credentials: Credentials) -> ClientSettings {
+        ClientSettings {
+            base_url,
+            credentials,
+            oauth_client: OAuthClient::default(),
+            default_cluster: Cluster::Host,
+            search_clusters: None,
+            timeout: Duration::from_secs(30),
+            read_attempts: 3,
+            retry_backoff: Duration::from_millis(200),
+        }
+    }
+}
+
+/// Body of a request.
+pub enum Body<'a> {
+    None,
+    Json(&'a (dyn erased::SerializeJson + Sync)),
+    Form(Vec<(&'static str, String)>),
+}
+
+/// Object-safe serialisation for request bodies.
+pub mod erased {
+    /// Anything serialisable to a JSON value.
+    pub trait SerializeJson {
+        fn to_json(&self) -> serde_json::Result<serde_json::Value>;
+    }
+    impl<T: serde::Serialize> SerializeJson for T {
+        fn to_json(&self) -> serde_json::Result<serde_json::Value> {
+            serde_json::to_value(self)
+        }
+    }
+}
+
+/// What the user behind the client is, as far as the client knows.
+#[derive(Clone, Debug)]
+pub struct Identity {
+    pub username: Option<String>,
+    pub token_expires_at: Option<SystemTime>,
+    pub renewable: bool,
+}
+
+/// A KubeSphere API client acting as one identity. Cheap to clone.
+#[derive(Clone)]
+pub struct KsClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    settings: ClientSettings,
+    session: Mutex<Option<Session>>,
+    generation: std::sync::atomic::AtomicU64,
+    redactor: Redactor,
+    caches: super::api::Caches,
+}
+
+impl std::fmt::Debug for KsClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KsClient")
+            .field("base_url", &self.inner.settings.base_url.as_str())
+            .field("default_cluster", &self.inner.settings.default_cluster)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A raw response whose status was 2xx.
+pub struct RawResponse {
+    pub status: StatusCode,
+    pub headers: header::HeaderMap,
+    pub response: reqwest::Response,
+}
+
+impl KsClient {
+    /// Builds a client. Makes no network call.
+    pub fn new(settings: ClientSettings) -> KsResult<KsClient> {
+        match settings.base_url.scheme() {
+            "http" | "https" => {}
+            other => {
+                return Err(KsError::Invalid(format!(
+                    "KubeSphere URL must be http or https, not {other:?}"
+                )));
+            }
+        }
+        let http = reqwest::Client::builder()
+            .timeout(settings.timeout)
+            .connect_timeout(settings.timeout.min(Duration::from_secs(10)))
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("ks-devops-mcp/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| KsError::Invalid(format!("cannot build HTTP client: {e}")))?;
+        let redactor = Redactor::default();
+        redactor.add(&settings.oauth_client.secret);
+        match &settings.credentials {
+            Credentials::Password { password, .. } => redactor.add(password),
+            Credentials::Token(t) => redactor.add(t),
+        }
+        let session = match &settings.credentials {
+            Credentials::Token(t) => Some(Session::from_static(t.clone())),
+            Credentials::Password { .. } => None,
+        };
+        Ok(KsClient {
+            inner: Arc::new(Inner {
+                http,
+                settings,
+                session: Mutex::new(session),
+                generation: std::sync::atomic::AtomicU64::new(1),
+                redactor,
+                caches: Default::default(),
+            }),
+        })
+    }
+
+    pub fn settings(&self) -> &ClientSettings {
+        &self.inner.settings
+    }
+
+    /// The cluster a tool uses when it gets none.
+    pub fn default_cluster(&self) -> &Cluster {
+        &self.inner.settings.default_cluster
+    }
+
+    pub(crate) fn caches(&self) -> &super::api::Caches {
+        &self.inner.caches
+    }
+
+    /// The redactor that scrubs this client's secrets from text.
+    pub fn redactor(&self) -> &Redactor {
+        &self.inner.redactor
+    }
+
+    /// Who this client is, logging in if needed (so the expiry is known).
+    pub async fn identity(&self) -> KsResult<Identity> {
+        let session = self.session().await?;
+        let username = self.inner.settings.credentials.username().or_else(|| {
+            super::auth::jwt_claims(session.access.expose_secret()).and_then(|c| c.username.or(c.sub))
+        });
+        Ok(Identity {
+            username,
+            token_expires_at: session.expires_at,
+            renewable: matches!(self.inner.settings.credentials, Credentials::Password { .. }),
+        })
+    }
+
+    // ---------------------------------------------------------------- auth
+
+    async fn session(&self) -> KsResult<Session> {
+        let mut guard = self.inner.session.lock().await;
+        if let Some(s) = guard.as_ref() {
+            if !s.needs_renewal(SystemTime::now()) {
+                return Ok(s.clone());
+            }
+        }
+        let fresh = self.renew(guard.as_ref()).await?;
+        *guard = Some(fresh.clone());
+        Ok(fresh)
+    }
+
+    /// Forgets the token that got a 401, unless it was already replaced.
+    async fn invalidate(&self, generation: u64) {
+        let mut guard = self.inner.session.lock().await;
+        if guard.as_ref().map(|s| s.generation) == Some(generation) {
+            if let Some(s) = guard.as_mut() {
+                // Keep the refresh token for the next renewal; drop the access token.
+                s.expires_at = Some(SystemTime::UNIX_EPOCH);
+            }
+        }
+    }
+
+    async fn renew(&self, current: Option<&Session>) -> KsResult<Session> {
+        let settings = &self.inner.settings;
+        let (username, password) = match &settings.credentials {
+            Credentials::Password { username, password } => (username, password),
+            Credentials::Token(t) => {
+                // A ready token cannot be renewed: keep using it until KubeSphere refuses.
+                let s = current.cloned().unwrap_or_else(|| Session::from_static(t.clone()));
+                if s.expires_at.is_some_and(|e| e <= SystemTime::now()) {
+                    return Err(KsError::Unauthorized {
+                        path: "/oauth/token".into(),
+                        message: "the configured KUBESPHERE_TOKEN has expired and cannot be renewed by this server".into(),
+                    });
+                }
+                return Ok(s);
+            }
+        };
+        if let Some(refresh) = current.and_then(|s| s.refresh.as_ref()) {
+            let form = vec![
+                ("grant_type", "refresh_token".to_string()),
+                ("refresh_token", refresh.expose_secret().to_string()),
+                ("client_id", settings.oauth_client.id.clone()),
+                ("client_secret", settings.oauth_client.secret.expose_secret().to_string()),
+            ];
+            match self.token_request(form).await {
+                Ok(s) => {
+                    tracing::debug!("renewed KubeSphere token with the refresh grant");
+                    return Ok(s);
+                }
+                Err(e) => tracing::debug!(error = %e, "refresh grant failed; logging in again"),
+            }
+        }
+        let form = vec![
+            ("grant_type", "password".to_string()),
+            ("username", username.clone()),
+            ("password", password.expose_secret().to_string()),
+            ("client_id", settings.oauth_client.id.clone()),
+            ("client_secret", settings.oauth_client.secret.expose_secret().to_string()),
+        ];
+        let s = self.token_request(form).await?;
+        tracing::info!(user = %username, "logged in to KubeSphere");
+        Ok(s)
+    }
+
+    async fn token_request(&self, form: Vec<(&'static str, String)>) -> KsResult<Session> {
+        let path = ApiPath::oauth_token();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let res = self
+                .send_once(&Method::POST, &Cluster::Host, &path, &[], &Body::Form(form.clone()), None, "*/*")
+                .await;
+            let resp = match res {
+                // Issuing a token changes nothing a user can see: safe to retry.
+                Err(e) if e.is_transient() && attempt < self.inner.settings.read_attempts => {
+                    tokio::time::sleep(self.backoff(attempt)).await;
+                    continue;
+                }
+                Err(e) => return Err(e),
+                Ok(r) => r,
+            };
+            let status = resp.status();
+            let body = read_capped(resp, MAX_JSON_BODY, path.as_str()).await?;
+            if status.is_success() {
+                let tr: TokenResponse =
+                    serde_json::from_slice(&body).map_err(|e| KsError::InvalidResponse {
+                        path: path.as_str().into(),
+                        reason: format!("token response is not the OAuth JSON shape ({})", format!("{:?}", e.classify())),
+                    })?;
+                let generation = self.inner.generation.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let session = Session::from_response(tr, generation);
+                self.inner.redactor.add(&session.access);
+                if let Some(r) = &session.refresh {
+                    self.inner.redactor.add(r);
+                }
+                return Ok(session);
+            }
+            if let Ok(err) = serde_json::from_slice::<OAuthError>(&body) {
+                return Err(KsError::Login {
+                    hint: oauth_hint(&err.error, status.as_u16()),
+                    description: self.inner.redactor.redact(&err.error_description),
+                    error: err.error,
+                });
+            }
+            return Err(self.map_error(status, &body, path.as_str(), false));
+        }
+    }
+
+    // ---------------------------------------------------------------- send
+
+    fn backoff(&self, attempt: u32) -> Duration {
+        let base = self.inner.settings.retry_backoff;
+        let exp = base.saturating_mul(1 << (attempt.saturating_sub(1)).min(6));
+        let jitter = Duration::from_millis(rand::random_range(0..=base.as_millis().max(1) as u64 / 2));
+        exp + jitter
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn send_once(
+        &self,
+        method: &Method,
+        cluster: &Cluster,
+        path: &ApiPath,
+        query: &[(&str, String)],
+        body: &Body<'_>,
+        token: Option<&SecretString>,
+        accept: &str,
+    ) -> KsResult<reqwest::Response> {
+        let full = path.for_cluster(cluster);
+        check_allowed(&full)?;
+        let mut url = self.inner.settings.base_url.clone();
+        {
+            let base_path = url.path().trim_end_matches('/').to_string();
+            url.set_path(&format!("{base_path}{full}"));
+        }
+        if !query.is_empty() {
+            let mut qp = url.query_pairs_mut();
+            for (k, v) in query {
+                qp.append_pair(k, v);
+            }
+        }
+        let mut req = self
+            .inner
+            .http
+            .request(method.clone(), url)
+            .header(header::ACCEPT, accept);
+        if let Some(t) = token {
+            req = req.bearer_auth(t.expose_secret());
+        }
+        req = match body {
+            Body::None => req,
+            Body::Json(v) => {
+                let value = v.to_json().map_err(|e| KsError::Invalid(format!("cannot encode request body: {e}")))?;
+                req.json(&value)
+            }
+            Body::Form(f) => req.form(f),
+        };
+        let started = Instant::now();
+        let result = req.send().await;
+        let elapsed = started.elapsed();
+        match result {
+            Ok(r) => {
+                tracing::debug!(%method, path = %full, status = r.status().as_u16(), ms = elapsed.as_millis() as u64, "kubesphere");
+                Ok(r)
+            }
+            Err(e) => {
+                let idempotent = *method == Method::GET;
+                let hint = if idempotent { RETRY_LATER_HINT } else { UNKNOWN_OUTCOME_HINT };
+                tracing::debug!(%method, path = %full, ms = elapsed.as_millis() as u64, error = %e, "kubesphere request failed");
+                if e.is_timeout() {
+                    Err(KsError::Timeout { path: full, timeout: self.inner.settings.timeout, hint })
+                } else {
+                    let reason = if e.is_connect() {
+                        "connection refused or host unreachable".to_string()
+                    } else {
+                        "the connection broke before a complete answer arrived".to_string()
+                    };
+                    Err(KsError::Network { path: full, reason, hint })
+                }
+            }
+        }
+    }
+
+    /// Sends an authenticated request and returns the 2xx response.
+    ///
+    /// * One transparent re-login on 401 (the request never reached a handler,
+    ///   so this is safe for writes too).
+    /// * Reads (GET) are retried with backoff on timeouts, broken connections
+    ///   and 502/503/504; writes are never retried.
+    pub async fn execute(
+        &self,
+        method: Method,
+        cluster: &Cluster,
+        path: &ApiPath,
+        query: &[(&str, String)],
+        body: Body<'_>,
+        accept: &str,
+    ) -> KsResult<RawResponse> {
+        let idempotent = method == Method::GET;
+        let max_attempts = if idempotent { self.inner.settings.read_attempts.max(1) } else { 1 };
+        let full = path.for_cluster(cluster);
+        check_allowed(&full)?;
+        let mut attempt = 0;
+        let mut relogged = false;
+        loop {
+            attempt += 1;
+            let session = self.session().await?;
+            let result = self
+                .send_once(&method, cluster, path, query, &body, Some(&session.access), accept)
+                .await;
+            let resp = match result {
+                Err(e) if idempotent && e.is_transient() && attempt < max_attempts => {
+                    tokio::time::sleep(self.backoff(attempt)).await;
+                    continue;
+                }
+                Err(e) => return Err(e),
+                Ok(r) => r,
+            };
+            let status = resp.status();
+            if status.is_success() {
+                return Ok(RawResponse { status, headers: resp.headers().clone(), response: resp });
+            }
+            if status == StatusCode::UNAUTHORIZED && !relogged {
+                relogged = true;
+                attempt -= 1;
+                self.invalidate(session.generation).await;
+                tracing::debug!(path = %full, "401 from KubeSphere; logging in again");
+                continue;
+            }
+            let body = read_capped(resp, MAX_ERROR_BODY, &full).await.unwrap_or_default();
+            let err = self.map_error(status, &body, &full, idempotent);
+            if idempotent && err.is_transient() && attempt < max_attempts {
+                tokio::time::sleep(self.backoff(attempt)).await;
+                continue;
+            }
+            return Err(err);
+        }
+    }
+
+    /// GET a JSON document.
+    pub async fn get_json<T: DeserializeOwned>(
+        &self,
+        cluster: &Cluster,
+        path: &ApiPath,
+        query: &[(&str, String)],
+    ) -> KsResult<T> {
+        let r = self.execute(Method::GET, cluster, path, query, Body::None, "application/json").await?;
+        decode(r, &path.for_cluster(cluster)).await
+    }
+
+    /// Sends JSON with `method` and decodes the JSON answer.
+    pub async fn send_json<B: Serialize + Sync, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        cluster: &Cluster,
+        path: &ApiPath,
+        query: &[(&str, String)],
+        body: &B,
+    ) -> KsResult<T> {
+        let r = self.execute(method, cluster, path, query, Body::Json(body), "application/json").await?;
+        decode(r, &path.for_cluster(cluster)).await
+    }
+
+    /// Sends a request and returns the raw 2xx body (bounded).
+    pub async fn send_bytes(
+        &self,
+        method: Method,
+        cluster: &Cluster,
+        path: &ApiPath,
+        query: &[(&str, String)],
+        body: Body<'_>,
+        accept: &str,
+    ) -> KsResult<Bytes> {
+        let full = path.for_cluster(cluster);
+        let r = self.execute(method, cluster, path, query, body, accept).await?;
+        read_capped(r.response, MAX_JSON_BODY, &full).await
+    }
+
+    // ---------------------------------------------------------------- errors
+
+    fn map_error(&self, status: StatusCode, body: &[u8], path: &str, idempotent: bool) -> KsError {
+        let message = self.inner.redactor.redact(&summarize_body(status, body));
+        let path = path.to_string();
+        match status.as_u16() {
+            401 => KsError::Unauthorized { path, message },
+            403 => KsError::Forbidden { path, message },
+            404 => KsError::NotFound { path, message },
+            409 => KsError::Conflict { path, message },
+            400 if message.starts_with("cluster ") && message.contains("not exists") => {
+                let cluster = message
+                    .split_whitespace()
+                    .nth(1)
+                    .unwrap_or_default()
+                    .to_string();
+                KsError::UnknownCluster { cluster, message }
+            }
+            s @ 400..=499 => KsError::BadRequest { path, status: s, message },
+            s => KsError::Upstream {
+                path,
+                status: s,
+                message,
+                hint: if idempotent { RETRY_LATER_HINT } else { UNKNOWN_OUTCOME_HINT },
+            },
+        }
+    }
+}
+
+async fn read_capped(mut resp: reqwest::Response, cap: usize, path: &str) -> KsResult<Bytes> {
+    let mut buf = bytes::BytesMut::new();
+    loop {
+        match resp.chunk().await {
+            Ok(Some(chunk)) => {
+                if buf.len() + chunk.len() > cap {
+                    return Err(KsError::InvalidResponse {
+                        path: path.into(),
+                        reason: format!("the answer is larger than {} MiB", cap / (1024 * 1024)),
+                    });
+                }
+                buf.extend_from_slice(&chunk);
+            }
+            Ok(None) => return Ok(buf.freeze()),
+            Err(e) if e.is_timeout() => {
+                return Err(KsError::Timeout {
+                    path: path.into(),
+                    timeout: Duration::ZERO,
+                    hint: "the answer stopped arriving; retry later",
+                });
+            }
+            Err(_) => {
+                return Err(KsError::Network {
+                    path: path.into(),
+                    reason: "the connection broke while the answer was arriving".into(),
+                    hint: "retry later",
+                });
+            }
+        }
+    }
+}
+
+async fn decode<T: DeserializeOwned>(r: RawResponse, path: &str) -> KsResult<T> {
+    let body = read_capped(r.response, MAX_JSON_BODY, path).await?;
+    let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) { b"null" } else { &body };
+    serde_json::from_slice(body).map_err(|e| KsError::InvalidResponse {
+        path: path.into(),
+        reason: if body.first().is_some_and(|b| *b == b'<') {
+            "expected JSON but got an HTML page (is the URL ks-apiserver, not the console?)".into()
+        } else {
+            format!("the JSON does not have the expected shape: {e}")
+                .chars()
+                .take(240)
+                .collect()
+        },
+    })
+}
+
+/// One readable line out of an upstream error body, whatever its format:
+/// Kubernetes `Status` JSON, Blue Ocean/Jenkins JSON, OAuth JSON, plain
+/// text, HTML or nothing.
+pub fn summarize_body(status: StatusCode, body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return format!("HTTP {} with an empty body", status.as_u16());
+    }
+    if trimmed.starts_with('{') {
+        if let Ok(v) = serde_json::from_str::<serde_json::Value>(trimmed) {
+            for key in ["message", "error_description", "error"] {
+                if let Some(m) = v.get(key).and_then(|m| m.as_str()).filter(|m| !m.is_empty()) {
+                    return clip(m);
+                }
+            }
+        }
+    }
+    if trimmed.starts_with('"') {
+        if let Ok(s) = serde_json::from_str::<String>(trimmed) {
+            return clip(&s);
+        }
+    }
+    let lower = trimmed.to_ascii_lowercase();
+    if lower.starts_with("<!doctype") || lower.starts_with("<html") || lower.contains("<body") {
+        let title = lower
+            .find("<title>")
+            .and_then(|s| lower[s + 7..].find("</title>").map(|e| trimmed[s + 7..s + 7 + e].trim().to_string()))
+            .filter(|t| !t.is_empty());
+        return match title {
+            Some(t) => format!("HTTP {} with an HTML page titled {:?}", status.as_u16(), clip(&t)),
+            None => format!("HTTP {} with an HTML page", status.as_u16()),
+        };
+    }
+    clip(trimmed.lines().next().unwrap_or(trimmed))
+}
+
+fn clip(s: &str) -> String {
+    const MAX: usize = 400;
+    let s = s.trim();
+    if s.chars().count() <= MAX {
+        s.to_string()
+    } else {
+        let mut out: String = s.chars().take(MAX).collect();
+        out.push('…');
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summaries() {
+        let st = StatusCode::FORBIDDEN;
+        assert_eq!(
+            summarize_body(st, br#"{"kind":"Status","message":"workspaces \"demo\" is forbidden","code":403}"#),
+            "workspaces \"demo\" is forbidden"
+        );
+        assert_eq!(
+            summarize_body(StatusCode::NOT_FOUND, b"pipelines.devops.kubesphere.io \"p\" not found\n"),
+            "pipelines.devops.kubesphere.io \"p\" not found"
+        );
+        assert_eq!(summarize_body(StatusCode::BAD_GATEWAY, b""), "HTTP 502 with an empty body");
+        assert_eq!(
+            summarize_body(StatusCode::BAD_GATEWAY, b"<html><head><title>502 Bad Gateway</title></head></html>"),
+            "HTTP 502 with an HTML page titled \"502 Bad Gateway\""
+        );
+        assert_eq!(summarize_body(StatusCode::UNAUTHORIZED, b"\"login_required\""), "login_required");
+        assert!(summarize_body(StatusCode::BAD_REQUEST, "x".repeat(1000).as_bytes()).chars().count() <= 401);
+    }
+}

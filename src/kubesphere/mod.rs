@@ -1,0 +1,16 @@
+//! KubeSphere client: HTTP, auth, routing, errors and typed models.
+//! Knows nothing of MCP.
+
+mod api;
+pub mod auth;
+mod client;
+pub mod error;
+pub mod models;
+pub mod path;
+pub mod redact;
+
+pub use api::{ListQuery, PROJECT_CACHE_TTL};
+pub use auth::{Credentials, OAuthClient};
+pub use client::{Body, ClientSettings, Identity, KsClient, RawResponse, summarize_body};
+pub use error::{KsError, KsResult};
+pub use path::{ApiPath, Cluster};

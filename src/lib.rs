@@ -1,0 +1,11 @@
+//! ks-devops-mcp: an MCP server that lets AI agents operate KubeSphere
+//! DevOps as a namespace-scoped tenant.
+//!
+//! Layers: [`kubesphere`] (the HTTP client, no MCP inside), [`mcp`] (tools,
+//! guardrails and the MCP server handler), and the transports in `main.rs`.
+//! The simulated KubeSphere lives in its own crate, `ks-sim`.
+
+pub mod catalog;
+pub mod config;
+pub mod kubesphere;
+pub mod mcp;

@@ -1,0 +1,207 @@
+//! `ks-devops-mcp`: CLI entry point and transports.
+//!
+//! stdout is the MCP protocol in stdio mode: everything else, logs
+//! included, goes to stderr.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use rmcp::ServiceExt;
+use secrecy::SecretString;
+use tracing_subscriber::EnvFilter;
+
+use ks_devops_mcp::catalog;
+use ks_devops_mcp::config::{Cli, Command, Settings, Target};
+use ks_devops_mcp::kubesphere::{ClientSettings, Credentials, KsClient};
+use ks_devops_mcp::mcp::server::DevopsServer;
+use ks_devops_mcp::mcp::{Registry, ToolCtx};
+
+/// The demo tenant `--sandbox` logs in as.
+const SANDBOX_USER: &str = "tenant";
+const SANDBOX_PASSWORD: &str = "P@88w0rd";
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let filter = EnvFilter::try_from_env("RUST_LOG")
+        .or_else(|_| EnvFilter::try_new(&cli.global.log))
+        .unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("ks-devops-mcp: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    runtime.block_on(run(cli))
+}
+
+fn fail(msg: impl std::fmt::Display) -> ExitCode {
+    eprintln!("ks-devops-mcp: {msg}");
+    ExitCode::from(2)
+}
+
+async fn run(cli: Cli) -> ExitCode {
+    let command = cli.command.unwrap_or(Command::Serve);
+    match command {
+        Command::Tools { write } => {
+            let registry = Registry::all();
+            match write {
+                Some(dir) => match catalog::write_dir(&registry, &dir) {
+                    Ok(n) => {
+                        eprintln!("wrote {n} tool files to {}", dir.display());
+                        ExitCode::SUCCESS
+                    }
+                    Err(e) => fail(format!("cannot write the catalog to {}: {e}", dir.display())),
+                },
+                None => {
+                    println!("{}", catalog::to_json_string(&registry));
+                    ExitCode::SUCCESS
+                }
+            }
+        }
+        Command::Sandbox { listen, run_phase_secs } => {
+            let opts = ks_sim::SimOptions {
+                run_phase: Duration::from_secs_f64(run_phase_secs.clamp(0.01, 3600.0)),
+                ..Default::default()
+            };
+            let sim = match ks_sim::Sim::start(opts, listen).await {
+                Ok(s) => s,
+                Err(e) => return fail(format!("cannot listen on {listen}: {e}")),
+            };
+            eprintln!(
+                "simulated KubeSphere on {} (users tenant and demo-admin, password {SANDBOX_PASSWORD}); Ctrl-C stops it",
+                sim.url()
+            );
+            shutdown_signal().await;
+            sim.shutdown().await;
+            ExitCode::SUCCESS
+        }
+        Command::Serve | Command::Call { .. } => {
+            let settings = match Settings::from_args(&cli.global) {
+                Ok(s) => s,
+                Err(e) => return fail(e),
+            };
+            let (client, _sim) = match connect(&settings).await {
+                Ok(x) => x,
+                Err(e) => return fail(e),
+            };
+            let server = DevopsServer::new(Registry::filtered(&settings.filter), client, settings.options.clone());
+            match command {
+                Command::Call { tool, args } => call_once(&server, &tool, args.as_deref()).await,
+                _ => serve_stdio(server).await,
+            }
+        }
+    }
+}
+
+/// Builds the KubeSphere client (starting the simulated one for
+/// `--sandbox`). Makes no request to KubeSphere: login happens on first use.
+async fn connect(settings: &Settings) -> Result<(KsClient, Option<ks_sim::Sim>), String> {
+    match &settings.target {
+        Target::Real(cs) => Ok((KsClient::new(cs.clone()).map_err(|e| e.to_string())?, None)),
+        Target::Sandbox => {
+            let sim = ks_sim::Sim::start(ks_sim::SimOptions::default(), ([127, 0, 0, 1], 0).into())
+                .await
+                .map_err(|e| format!("cannot start the simulated KubeSphere: {e}"))?;
+            let url = url::Url::parse(&sim.url()).map_err(|e| format!("simulated KubeSphere URL: {e}"))?;
+            let mut cs = ClientSettings::new(
+                url,
+                Credentials::Password {
+                    username: SANDBOX_USER.into(),
+                    password: SecretString::from(SANDBOX_PASSWORD),
+                },
+            );
+            cs.default_cluster = settings.default_cluster.clone();
+            cs.search_clusters = settings.search_clusters.clone();
+            tracing::info!(url = %sim.url(), user = SANDBOX_USER, "using the simulated KubeSphere");
+            Ok((KsClient::new(cs).map_err(|e| e.to_string())?, Some(sim)))
+        }
+    }
+}
+
+async fn call_once(server: &DevopsServer, tool: &str, args: Option<&str>) -> ExitCode {
+    let Some(entry) = server.registry().get(tool) else {
+        let names: Vec<&str> = server.registry().entries().iter().map(|e| e.name()).collect();
+        return fail(format!("unknown tool {tool:?}; available: {}", names.join(", ")));
+    };
+    let args = match args.map(str::trim).filter(|a| !a.is_empty()) {
+        None => serde_json::Map::new(),
+        Some(text) => match serde_json::from_str::<serde_json::Value>(text) {
+            Ok(serde_json::Value::Object(o)) => o,
+            Ok(_) => return fail("arguments must be a JSON object, e.g. '{\"project\":\"stone-devops\"}'"),
+            Err(e) => return fail(format!("arguments are not valid JSON: {e}")),
+        },
+    };
+    let ctx: ToolCtx = server.detached_ctx();
+    match entry.run(ctx, args).await {
+        Ok(value) => {
+            println!("{}", serde_json::to_string_pretty(&value).unwrap_or_else(|_| value.to_string()));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            let out = serde_json::json!({"isError": true, "kind": e.kind(), "message": e.to_string()});
+            println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+            eprintln!("ks-devops-mcp: {tool} failed: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn serve_stdio(server: DevopsServer) -> ExitCode {
+    let tools = server.registry().entries().len();
+    tracing::info!(tools, "serving MCP on stdio");
+    let running = match server.serve(rmcp::transport::stdio()).await {
+        Ok(r) => r,
+        Err(e) => {
+            // stdin closed before a handshake, or the handshake was malformed.
+            tracing::info!(error = %e, "MCP session did not start");
+            return ExitCode::SUCCESS;
+        }
+    };
+    let cancel = running.cancellation_token();
+    let stop = tokio::spawn(async move {
+        shutdown_signal().await;
+        cancel.cancel();
+    });
+    let result = running.waiting().await;
+    stop.abort();
+    match result {
+        Ok(reason) => {
+            tracing::info!(?reason, "MCP session ended");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "MCP session failed");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
+

@@ -1,0 +1,102 @@
+//! Tool failures. Each becomes an `isError: true` result whose text names
+//! the next step; none is a protocol error.
+
+use rmcp::model::InputRequiredResult;
+use serde::Serialize;
+
+use crate::kubesphere::KsError;
+
+/// A project candidate shown when a name is ambiguous or unknown.
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema, PartialEq, Eq)]
+pub struct Candidate {
+    /// Full name (the namespace): what every tool wants in `project`.
+    pub name: String,
+    /// Short name (`generateName`) the project was created with.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub short_name: Option<String>,
+    /// Display name, when one is set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alias: Option<String>,
+    pub workspace: String,
+    pub cluster: String,
+}
+
+impl std::fmt::Display for Candidate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} (cluster {}, workspace {}", self.name, self.cluster, self.workspace)?;
+        if let Some(s) = &self.short_name {
+            write!(f, ", short name {s}")?;
+        }
+        f.write_str(")")
+    }
+}
+
+/// Why a tool call did not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum ToolError {
+    #[error(transparent)]
+    Ks(#[from] KsError),
+
+    /// The arguments are wrong in a way the agent can fix.
+    #[error("invalid arguments: {0}")]
+    InvalidInput(String),
+
+    /// A project name matched several projects; nothing was done.
+    #[error(
+        "the project name {name:?} is ambiguous: it matches {}. Nothing was done. Ask the user which one they mean, then call again with `project` set to that full name (and `cluster`).",
+        list(candidates)
+    )]
+    AmbiguousProject { name: String, candidates: Vec<Candidate> },
+
+    /// A project name matched nothing the user can see.
+    #[error(
+        "no DevOps project named {name:?} is visible to this user{}. {}",
+        scope_text(searched),
+        if closest.is_empty() { "Call list_devops_projects to see the projects this user can reach.".to_string() } else { format!("Closest names: {}. Ask the user which one they mean, or call list_devops_projects.", list(closest)) }
+    )]
+    ProjectNotFound {
+        name: String,
+        closest: Vec<Candidate>,
+        searched: String,
+    },
+
+    /// The user must answer something first; nothing was done.
+    #[error("needs user input, nothing was done: {0}")]
+    NeedsUserInput(String),
+
+    /// The client cancelled the call.
+    #[error("cancelled by the client; nothing further was done")]
+    Cancelled,
+
+    /// MRTR: ask the client for input and retry (2026-07-28 clients).
+    #[error("input required from the user")]
+    InputRequired(Box<InputRequiredResult>),
+
+    /// A bug or an impossible state on our side.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+fn list(c: &[Candidate]) -> String {
+    c.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+}
+
+fn scope_text(s: &str) -> String {
+    if s.is_empty() { String::new() } else { format!(" ({s})") }
+}
+
+impl ToolError {
+    /// A short machine-readable kind.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ToolError::Ks(e) => e.kind(),
+            ToolError::InvalidInput(_) => "invalid_input",
+            ToolError::AmbiguousProject { .. } => "ambiguous_project",
+            ToolError::ProjectNotFound { .. } => "project_not_found",
+            ToolError::NeedsUserInput(_) => "needs_user_input",
+            ToolError::Cancelled => "cancelled",
+            ToolError::InputRequired(_) => "input_required",
+            ToolError::Internal(_) => "internal",
+        }
+    }
+}

@@ -1,0 +1,14 @@
+//! The MCP layer: tools, guardrails, and the server handler.
+
+pub mod context;
+pub mod error;
+pub mod paging;
+pub mod registry;
+pub mod resolve;
+pub mod schema;
+pub mod server;
+pub mod tools;
+
+pub use context::{ServerOptions, ToolCtx};
+pub use error::ToolError;
+pub use registry::{Hints, Registry, ToolDef, ToolEntry, ToolFilter, Toolset};

@@ -1,0 +1,249 @@
+//! The tool registry: every tool is a [`ToolDef`] (name, description,
+//! schemas, annotations and handler in one place); the registry erases the
+//! types so the MCP server, the `call` CLI and the catalog share one path.
+
+use std::borrow::Cow;
+use std::future::Future;
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+use rmcp::model::{JsonObject, Tool, ToolAnnotations};
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::context::ToolCtx;
+use super::error::ToolError;
+use super::schema::{input_schema, output_schema};
+
+/// Groups of tools that can be switched on and off (`--toolsets`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Toolset {
+    /// Identity, workspaces, DevOps projects.
+    Context,
+    /// Pipelines (list, inspect, create, delete).
+    Pipelines,
+    /// Runs (trigger, follow, stop, approve).
+    Runs,
+    /// Logs, artifacts, diagnosis.
+    Logs,
+    /// Credentials.
+    Credentials,
+    /// GitOps applications.
+    Gitops,
+    /// GitRepository resources.
+    Repos,
+}
+
+impl Toolset {
+    pub const ALL: [Toolset; 7] = [
+        Toolset::Context,
+        Toolset::Pipelines,
+        Toolset::Runs,
+        Toolset::Logs,
+        Toolset::Credentials,
+        Toolset::Gitops,
+        Toolset::Repos,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Toolset::Context => "context",
+            Toolset::Pipelines => "pipelines",
+            Toolset::Runs => "runs",
+            Toolset::Logs => "logs",
+            Toolset::Credentials => "credentials",
+            Toolset::Gitops => "gitops",
+            Toolset::Repos => "repos",
+        }
+    }
+
+    /// Toolsets on when `--toolsets` is not given.
+    pub fn is_default(self) -> bool {
+        !matches!(self, Toolset::Repos)
+    }
+
+    /// Parses a comma-separated list; `all` and `default` are shorthands.
+    pub fn parse_list(s: &str) -> Result<Vec<Toolset>, String> {
+        let mut out = Vec::new();
+        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            match part {
+                "all" => out.extend(Toolset::ALL),
+                "default" => out.extend(Toolset::ALL.into_iter().filter(|t| t.is_default())),
+                _ => match Toolset::ALL.into_iter().find(|t| t.name() == part) {
+                    Some(t) => out.push(t),
+                    None => {
+                        return Err(format!(
+                            "unknown toolset {part:?}; known: {}, all, default",
+                            Toolset::ALL.map(Toolset::name).join(", ")
+                        ));
+                    }
+                },
+            }
+        }
+        out.sort();
+        out.dedup();
+        if out.is_empty() {
+            return Err("--toolsets names no toolset".into());
+        }
+        Ok(out)
+    }
+}
+
+/// Behaviour hints, always set explicitly on every tool.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Hints {
+    /// Changes nothing (only these are served with `--read-only`).
+    pub read_only: bool,
+    /// May delete or irreversibly change something.
+    pub destructive: bool,
+    /// Calling twice with the same arguments has no further effect.
+    pub idempotent: bool,
+    /// Talks to systems beyond KubeSphere (e.g. a Git host).
+    pub open_world: bool,
+}
+
+impl Hints {
+    /// A read-only tool.
+    pub const READ: Hints = Hints {
+        read_only: true,
+        destructive: false,
+        idempotent: true,
+        open_world: false,
+    };
+}
+
+/// One tool: everything about it in one place.
+pub trait ToolDef: Send + Sync + 'static {
+    const NAME: &'static str;
+    const TITLE: &'static str;
+    /// Written for a model: what it does, when to use it, what to ask first.
+    const DESCRIPTION: &'static str;
+    const TOOLSET: Toolset;
+    const HINTS: Hints;
+    type Input: DeserializeOwned + JsonSchema + Send + 'static;
+    type Output: Serialize + JsonSchema + Send + 'static;
+
+    fn call(ctx: ToolCtx, input: Self::Input) -> impl Future<Output = Result<Self::Output, ToolError>> + Send;
+}
+
+/// What running a tool gives: its structured output, or why it failed.
+pub type ToolOutcome = Result<serde_json::Value, ToolError>;
+
+type Runner = fn(ToolCtx, JsonObject) -> BoxFuture<'static, ToolOutcome>;
+
+/// A type-erased tool.
+#[derive(Clone)]
+pub struct ToolEntry {
+    pub tool: Tool,
+    pub toolset: Toolset,
+    pub hints: Hints,
+    run: Runner,
+}
+
+impl ToolEntry {
+    pub fn of<T: ToolDef>() -> ToolEntry {
+        let mut annotations = ToolAnnotations::default();
+        annotations.title = Some(T::TITLE.to_string());
+        annotations.read_only_hint = Some(T::HINTS.read_only);
+        annotations.destructive_hint = Some(T::HINTS.destructive);
+        annotations.idempotent_hint = Some(T::HINTS.idempotent);
+        annotations.open_world_hint = Some(T::HINTS.open_world);
+        let mut tool = Tool::new(
+            Cow::Borrowed(T::NAME),
+            Cow::Borrowed(T::DESCRIPTION),
+            input_schema::<T::Input>(),
+        );
+        tool.title = Some(T::TITLE.to_string());
+        tool.output_schema = Some(output_schema::<T::Output>());
+        tool.annotations = Some(annotations);
+        ToolEntry {
+            tool,
+            toolset: T::TOOLSET,
+            hints: T::HINTS,
+            run: run_tool::<T>,
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.tool.name
+    }
+
+    /// Runs the tool with raw JSON arguments.
+    pub fn run(&self, ctx: ToolCtx, args: JsonObject) -> BoxFuture<'static, ToolOutcome> {
+        (self.run)(ctx, args)
+    }
+}
+
+fn run_tool<T: ToolDef>(ctx: ToolCtx, args: JsonObject) -> BoxFuture<'static, ToolOutcome> {
+    Box::pin(async move {
+        let input: T::Input = serde_json::from_value(serde_json::Value::Object(args)).map_err(|e| {
+            ToolError::InvalidInput(format!(
+                "{e}. Fix the arguments to match the inputSchema of {} and call again",
+                T::NAME
+            ))
+        })?;
+        let cancel = ctx.cancel.clone();
+        let output = tokio::select! {
+            r = T::call(ctx, input) => r?,
+            _ = cancel.cancelled() => return Err(ToolError::Cancelled),
+        };
+        serde_json::to_value(output).map_err(|e| ToolError::Internal(format!("cannot encode result: {e}")))
+    })
+}
+
+/// Which tools a server offers.
+#[derive(Clone, Debug)]
+pub struct ToolFilter {
+    pub toolsets: Vec<Toolset>,
+    pub read_only: bool,
+}
+
+impl Default for ToolFilter {
+    fn default() -> Self {
+        ToolFilter {
+            toolsets: Toolset::ALL.into_iter().filter(|t| t.is_default()).collect(),
+            read_only: false,
+        }
+    }
+}
+
+/// The tools a server offers, in catalog order.
+#[derive(Clone)]
+pub struct Registry {
+    entries: Arc<Vec<ToolEntry>>,
+}
+
+impl Registry {
+    /// Every tool the binary has, unfiltered.
+    pub fn all() -> Registry {
+        Registry {
+            entries: Arc::new(super::tools::all()),
+        }
+    }
+
+    /// The tools `filter` allows; `--read-only` keeps exactly the tools
+    /// annotated read-only.
+    pub fn filtered(filter: &ToolFilter) -> Registry {
+        let entries = super::tools::all()
+            .into_iter()
+            .filter(|e| filter.toolsets.contains(&e.toolset))
+            .filter(|e| !filter.read_only || e.hints.read_only)
+            .collect();
+        Registry {
+            entries: Arc::new(entries),
+        }
+    }
+
+    pub fn entries(&self) -> &[ToolEntry] {
+        &self.entries
+    }
+
+    pub fn get(&self, name: &str) -> Option<&ToolEntry> {
+        self.entries.iter().find(|e| e.name() == name)
+    }
+
+    pub fn tools(&self) -> Vec<Tool> {
+        self.entries.iter().map(|e| e.tool.clone()).collect()
+    }
+}

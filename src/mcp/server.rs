@@ -1,0 +1,130 @@
+//! The MCP server handler: lists the registry's tools and runs them.
+//! Transport-agnostic; `main.rs` puts it on stdio (and, later, HTTP).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation, ListToolsResult,
+    PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
+};
+use rmcp::service::{RequestContext, RoleServer};
+use rmcp::{ErrorData, ServerHandler};
+
+use super::context::{Channel, ServerOptions, ToolCtx, collect_answers};
+use super::error::ToolError;
+use super::registry::{Registry, ToolOutcome};
+use crate::kubesphere::KsClient;
+
+const INSTRUCTIONS: &str = "Operates KubeSphere DevOps as the configured tenant user, through KubeSphere's tenant API only. \
+Start with whoami or list_devops_projects. Every tool that takes `project` accepts the name the user typed; when it matches several projects the tool asks or returns the candidates: ask the user, never pick one yourself. \
+Results are compact summaries; failures come back as tool errors whose text says what to do next.";
+
+/// The ks-devops MCP server. Cheap to clone (one per session).
+#[derive(Clone)]
+pub struct DevopsServer {
+    registry: Registry,
+    client: KsClient,
+    options: Arc<ServerOptions>,
+}
+
+impl DevopsServer {
+    pub fn new(registry: Registry, client: KsClient, options: ServerOptions) -> DevopsServer {
+        DevopsServer {
+            registry,
+            client,
+            options: Arc::new(options),
+        }
+    }
+
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// A context for a call outside MCP (the `call` CLI): nobody can be asked.
+    pub fn detached_ctx(&self) -> ToolCtx {
+        ToolCtx::detached(self.client.clone(), self.options.clone())
+    }
+
+    /// The server's advertised configuration.
+    pub fn config() -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_server_info(
+                Implementation::new("ks-devops-mcp", env!("CARGO_PKG_VERSION")).with_title("KubeSphere DevOps (tenant)"),
+            )
+            .with_instructions(INSTRUCTIONS)
+    }
+
+    fn ctx_for(&self, rc: &RequestContext<RoleServer>, params: &CallToolRequestParams) -> ToolCtx {
+        let can_elicit = rc
+            .client_capabilities()
+            .and_then(|c| c.elicitation)
+            .is_some_and(|e| e.form.is_some() || e.url.is_none());
+        let mrtr = rc
+            .protocol_version()
+            .is_some_and(|v| v.as_str() >= rmcp::model::ProtocolVersion::V_2026_07_28.as_str());
+        let channel = match (can_elicit, mrtr) {
+            (false, _) => Channel::None,
+            (true, false) => Channel::Request(rc.peer.clone()),
+            (true, true) => Channel::Mrtr {
+                answers: collect_answers(params.request_state.as_deref(), params.input_responses.as_ref()),
+            },
+        };
+        ToolCtx {
+            client: self.client.clone(),
+            options: self.options.clone(),
+            cancel: rc.ct.clone(),
+            channel,
+            progress: rc.meta.get_progress_token().map(|t| (rc.peer.clone(), t)),
+        }
+    }
+}
+
+/// Turns a tool outcome into the MCP answer.
+pub fn to_response(outcome: ToolOutcome) -> CallToolResponse {
+    match outcome {
+        Ok(value) => CallToolResult::structured(value).into(),
+        Err(ToolError::InputRequired(r)) => CallToolResponse::InputRequired(*r),
+        Err(e) => CallToolResult::error(vec![ContentBlock::text(format!("{} ({})", e, e.kind()))]).into(),
+    }
+}
+
+impl ServerHandler for DevopsServer {
+    fn get_info(&self) -> ServerConfig {
+        DevopsServer::config()
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, ErrorData> {
+        Ok(ListToolsResult::with_all_items(self.registry.tools()))
+    }
+
+    fn get_tool(&self, name: &str) -> Option<Tool> {
+        self.registry.get(name).map(|e| e.tool.clone())
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        let Some(entry) = self.registry.get(&request.name) else {
+            return Err(ErrorData::invalid_params(
+                format!("unknown tool {:?}; call tools/list for the available tools", request.name),
+                None,
+            ));
+        };
+        let ctx = self.ctx_for(&context, &request);
+        let started = Instant::now();
+        let outcome = entry.run(ctx, request.arguments.clone().unwrap_or_default()).await;
+        let ms = started.elapsed().as_millis() as u64;
+        match &outcome {
+            Ok(_) => tracing::info!(tool = %request.name, ms, outcome = "ok", "tool call"),
+            Err(e) => tracing::info!(tool = %request.name, ms, outcome = e.kind(), "tool call"),
+        }
+        Ok(to_response(outcome))
+    }
+}

@@ -1,0 +1,156 @@
+//! `get_pipeline`: one pipeline in detail, compact.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::kubesphere::models::keys;
+use crate::mcp::context::ToolCtx;
+use crate::mcp::error::ToolError;
+use crate::mcp::registry::{Hints, ToolDef, Toolset};
+use crate::mcp::resolve::{ProjectRef, resolve_for_tool};
+
+pub struct GetPipeline;
+
+/// Longest Jenkinsfile returned inline.
+const MAX_JENKINSFILE: usize = 8000;
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GetPipelineInput {
+    /// DevOps project as the user named it: full name (e.g. devopstestc2nj7) or short name (e.g. devopstest). Resolved like resolve_devops_project; an ambiguous name is never guessed.
+    pub project: String,
+    /// Pipeline name.
+    pub name: String,
+    /// Workspace of the project, if known.
+    #[serde(default)]
+    pub workspace: Option<String>,
+    /// Cluster of the project, if known.
+    #[serde(default)]
+    pub cluster: Option<String>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ParameterSummary {
+    pub name: String,
+    /// string, text, boolean, choice, file or password.
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default_value: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct SyncState {
+    /// pending, successful or failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct GetPipelineOutput {
+    pub project: ProjectRef,
+    pub name: String,
+    /// `pipeline` or `multi-branch-pipeline`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub creator: Option<String>,
+    pub sync: SyncState,
+    /// Regular pipeline: the Jenkinsfile (cut at 8000 characters).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jenkinsfile: Option<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub jenkinsfile_truncated: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub parameters: Vec<ParameterSummary>,
+    /// Multi-branch: git, github, gitlab, bitbucket_server, svn or single_svn.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repository_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub script_path: Option<String>,
+    /// Multi-branch: id of the credential used to reach the repository.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credential_id: Option<String>,
+    /// Multi-branch: branch names Jenkins knows (from the last scan).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub branch_names: Option<Vec<String>>,
+}
+
+impl ToolDef for GetPipeline {
+    const NAME: &'static str = "get_pipeline";
+    const TITLE: &'static str = "Get a pipeline";
+    const DESCRIPTION: &'static str = "Shows one pipeline of a DevOps project: type, description, sync status, parameters, the Jenkinsfile of a regular pipeline, and the repository, script path, credential and known branches of a multi-branch pipeline.";
+    const TOOLSET: Toolset = Toolset::Pipelines;
+    const HINTS: Hints = Hints::READ;
+    type Input = GetPipelineInput;
+    type Output = GetPipelineOutput;
+
+    async fn call(ctx: ToolCtx, input: GetPipelineInput) -> Result<GetPipelineOutput, ToolError> {
+        let project = resolve_for_tool(&ctx, &input.project, input.workspace.as_deref(), input.cluster.as_deref()).await?;
+        let p = ctx.client.get_pipeline(&project.cluster(), &project.name, &input.name).await?;
+        let meta = &p.metadata;
+        let plain = p.spec.pipeline.as_ref();
+        let mb = p.spec.multi_branch_pipeline.as_ref();
+        let (jenkinsfile, truncated) = match plain.and_then(|x| x.jenkinsfile.clone()) {
+            Some(j) if j.chars().count() > MAX_JENKINSFILE => (Some(j.chars().take(MAX_JENKINSFILE).collect()), true),
+            other => (other, false),
+        };
+        let metadata: Option<serde_json::Value> = meta
+            .annotation(keys::PIPELINE_JENKINS_METADATA)
+            .and_then(|s| serde_json::from_str(s).ok());
+        let branch_names = metadata
+            .as_ref()
+            .and_then(|m| m.get("branchNames"))
+            .and_then(|b| b.as_array())
+            .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect());
+        Ok(GetPipelineOutput {
+            name: meta.name.clone(),
+            kind: p.spec.kind.clone(),
+            description: plain
+                .and_then(|x| x.description.clone())
+                .or_else(|| mb.and_then(|m| m.description.clone()))
+                .or_else(|| meta.annotation(keys::DESCRIPTION).map(str::to_string))
+                .filter(|d| !d.is_empty()),
+            created: meta.creation_timestamp.clone(),
+            creator: meta.annotation(keys::CREATOR).map(str::to_string),
+            sync: SyncState {
+                status: meta.annotation(keys::PIPELINE_SYNC_STATUS).map(str::to_string),
+                time: meta.annotation(keys::PIPELINE_SYNC_TIME).map(str::to_string),
+                message: meta.annotation(keys::PIPELINE_SYNC_MSG).map(str::to_string).filter(|m| !m.is_empty()),
+            },
+            jenkinsfile,
+            jenkinsfile_truncated: truncated,
+            parameters: plain
+                .map(|x| {
+                    x.parameters
+                        .iter()
+                        .map(|d| ParameterSummary {
+                            name: d.name.clone(),
+                            kind: d.kind.clone(),
+                            default_value: d.default_value.clone(),
+                            description: d.description.clone().filter(|s| !s.is_empty()),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            source_type: mb.map(|m| m.source_type.clone()).filter(|s| !s.is_empty()),
+            repository_url: mb.and_then(|m| m.repository_url()),
+            script_path: mb.and_then(|m| m.script_path.clone()).filter(|s| !s.is_empty()),
+            credential_id: mb.and_then(|m| m.credential_id()),
+            branch_names,
+            project,
+        })
+    }
+}

@@ -1,0 +1,151 @@
+//! `list_pipelines`: compact pipeline summaries of a project.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::kubesphere::ListQuery;
+use crate::kubesphere::models::{PIPELINE_TYPE_MULTI_BRANCH, PIPELINE_TYPE_PIPELINE, Pipeline, keys};
+use crate::mcp::context::ToolCtx;
+use crate::mcp::error::ToolError;
+use crate::mcp::paging::{PageInfo, PageRequest};
+use crate::mcp::registry::{Hints, ToolDef, Toolset};
+use crate::mcp::resolve::{ProjectRef, resolve_for_tool};
+
+pub struct ListPipelines;
+
+/// Pipeline kinds.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+pub enum PipelineType {
+    /// A regular pipeline with its Jenkinsfile inline.
+    #[serde(rename = "pipeline")]
+    Pipeline,
+    /// A multi-branch pipeline over a Git repository.
+    #[serde(rename = "multi-branch-pipeline")]
+    MultiBranch,
+}
+
+impl PipelineType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PipelineType::Pipeline => PIPELINE_TYPE_PIPELINE,
+            PipelineType::MultiBranch => PIPELINE_TYPE_MULTI_BRANCH,
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListPipelinesInput {
+    /// DevOps project as the user named it: full name (e.g. devopstestc2nj7) or short name (e.g. devopstest). Resolved like resolve_devops_project; an ambiguous name is never guessed.
+    pub project: String,
+    /// Workspace of the project, if known (narrows the search).
+    #[serde(default)]
+    pub workspace: Option<String>,
+    /// Cluster of the project, if known.
+    #[serde(default)]
+    pub cluster: Option<String>,
+    /// Only pipelines of this type.
+    #[serde(default, rename = "type")]
+    pub kind: Option<PipelineType>,
+    /// Only pipelines whose name contains this text.
+    #[serde(default)]
+    pub name_contains: Option<String>,
+    /// Page size (1-500, default 50).
+    #[serde(default)]
+    pub limit: Option<u32>,
+    /// `continue` value of the previous page.
+    #[serde(default, rename = "continue")]
+    pub continue_token: Option<String>,
+}
+
+/// One pipeline, compact.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct PipelineSummary {
+    pub name: String,
+    /// `pipeline` or `multi-branch-pipeline`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Jenkins sync state: pending, successful or failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sync_status: Option<String>,
+    /// Multi-branch: the repository URL.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repository_url: Option<String>,
+    /// Multi-branch: path of the Jenkinsfile in the repository.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub script_path: Option<String>,
+}
+
+impl PipelineSummary {
+    pub fn of(p: &Pipeline) -> PipelineSummary {
+        let mb = p.spec.multi_branch_pipeline.as_ref();
+        let description = p
+            .spec
+            .pipeline
+            .as_ref()
+            .and_then(|x| x.description.clone())
+            .or_else(|| mb.and_then(|m| m.description.clone()))
+            .or_else(|| p.metadata.annotation(keys::DESCRIPTION).map(str::to_string))
+            .filter(|d| !d.is_empty());
+        PipelineSummary {
+            name: p.metadata.name.clone(),
+            kind: p.spec.kind.clone(),
+            description,
+            sync_status: p.metadata.annotation(keys::PIPELINE_SYNC_STATUS).map(str::to_string),
+            repository_url: mb.and_then(|m| m.repository_url()),
+            script_path: mb.and_then(|m| m.script_path.clone()).filter(|s| !s.is_empty()),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ListPipelinesOutput {
+    pub project: ProjectRef,
+    pub pipelines: Vec<PipelineSummary>,
+    #[serde(flatten)]
+    pub page: PageInfo,
+}
+
+impl ToolDef for ListPipelines {
+    const NAME: &'static str = "list_pipelines";
+    const TITLE: &'static str = "List pipelines";
+    const DESCRIPTION: &'static str = "Lists the pipelines of a DevOps project: name, type (pipeline or multi-branch-pipeline), description, Jenkins sync status and, for multi-branch, repository URL and script path. Filter by type or name; paged.";
+    const TOOLSET: Toolset = Toolset::Pipelines;
+    const HINTS: Hints = Hints::READ;
+    type Input = ListPipelinesInput;
+    type Output = ListPipelinesOutput;
+
+    async fn call(ctx: ToolCtx, input: ListPipelinesInput) -> Result<ListPipelinesOutput, ToolError> {
+        let page = PageRequest::parse(input.limit, input.continue_token.as_deref())?;
+        let project = resolve_for_tool(&ctx, &input.project, input.workspace.as_deref(), input.cluster.as_deref()).await?;
+        let mut query = ListQuery {
+            name: input.name_contains.clone(),
+            extra: vec![("sortBy", "name".into()), ("ascending", "true".into())],
+            ..Default::default()
+        };
+        if let Some(k) = input.kind {
+            query.extra.push(("type", k.as_str().into()));
+        }
+        let cluster = project.cluster();
+        let (pipelines, info) = match page.upstream_page() {
+            Some(p) => {
+                query.page = Some(p);
+                query.limit = Some(page.limit);
+                let up = ctx.client.list_pipelines(&cluster, &project.name, &query).await?;
+                let info = page.info(up.items.len(), up.total);
+                (up.items, info)
+            }
+            None => {
+                let up = ctx.client.list_pipelines(&cluster, &project.name, &query).await?;
+                page.slice(up.items)
+            }
+        };
+        Ok(ListPipelinesOutput {
+            pipelines: pipelines.iter().map(PipelineSummary::of).collect(),
+            project,
+            page: info,
+        })
+    }
+}
