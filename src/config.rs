@@ -108,7 +108,7 @@ pub struct GlobalArgs {
 /// Where the server's KubeSphere is.
 #[derive(Debug)]
 pub enum Target {
-    Real(ClientSettings),
+    Real(Box<ClientSettings>),
     Sandbox,
 }
 
@@ -123,7 +123,10 @@ pub struct Settings {
 }
 
 fn env_secret(name: &str) -> Option<SecretString> {
-    std::env::var(name).ok().filter(|v| !v.is_empty()).map(SecretString::from)
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .map(SecretString::from)
 }
 
 fn file_secret(path: &PathBuf, what: &str) -> Result<SecretString, String> {
@@ -193,7 +196,9 @@ impl Settings {
         let username = g.username.as_deref().map(str::trim).filter(|u| !u.is_empty());
         let credentials = match (username, password, token) {
             (Some(_), _, Some(_)) => {
-                return Err("set either KUBESPHERE_TOKEN or KUBESPHERE_USERNAME + KUBESPHERE_PASSWORD, not both".into());
+                return Err(
+                    "set either KUBESPHERE_TOKEN or KUBESPHERE_USERNAME + KUBESPHERE_PASSWORD, not both".into(),
+                );
             }
             (None, Some(_), Some(_)) => {
                 return Err("KUBESPHERE_PASSWORD is set together with KUBESPHERE_TOKEN: unset one of them".into());
@@ -203,19 +208,29 @@ impl Settings {
                 username: u.to_string(),
                 password: p,
             },
-            (Some(_), None, None) => return Err("KUBESPHERE_USERNAME is set but KUBESPHERE_PASSWORD is not: set the password".into()),
-            (None, Some(_), None) => return Err("KUBESPHERE_PASSWORD is set but KUBESPHERE_USERNAME is not: set the user name".into()),
+            (Some(_), None, None) => {
+                return Err("KUBESPHERE_USERNAME is set but KUBESPHERE_PASSWORD is not: set the password".into());
+            }
+            (None, Some(_), None) => {
+                return Err("KUBESPHERE_PASSWORD is set but KUBESPHERE_USERNAME is not: set the user name".into());
+            }
             (None, None, None) => {
-                return Err("set KUBESPHERE_USERNAME and KUBESPHERE_PASSWORD (OAuth password grant) or KUBESPHERE_TOKEN".into());
+                return Err(
+                    "set KUBESPHERE_USERNAME and KUBESPHERE_PASSWORD (OAuth password grant) or KUBESPHERE_TOKEN".into(),
+                );
             }
         };
-        let mut oauth = OAuthClient::default();
-        oauth.id = g.client_id.clone();
+        let mut oauth = OAuthClient {
+            id: g.client_id.clone(),
+            ..Default::default()
+        };
         if let Some(s) = env_secret("KUBESPHERE_CLIENT_SECRET") {
             oauth.secret = s;
         }
         if base_url.scheme() == "http" && !is_loopback(&base_url) {
-            tracing::warn!("KUBESPHERE_URL uses plain http to a non-local host: the password and tokens cross the network unencrypted");
+            tracing::warn!(
+                "KUBESPHERE_URL uses plain http to a non-local host: the password and tokens cross the network unencrypted"
+            );
         }
         let mut cs = ClientSettings::new(base_url, credentials);
         cs.oauth_client = oauth;
@@ -223,7 +238,7 @@ impl Settings {
         cs.search_clusters = search_clusters.clone();
         cs.timeout = Duration::from_secs(g.timeout_secs);
         Ok(Settings {
-            target: Target::Real(cs),
+            target: Target::Real(Box::new(cs)),
             filter,
             options,
             default_cluster,

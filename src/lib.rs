@@ -9,3 +9,6 @@ pub mod catalog;
 pub mod config;
 pub mod kubesphere;
 pub mod mcp;
+
+#[cfg(test)]
+pub(crate) mod testing;

@@ -104,7 +104,7 @@ async fn run(cli: Cli) -> ExitCode {
 /// `--sandbox`). Makes no request to KubeSphere: login happens on first use.
 async fn connect(settings: &Settings) -> Result<(KsClient, Option<ks_sim::Sim>), String> {
     match &settings.target {
-        Target::Real(cs) => Ok((KsClient::new(cs.clone()).map_err(|e| e.to_string())?, None)),
+        Target::Real(cs) => Ok((KsClient::new((**cs).clone()).map_err(|e| e.to_string())?, None)),
         Target::Sandbox => {
             let sim = ks_sim::Sim::start(ks_sim::SimOptions::default(), ([127, 0, 0, 1], 0).into())
                 .await
@@ -141,7 +141,10 @@ async fn call_once(server: &DevopsServer, tool: &str, args: Option<&str>) -> Exi
     let ctx: ToolCtx = server.detached_ctx();
     match entry.run(ctx, args).await {
         Ok(value) => {
-            println!("{}", serde_json::to_string_pretty(&value).unwrap_or_else(|_| value.to_string()));
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&value).unwrap_or_else(|_| value.to_string())
+            );
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -204,4 +207,3 @@ async fn shutdown_signal() {
         let _ = ctrl_c.await;
     }
 }
-

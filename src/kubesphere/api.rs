@@ -11,11 +11,13 @@ use super::path::{ApiPath, Cluster, gv, validate_label, validate_subdomain};
 /// How long a workspace's project list is reused for name resolution.
 pub const PROJECT_CACHE_TTL: Duration = Duration::from_secs(30);
 
+type ProjectCache = HashMap<(Cluster, String), (Instant, Vec<DevOpsProject>)>;
+
 /// Per-client caches (per identity, so never shared between callers).
 #[derive(Default)]
 pub(crate) struct Caches {
     pub clusters: tokio::sync::Mutex<Option<Vec<Cluster>>>,
-    pub projects: std::sync::Mutex<HashMap<(Cluster, String), (Instant, Vec<DevOpsProject>)>>,
+    pub projects: std::sync::Mutex<ProjectCache>,
     pub workspaces: std::sync::Mutex<Option<(Instant, Vec<String>)>>,
 }
 
@@ -63,14 +65,12 @@ impl KsClient {
     /// Names of this user's workspaces, reusing a list younger than
     /// [`PROJECT_CACHE_TTL`] unless `fresh`.
     pub async fn workspaces_cached(&self, fresh: bool) -> KsResult<Vec<String>> {
-        if !fresh {
-            if let Ok(c) = self.caches().workspaces.lock() {
-                if let Some((at, names)) = c.as_ref() {
-                    if at.elapsed() < PROJECT_CACHE_TTL {
-                        return Ok(names.clone());
-                    }
-                }
-            }
+        if !fresh
+            && let Ok(c) = self.caches().workspaces.lock()
+            && let Some((at, names)) = c.as_ref()
+            && at.elapsed() < PROJECT_CACHE_TTL
+        {
+            return Ok(names.clone());
         }
         let names: Vec<String> = self
             .list_workspaces()
@@ -145,7 +145,10 @@ impl KsClient {
         let list: Option<List<DevOpsProject>> = self.get_json(cluster, &path, &[]).await?;
         let items = Page::from_list(list).items;
         if let Ok(mut c) = self.caches().projects.lock() {
-            c.insert((cluster.clone(), workspace.to_string()), (Instant::now(), items.clone()));
+            c.insert(
+                (cluster.clone(), workspace.to_string()),
+                (Instant::now(), items.clone()),
+            );
         }
         Ok(items)
     }
@@ -158,20 +161,23 @@ impl KsClient {
         workspace: &str,
         fresh: bool,
     ) -> KsResult<Vec<DevOpsProject>> {
-        if !fresh {
-            if let Ok(c) = self.caches().projects.lock() {
-                if let Some((at, items)) = c.get(&(cluster.clone(), workspace.to_string())) {
-                    if at.elapsed() < PROJECT_CACHE_TTL {
-                        return Ok(items.clone());
-                    }
-                }
-            }
+        if !fresh
+            && let Ok(c) = self.caches().projects.lock()
+            && let Some((at, items)) = c.get(&(cluster.clone(), workspace.to_string()))
+            && at.elapsed() < PROJECT_CACHE_TTL
+        {
+            return Ok(items.clone());
         }
         self.list_devops_projects(cluster, workspace).await
     }
 
     /// `GET DV3/namespaces/{ns}/pipelines`.
-    pub async fn list_pipelines(&self, cluster: &Cluster, namespace: &str, query: &ListQuery) -> KsResult<Page<Pipeline>> {
+    pub async fn list_pipelines(
+        &self,
+        cluster: &Cluster,
+        namespace: &str,
+        query: &ListQuery,
+    ) -> KsResult<Page<Pipeline>> {
         validate_label("project (namespace) name", namespace)?;
         let path = ApiPath::kapi(gv::DEVOPS_V1ALPHA3)
             .lit("namespaces")

@@ -12,10 +12,7 @@ use serde::Deserialize;
 #[derive(Clone, Debug)]
 pub enum Credentials {
     /// OAuth password grant with a KubeSphere user.
-    Password {
-        username: String,
-        password: SecretString,
-    },
+    Password { username: String, password: SecretString },
     /// A bearer token obtained elsewhere (cannot be renewed by this server).
     Token(SecretString),
 }
@@ -153,9 +150,7 @@ pub(crate) fn oauth_hint(error: &str, status: u16) -> &'static str {
         ("invalid_client", _) | ("unauthorized_client", _) => {
             "Check KUBESPHERE_CLIENT_ID and KUBESPHERE_CLIENT_SECRET (default kubesphere/kubesphere, the trusted client the ks-core chart installs)"
         }
-        ("invalid_grant", _) => {
-            "Check KUBESPHERE_USERNAME and KUBESPHERE_PASSWORD; the account may also be disabled"
-        }
+        ("invalid_grant", _) => "Check KUBESPHERE_USERNAME and KUBESPHERE_PASSWORD; the account may also be disabled",
         ("unsupported_grant_type", _) => {
             "The OAuth client is not trusted for the password grant: use a trusted client or set KUBESPHERE_TOKEN instead"
         }

@@ -134,7 +134,11 @@ impl KsClient {
             .build()
             .map_err(|e| KsError::Invalid(format!("cannot build HTTP client: {e}")))?;
         let redactor = Redactor::default();
-        redactor.add(&settings.oauth_client.secret);
+        // The default client secret `kubesphere` is public (the ks-core chart
+        // installs it) and appears in every API group name: not redacted.
+        if settings.oauth_client.secret.expose_secret() != "kubesphere" {
+            redactor.add(&settings.oauth_client.secret);
+        }
         match &settings.credentials {
             Credentials::Password { password, .. } => redactor.add(password),
             Credentials::Token(t) => redactor.add(t),
@@ -176,9 +180,12 @@ impl KsClient {
     /// Who this client is, logging in if needed (so the expiry is known).
     pub async fn identity(&self) -> KsResult<Identity> {
         let session = self.session().await?;
-        let username = self.inner.settings.credentials.username().or_else(|| {
-            super::auth::jwt_claims(session.access.expose_secret()).and_then(|c| c.username.or(c.sub))
-        });
+        let username = self
+            .inner
+            .settings
+            .credentials
+            .username()
+            .or_else(|| super::auth::jwt_claims(session.access.expose_secret()).and_then(|c| c.username.or(c.sub)));
         Ok(Identity {
             username,
             token_expires_at: session.expires_at,
@@ -190,10 +197,10 @@ impl KsClient {
 
     async fn session(&self) -> KsResult<Session> {
         let mut guard = self.inner.session.lock().await;
-        if let Some(s) = guard.as_ref() {
-            if !s.needs_renewal(SystemTime::now()) {
-                return Ok(s.clone());
-            }
+        if let Some(s) = guard.as_ref()
+            && !s.needs_renewal(SystemTime::now())
+        {
+            return Ok(s.clone());
         }
         let fresh = self.renew(guard.as_ref()).await?;
         *guard = Some(fresh.clone());
@@ -203,11 +210,11 @@ impl KsClient {
     /// Forgets the token that got a 401, unless it was already replaced.
     async fn invalidate(&self, generation: u64) {
         let mut guard = self.inner.session.lock().await;
-        if guard.as_ref().map(|s| s.generation) == Some(generation) {
-            if let Some(s) = guard.as_mut() {
-                // Keep the refresh token for the next renewal; drop the access token.
-                s.expires_at = Some(SystemTime::UNIX_EPOCH);
-            }
+        if guard.as_ref().map(|s| s.generation) == Some(generation)
+            && let Some(s) = guard.as_mut()
+        {
+            // Keep the refresh token for the next renewal; drop the access token.
+            s.expires_at = Some(SystemTime::UNIX_EPOCH);
         }
     }
 
@@ -221,7 +228,8 @@ impl KsClient {
                 if s.expires_at.is_some_and(|e| e <= SystemTime::now()) {
                     return Err(KsError::Unauthorized {
                         path: "/oauth/token".into(),
-                        message: "the configured KUBESPHERE_TOKEN has expired and cannot be renewed by this server".into(),
+                        message: "the configured KUBESPHERE_TOKEN has expired and cannot be renewed by this server"
+                            .into(),
                     });
                 }
                 return Ok(s);
@@ -232,7 +240,10 @@ impl KsClient {
                 ("grant_type", "refresh_token".to_string()),
                 ("refresh_token", refresh.expose_secret().to_string()),
                 ("client_id", settings.oauth_client.id.clone()),
-                ("client_secret", settings.oauth_client.secret.expose_secret().to_string()),
+                (
+                    "client_secret",
+                    settings.oauth_client.secret.expose_secret().to_string(),
+                ),
             ];
             match self.token_request(form).await {
                 Ok(s) => {
@@ -247,7 +258,10 @@ impl KsClient {
             ("username", username.clone()),
             ("password", password.expose_secret().to_string()),
             ("client_id", settings.oauth_client.id.clone()),
-            ("client_secret", settings.oauth_client.secret.expose_secret().to_string()),
+            (
+                "client_secret",
+                settings.oauth_client.secret.expose_secret().to_string(),
+            ),
         ];
         let s = self.token_request(form).await?;
         tracing::info!(user = %username, "logged in to KubeSphere");
@@ -260,7 +274,15 @@ impl KsClient {
         loop {
             attempt += 1;
             let res = self
-                .send_once(&Method::POST, &Cluster::Host, &path, &[], &Body::Form(form.clone()), None, "*/*")
+                .send_once(
+                    &Method::POST,
+                    &Cluster::Host,
+                    &path,
+                    &[],
+                    &Body::Form(form.clone()),
+                    None,
+                    "*/*",
+                )
                 .await;
             let resp = match res {
                 // Issuing a token changes nothing a user can see: safe to retry.
@@ -274,11 +296,10 @@ impl KsClient {
             let status = resp.status();
             let body = read_capped(resp, MAX_JSON_BODY, path.as_str()).await?;
             if status.is_success() {
-                let tr: TokenResponse =
-                    serde_json::from_slice(&body).map_err(|e| KsError::InvalidResponse {
-                        path: path.as_str().into(),
-                        reason: format!("token response is not the OAuth JSON shape ({})", format!("{:?}", e.classify())),
-                    })?;
+                let tr: TokenResponse = serde_json::from_slice(&body).map_err(|e| KsError::InvalidResponse {
+                    path: path.as_str().into(),
+                    reason: format!("token response is not the OAuth JSON shape ({:?})", e.classify()),
+                })?;
                 let generation = self.inner.generation.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let session = Session::from_response(tr, generation);
                 self.inner.redactor.add(&session.access);
@@ -342,7 +363,9 @@ impl KsClient {
         req = match body {
             Body::None => req,
             Body::Json(v) => {
-                let value = v.to_json().map_err(|e| KsError::Invalid(format!("cannot encode request body: {e}")))?;
+                let value = v
+                    .to_json()
+                    .map_err(|e| KsError::Invalid(format!("cannot encode request body: {e}")))?;
                 req.json(&value)
             }
             Body::Form(f) => req.form(f),
@@ -357,17 +380,29 @@ impl KsClient {
             }
             Err(e) => {
                 let idempotent = *method == Method::GET;
-                let hint = if idempotent { RETRY_LATER_HINT } else { UNKNOWN_OUTCOME_HINT };
+                let hint = if idempotent {
+                    RETRY_LATER_HINT
+                } else {
+                    UNKNOWN_OUTCOME_HINT
+                };
                 tracing::debug!(%method, path = %full, ms = elapsed.as_millis() as u64, error = %e, "kubesphere request failed");
                 if e.is_timeout() {
-                    Err(KsError::Timeout { path: full, timeout: self.inner.settings.timeout, hint })
+                    Err(KsError::Timeout {
+                        path: full,
+                        timeout: self.inner.settings.timeout,
+                        hint,
+                    })
                 } else {
                     let reason = if e.is_connect() {
                         "connection refused or host unreachable".to_string()
                     } else {
                         "the connection broke before a complete answer arrived".to_string()
                     };
-                    Err(KsError::Network { path: full, reason, hint })
+                    Err(KsError::Network {
+                        path: full,
+                        reason,
+                        hint,
+                    })
                 }
             }
         }
@@ -389,7 +424,11 @@ impl KsClient {
         accept: &str,
     ) -> KsResult<RawResponse> {
         let idempotent = method == Method::GET;
-        let max_attempts = if idempotent { self.inner.settings.read_attempts.max(1) } else { 1 };
+        let max_attempts = if idempotent {
+            self.inner.settings.read_attempts.max(1)
+        } else {
+            1
+        };
         let full = path.for_cluster(cluster);
         check_allowed(&full)?;
         let mut attempt = 0;
@@ -410,7 +449,11 @@ impl KsClient {
             };
             let status = resp.status();
             if status.is_success() {
-                return Ok(RawResponse { status, headers: resp.headers().clone(), response: resp });
+                return Ok(RawResponse {
+                    status,
+                    headers: resp.headers().clone(),
+                    response: resp,
+                });
             }
             if status == StatusCode::UNAUTHORIZED && !relogged {
                 relogged = true;
@@ -436,7 +479,9 @@ impl KsClient {
         path: &ApiPath,
         query: &[(&str, String)],
     ) -> KsResult<T> {
-        let r = self.execute(Method::GET, cluster, path, query, Body::None, "application/json").await?;
+        let r = self
+            .execute(Method::GET, cluster, path, query, Body::None, "application/json")
+            .await?;
         decode(r, &path.for_cluster(cluster)).await
     }
 
@@ -449,7 +494,9 @@ impl KsClient {
         query: &[(&str, String)],
         body: &B,
     ) -> KsResult<T> {
-        let r = self.execute(method, cluster, path, query, Body::Json(body), "application/json").await?;
+        let r = self
+            .execute(method, cluster, path, query, Body::Json(body), "application/json")
+            .await?;
         decode(r, &path.for_cluster(cluster)).await
     }
 
@@ -479,19 +526,23 @@ impl KsClient {
             404 => KsError::NotFound { path, message },
             409 => KsError::Conflict { path, message },
             400 if message.starts_with("cluster ") && message.contains("not exists") => {
-                let cluster = message
-                    .split_whitespace()
-                    .nth(1)
-                    .unwrap_or_default()
-                    .to_string();
+                let cluster = message.split_whitespace().nth(1).unwrap_or_default().to_string();
                 KsError::UnknownCluster { cluster, message }
             }
-            s @ 400..=499 => KsError::BadRequest { path, status: s, message },
+            s @ 400..=499 => KsError::BadRequest {
+                path,
+                status: s,
+                message,
+            },
             s => KsError::Upstream {
                 path,
                 status: s,
                 message,
-                hint: if idempotent { RETRY_LATER_HINT } else { UNKNOWN_OUTCOME_HINT },
+                hint: if idempotent {
+                    RETRY_LATER_HINT
+                } else {
+                    UNKNOWN_OUTCOME_HINT
+                },
             },
         }
     }
@@ -531,7 +582,11 @@ async fn read_capped(mut resp: reqwest::Response, cap: usize, path: &str) -> KsR
 
 async fn decode<T: DeserializeOwned>(r: RawResponse, path: &str) -> KsResult<T> {
     let body = read_capped(r.response, MAX_JSON_BODY, path).await?;
-    let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) { b"null" } else { &body };
+    let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) {
+        b"null"
+    } else {
+        &body
+    };
     serde_json::from_slice(body).map_err(|e| KsError::InvalidResponse {
         path: path.into(),
         reason: if body.first().is_some_and(|b| *b == b'<') {
@@ -554,25 +609,29 @@ pub fn summarize_body(status: StatusCode, body: &[u8]) -> String {
     if trimmed.is_empty() {
         return format!("HTTP {} with an empty body", status.as_u16());
     }
-    if trimmed.starts_with('{') {
-        if let Ok(v) = serde_json::from_str::<serde_json::Value>(trimmed) {
-            for key in ["message", "error_description", "error"] {
-                if let Some(m) = v.get(key).and_then(|m| m.as_str()).filter(|m| !m.is_empty()) {
-                    return clip(m);
-                }
+    if trimmed.starts_with('{')
+        && let Ok(v) = serde_json::from_str::<serde_json::Value>(trimmed)
+    {
+        for key in ["message", "error_description", "error"] {
+            if let Some(m) = v.get(key).and_then(|m| m.as_str()).filter(|m| !m.is_empty()) {
+                return clip(m);
             }
         }
     }
-    if trimmed.starts_with('"') {
-        if let Ok(s) = serde_json::from_str::<String>(trimmed) {
-            return clip(&s);
-        }
+    if trimmed.starts_with('"')
+        && let Ok(s) = serde_json::from_str::<String>(trimmed)
+    {
+        return clip(&s);
     }
     let lower = trimmed.to_ascii_lowercase();
     if lower.starts_with("<!doctype") || lower.starts_with("<html") || lower.contains("<body") {
         let title = lower
             .find("<title>")
-            .and_then(|s| lower[s + 7..].find("</title>").map(|e| trimmed[s + 7..s + 7 + e].trim().to_string()))
+            .and_then(|s| {
+                lower[s + 7..]
+                    .find("</title>")
+                    .map(|e| trimmed[s + 7..s + 7 + e].trim().to_string())
+            })
             .filter(|t| !t.is_empty());
         return match title {
             Some(t) => format!("HTTP {} with an HTML page titled {:?}", status.as_u16(), clip(&t)),
@@ -602,19 +661,39 @@ mod tests {
     fn summaries() {
         let st = StatusCode::FORBIDDEN;
         assert_eq!(
-            summarize_body(st, br#"{"kind":"Status","message":"workspaces \"demo\" is forbidden","code":403}"#),
+            summarize_body(
+                st,
+                br#"{"kind":"Status","message":"workspaces \"demo\" is forbidden","code":403}"#
+            ),
             "workspaces \"demo\" is forbidden"
         );
         assert_eq!(
-            summarize_body(StatusCode::NOT_FOUND, b"pipelines.devops.kubesphere.io \"p\" not found\n"),
+            summarize_body(
+                StatusCode::NOT_FOUND,
+                b"pipelines.devops.kubesphere.io \"p\" not found\n"
+            ),
             "pipelines.devops.kubesphere.io \"p\" not found"
         );
-        assert_eq!(summarize_body(StatusCode::BAD_GATEWAY, b""), "HTTP 502 with an empty body");
         assert_eq!(
-            summarize_body(StatusCode::BAD_GATEWAY, b"<html><head><title>502 Bad Gateway</title></head></html>"),
+            summarize_body(StatusCode::BAD_GATEWAY, b""),
+            "HTTP 502 with an empty body"
+        );
+        assert_eq!(
+            summarize_body(
+                StatusCode::BAD_GATEWAY,
+                b"<html><head><title>502 Bad Gateway</title></head></html>"
+            ),
             "HTTP 502 with an HTML page titled \"502 Bad Gateway\""
         );
-        assert_eq!(summarize_body(StatusCode::UNAUTHORIZED, b"\"login_required\""), "login_required");
-        assert!(summarize_body(StatusCode::BAD_REQUEST, "x".repeat(1000).as_bytes()).chars().count() <= 401);
+        assert_eq!(
+            summarize_body(StatusCode::UNAUTHORIZED, b"\"login_required\""),
+            "login_required"
+        );
+        assert!(
+            summarize_body(StatusCode::BAD_REQUEST, "x".repeat(1000).as_bytes())
+                .chars()
+                .count()
+                <= 401
+        );
     }
 }

@@ -54,16 +54,14 @@ pub enum KsError {
     NotFound { path: String, message: String },
 
     /// 409.
-    #[error("conflict: {message}. The object already exists or was changed meanwhile; read it again and choose another name or retry")]
+    #[error(
+        "conflict: {message}. The object already exists or was changed meanwhile; read it again and choose another name or retry"
+    )]
     Conflict { path: String, message: String },
 
     /// 400 and other 4xx the caller can fix.
     #[error("KubeSphere rejected the request ({status}): {message}")]
-    BadRequest {
-        path: String,
-        status: u16,
-        message: String,
-    },
+    BadRequest { path: String, status: u16, message: String },
 
     /// A `/clusters/{c}` prefix that KubeSphere does not know.
     #[error("unknown cluster {cluster:?}: {message}. Use a cluster name listed by whoami or list_devops_projects")]
@@ -95,7 +93,9 @@ pub enum KsError {
     },
 
     /// 200 with a body that is not what the API promises.
-    #[error("KubeSphere sent an unreadable answer for {path}: {reason}. This is an upstream problem; retry later or check the KubeSphere URL points at ks-apiserver")]
+    #[error(
+        "KubeSphere sent an unreadable answer for {path}: {reason}. This is an upstream problem; retry later or check the KubeSphere URL points at ks-apiserver"
+    )]
     InvalidResponse { path: String, reason: String },
 
     /// Bad input to the client itself (bad URL, bad settings).
@@ -106,7 +106,8 @@ pub enum KsError {
 /// What a caller should be told when the outcome of a write is unknown.
 pub(crate) const UNKNOWN_OUTCOME_HINT: &str = "The request changes state and was NOT retried automatically: it may or may not have been applied. Check the current state (list it) before trying again";
 /// What a caller should be told after a failed read.
-pub(crate) const RETRY_LATER_HINT: &str = "Reads are retried automatically and still failed; retry later or check that KubeSphere is up";
+pub(crate) const RETRY_LATER_HINT: &str =
+    "Reads are retried automatically and still failed; retry later or check that KubeSphere is up";
 
 impl KsError {
     /// The HTTP status KubeSphere answered, when there was one.

@@ -31,7 +31,10 @@ impl<T> Page<T> {
     /// Turns a possibly-null list body into a page.
     pub fn from_list(list: Option<List<T>>) -> Page<T> {
         match list {
-            None => Page { items: Vec::new(), total: 0 },
+            None => Page {
+                items: Vec::new(),
+                total: 0,
+            },
             Some(l) => {
                 let items = l.items.unwrap_or_default();
                 let total = l.total_items.unwrap_or(items.len() as u64).max(items.len() as u64);
@@ -338,10 +341,9 @@ mod tests {
 
     #[test]
     fn project_namespace() {
-        let p: DevOpsProject = serde_json::from_str(
-            r#"{"metadata":{"name":"a","generateName":"x"},"status":{"adminNamespace":"a"}}"#,
-        )
-        .unwrap();
+        let p: DevOpsProject =
+            serde_json::from_str(r#"{"metadata":{"name":"a","generateName":"x"},"status":{"adminNamespace":"a"}}"#)
+                .unwrap();
         assert_eq!(p.namespace(), "a");
         assert_eq!(p.metadata.generate_name.as_deref(), Some("x"));
     }

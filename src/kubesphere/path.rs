@@ -10,11 +10,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_perc
 use super::error::{KsError, KsResult};
 
 /// Characters left as they are in a path segment: RFC 3986 unreserved.
-const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
 
 /// The namespace tenants must never touch.
 pub const FORBIDDEN_NAMESPACE: &str = "kubesphere-devops-system";
@@ -256,7 +252,10 @@ mod tests {
             p.for_cluster(&Cluster::Member("member-1".into())),
             format!("/clusters/member-1{}", p.as_str())
         );
-        assert_eq!(ApiPath::oauth_token().for_cluster(&Cluster::Member("m".into())), "/oauth/token");
+        assert_eq!(
+            ApiPath::oauth_token().for_cluster(&Cluster::Member("m".into())),
+            "/oauth/token"
+        );
     }
 
     #[test]

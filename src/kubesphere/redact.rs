@@ -24,15 +24,15 @@ impl Redactor {
         if secret.expose_secret().len() < 4 {
             return;
         }
-        if let Ok(mut s) = self.secrets.write() {
-            if !s.iter().any(|x| x.expose_secret() == secret.expose_secret()) {
-                // Keep the list bounded: old tokens are of no use after a while.
-                if s.len() >= 64 {
-                    let at = 2.min(s.len() - 1);
-                    s.remove(at);
-                }
-                s.push(secret.clone());
+        if let Ok(mut s) = self.secrets.write()
+            && !s.iter().any(|x| x.expose_secret() == secret.expose_secret())
+        {
+            // Keep the list bounded: old tokens are of no use after a while.
+            if s.len() >= 64 {
+                let at = 2.min(s.len() - 1);
+                s.remove(at);
             }
+            s.push(secret.clone());
         }
     }
 

@@ -23,7 +23,11 @@ pub struct Candidate {
 
 impl std::fmt::Display for Candidate {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} (cluster {}, workspace {}", self.name, self.cluster, self.workspace)?;
+        write!(
+            f,
+            "{} (cluster {}, workspace {}",
+            self.name, self.cluster, self.workspace
+        )?;
         if let Some(s) = &self.short_name {
             write!(f, ", short name {s}")?;
         }

@@ -33,7 +33,9 @@ impl PageRequest {
     pub fn parse(limit: Option<u32>, token: Option<&str>) -> Result<PageRequest, ToolError> {
         let limit = limit.unwrap_or(DEFAULT_LIMIT);
         if limit == 0 || limit > MAX_LIMIT {
-            return Err(ToolError::InvalidInput(format!("limit must be between 1 and {MAX_LIMIT}")));
+            return Err(ToolError::InvalidInput(format!(
+                "limit must be between 1 and {MAX_LIMIT}"
+            )));
         }
         let offset = match token.filter(|t| !t.is_empty()) {
             None => 0,
@@ -71,7 +73,9 @@ impl PageRequest {
 
     /// KubeSphere's 1-based page number, when the offset is page-aligned.
     pub fn upstream_page(&self) -> Option<u32> {
-        (self.offset % self.limit as u64 == 0).then(|| (self.offset / self.limit as u64) as u32 + 1)
+        self.offset
+            .is_multiple_of(self.limit as u64)
+            .then(|| (self.offset / self.limit as u64) as u32 + 1)
     }
 }
 

@@ -38,12 +38,12 @@ impl ProjectRef {
     pub fn from_project(p: &DevOpsProject, workspace: &str, cluster: &Cluster) -> ProjectRef {
         ProjectRef {
             name: p.namespace().to_string(),
-            short_name: p
+            short_name: p.metadata.generate_name.clone().filter(|g| !g.is_empty()),
+            alias: p
                 .metadata
-                .generate_name
-                .clone()
-                .filter(|g| !g.is_empty()),
-            alias: p.metadata.annotation(keys::ALIAS_NAME).map(str::to_string).filter(|a| !a.is_empty()),
+                .annotation(keys::ALIAS_NAME)
+                .map(str::to_string)
+                .filter(|a| !a.is_empty()),
             workspace: p
                 .metadata
                 .labels
@@ -164,10 +164,10 @@ pub async fn gather(
             }
         }
     }
-    if let Some(e) = first_err {
-        if !any_ok || explicit_ws.is_some() && clusters.len() == 1 {
-            return Err(e.into());
-        }
+    if let Some(e) = first_err
+        && (!any_ok || explicit_ws.is_some() && clusters.len() == 1)
+    {
+        return Err(e.into());
     }
     out.sort_by(|a, b| (&a.cluster, &a.workspace, &a.name).cmp(&(&b.cluster, &b.workspace, &b.name)));
     Ok((out, searched))
@@ -176,14 +176,21 @@ pub async fn gather(
 /// Matches `name` against `projects` by the tiers above.
 pub fn match_name(name: &str, projects: &[ProjectRef]) -> Resolution {
     let needle = name.trim().to_ascii_lowercase();
-    let short = |p: &ProjectRef| p.short_name.as_deref().map(|s| s.trim_end_matches('-').to_ascii_lowercase());
-    let tiers: [(MatchedBy, Box<dyn Fn(&ProjectRef) -> bool>); 3] = [
+    let short = |p: &ProjectRef| {
+        p.short_name
+            .as_deref()
+            .map(|s| s.trim_end_matches('-').to_ascii_lowercase())
+    };
+    type Pred<'a> = Box<dyn Fn(&ProjectRef) -> bool + 'a>;
+    let tiers: [(MatchedBy, Pred); 3] = [
         (MatchedBy::FullName, Box::new(|p: &ProjectRef| p.name == needle)),
         (
             MatchedBy::ShortName,
             Box::new(|p: &ProjectRef| {
                 short(p).as_deref() == Some(needle.as_str())
-                    || p.alias.as_deref().is_some_and(|a| a.trim().eq_ignore_ascii_case(&needle))
+                    || p.alias
+                        .as_deref()
+                        .is_some_and(|a| a.trim().eq_ignore_ascii_case(&needle))
             }),
         ),
         (
@@ -320,10 +327,10 @@ pub async fn resolve_for_tool(
     match resolution {
         Resolution::Resolved { project, .. } => Ok(project),
         Resolution::Ambiguous { candidates } => {
-            if let Some(answer) = ctx.ask(choice_question(project, &candidates)).await? {
-                if let Some(p) = chosen(&answer, &candidates) {
-                    return Ok(p);
-                }
+            if let Some(answer) = ctx.ask(choice_question(project, &candidates)).await?
+                && let Some(p) = chosen(&answer, &candidates)
+            {
+                return Ok(p);
             }
             Err(ToolError::AmbiguousProject {
                 name: project.to_string(),

@@ -50,7 +50,8 @@ impl DevopsServer {
     pub fn config() -> ServerConfig {
         ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
             .with_server_info(
-                Implementation::new("ks-devops-mcp", env!("CARGO_PKG_VERSION")).with_title("KubeSphere DevOps (tenant)"),
+                Implementation::new("ks-devops-mcp", env!("CARGO_PKG_VERSION"))
+                    .with_title("KubeSphere DevOps (tenant)"),
             )
             .with_instructions(INSTRUCTIONS)
     }
@@ -113,7 +114,10 @@ impl ServerHandler for DevopsServer {
     ) -> Result<CallToolResponse, ErrorData> {
         let Some(entry) = self.registry.get(&request.name) else {
             return Err(ErrorData::invalid_params(
-                format!("unknown tool {:?}; call tools/list for the available tools", request.name),
+                format!(
+                    "unknown tool {:?}; call tools/list for the available tools",
+                    request.name
+                ),
                 None,
             ));
         };

@@ -98,8 +98,17 @@ impl ToolDef for GetPipeline {
     type Output = GetPipelineOutput;
 
     async fn call(ctx: ToolCtx, input: GetPipelineInput) -> Result<GetPipelineOutput, ToolError> {
-        let project = resolve_for_tool(&ctx, &input.project, input.workspace.as_deref(), input.cluster.as_deref()).await?;
-        let p = ctx.client.get_pipeline(&project.cluster(), &project.name, &input.name).await?;
+        let project = resolve_for_tool(
+            &ctx,
+            &input.project,
+            input.workspace.as_deref(),
+            input.cluster.as_deref(),
+        )
+        .await?;
+        let p = ctx
+            .client
+            .get_pipeline(&project.cluster(), &project.name, &input.name)
+            .await?;
         let meta = &p.metadata;
         let plain = p.spec.pipeline.as_ref();
         let mb = p.spec.multi_branch_pipeline.as_ref();
@@ -128,7 +137,10 @@ impl ToolDef for GetPipeline {
             sync: SyncState {
                 status: meta.annotation(keys::PIPELINE_SYNC_STATUS).map(str::to_string),
                 time: meta.annotation(keys::PIPELINE_SYNC_TIME).map(str::to_string),
-                message: meta.annotation(keys::PIPELINE_SYNC_MSG).map(str::to_string).filter(|m| !m.is_empty()),
+                message: meta
+                    .annotation(keys::PIPELINE_SYNC_MSG)
+                    .map(str::to_string)
+                    .filter(|m| !m.is_empty()),
             },
             jenkinsfile,
             jenkinsfile_truncated: truncated,
@@ -152,5 +164,61 @@ impl ToolDef for GetPipeline {
             branch_names,
             project,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::{call, ctx, sim};
+
+    #[tokio::test]
+    async fn regular_and_multibranch() {
+        let sim = sim().await;
+        let hello = call(
+            &ctx(&sim),
+            "get_pipeline",
+            serde_json::json!({"project": "stone-devops", "name": "hello"}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(hello["type"], "pipeline");
+        assert!(hello["jenkinsfile"].as_str().unwrap().contains("echo"));
+        let echo = call(
+            &ctx(&sim),
+            "get_pipeline",
+            serde_json::json!({"project": "stone-devops", "name": "echo-pipeline"}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(echo["type"], "multi-branch-pipeline");
+        assert_eq!(echo["source_type"], "git");
+        assert!(echo.get("jenkinsfile").is_none());
+    }
+
+    #[tokio::test]
+    async fn missing_and_invalid_names() {
+        let sim = sim().await;
+        let err = call(
+            &ctx(&sim),
+            "get_pipeline",
+            serde_json::json!({"project": "stone-devops", "name": "nope"}),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.kind(), "not_found", "{err}");
+        sim.clear_requests();
+        let err = call(
+            &ctx(&sim),
+            "get_pipeline",
+            serde_json::json!({"project": "stone-devops", "name": "../../apis"}),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.kind(), "invalid_name", "{err}");
+        assert!(
+            sim.requests().iter().all(|r| !r.path.contains("pipelines/")),
+            "{:?}",
+            sim.requests()
+        );
     }
 }

@@ -119,7 +119,13 @@ impl ToolDef for ListPipelines {
 
     async fn call(ctx: ToolCtx, input: ListPipelinesInput) -> Result<ListPipelinesOutput, ToolError> {
         let page = PageRequest::parse(input.limit, input.continue_token.as_deref())?;
-        let project = resolve_for_tool(&ctx, &input.project, input.workspace.as_deref(), input.cluster.as_deref()).await?;
+        let project = resolve_for_tool(
+            &ctx,
+            &input.project,
+            input.workspace.as_deref(),
+            input.cluster.as_deref(),
+        )
+        .await?;
         let mut query = ListQuery {
             name: input.name_contains.clone(),
             extra: vec![("sortBy", "name".into()), ("ascending", "true".into())],
@@ -147,5 +153,84 @@ impl ToolDef for ListPipelines {
             project,
             page: info,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::{call, ctx, sim};
+
+    #[tokio::test]
+    async fn lists_both_kinds() {
+        let sim = sim().await;
+        let out = call(
+            &ctx(&sim),
+            "list_pipelines",
+            serde_json::json!({"project": "stone-devops"}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(out["project"]["cluster"], "host");
+        let p = out["pipelines"].as_array().unwrap();
+        let hello = p.iter().find(|x| x["name"] == "hello").expect("hello listed");
+        assert_eq!(hello["type"], "pipeline");
+        let echo = p
+            .iter()
+            .find(|x| x["name"] == "echo-pipeline")
+            .expect("echo-pipeline listed");
+        assert_eq!(echo["type"], "multi-branch-pipeline");
+        assert!(echo["repository_url"].as_str().is_some_and(|u| u.contains("://")));
+        assert_eq!(echo["script_path"], "Jenkinsfile");
+        let only = call(
+            &ctx(&sim),
+            "list_pipelines",
+            serde_json::json!({"project": "stone-devops", "type": "multi-branch-pipeline"}),
+        )
+        .await
+        .unwrap();
+        let names: Vec<&str> = only["pipelines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|x| x["name"].as_str())
+            .collect();
+        assert_eq!(names, ["echo-pipeline"]);
+    }
+
+    #[tokio::test]
+    async fn ambiguous_project_is_not_guessed() {
+        let sim = sim().await;
+        sim.clear_requests();
+        let err = call(
+            &ctx(&sim),
+            "list_pipelines",
+            serde_json::json!({"project": "devopstest"}),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.kind(), "ambiguous_project");
+        let text = err.to_string();
+        assert!(
+            text.contains("devopstestc2nj7") && text.contains("devopstestxyz12") && text.contains("Ask the user"),
+            "{text}"
+        );
+        assert!(
+            sim.requests().iter().all(|r| !r.path.contains("/pipelines")),
+            "no pipeline route may be called for an ambiguous project"
+        );
+    }
+
+    #[tokio::test]
+    async fn empty_project_gives_empty_list() {
+        let sim = sim().await;
+        let out = call(
+            &ctx(&sim),
+            "list_pipelines",
+            serde_json::json!({"project": "my-devopstest"}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(out["pipelines"].as_array().unwrap().len(), 0);
+        assert_eq!(out["total"], 0);
     }
 }

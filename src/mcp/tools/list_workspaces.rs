@@ -60,8 +60,16 @@ impl ToolDef for ListWorkspaces {
             workspaces: items
                 .into_iter()
                 .map(|w| WorkspaceSummary {
-                    alias: w.metadata.annotation(keys::ALIAS_NAME).map(str::to_string).filter(|s| !s.is_empty()),
-                    description: w.metadata.annotation(keys::DESCRIPTION).map(str::to_string).filter(|s| !s.is_empty()),
+                    alias: w
+                        .metadata
+                        .annotation(keys::ALIAS_NAME)
+                        .map(str::to_string)
+                        .filter(|s| !s.is_empty()),
+                    description: w
+                        .metadata
+                        .annotation(keys::DESCRIPTION)
+                        .map(str::to_string)
+                        .filter(|s| !s.is_empty()),
                     manager: w.spec.manager.clone().filter(|s| !s.is_empty()).or_else(|| {
                         w.spec
                             .template
@@ -76,5 +84,39 @@ impl ToolDef for ListWorkspaces {
                 .collect(),
             page: info,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::{call, ctx, sim};
+
+    #[tokio::test]
+    async fn tenant_sees_only_its_workspace() {
+        let sim = sim().await;
+        let out = call(&ctx(&sim), "list_workspaces", serde_json::json!({}))
+            .await
+            .unwrap();
+        let names: Vec<&str> = out["workspaces"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|w| w["name"].as_str())
+            .collect();
+        assert_eq!(names, ["stone"]);
+        assert_eq!(out["has_more"], false);
+    }
+
+    #[tokio::test]
+    async fn bad_paging_is_refused() {
+        let sim = sim().await;
+        let err = call(&ctx(&sim), "list_workspaces", serde_json::json!({"limit": 0}))
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), "invalid_input");
+        let err = call(&ctx(&sim), "list_workspaces", serde_json::json!({"continue": "nope"}))
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("continue"), "{err}");
     }
 }

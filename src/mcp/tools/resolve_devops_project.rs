@@ -62,8 +62,13 @@ impl ToolDef for ResolveDevopsProject {
     type Output = ResolveDevopsProjectOutput;
 
     async fn call(ctx: ToolCtx, input: ResolveDevopsProjectInput) -> Result<ResolveDevopsProjectOutput, ToolError> {
-        let (resolution, searched) =
-            resolve(&ctx.client, &input.name, input.workspace.as_deref(), input.cluster.as_deref()).await?;
+        let (resolution, searched) = resolve(
+            &ctx.client,
+            &input.name,
+            input.workspace.as_deref(),
+            input.cluster.as_deref(),
+        )
+        .await?;
         let mut out = ResolveDevopsProjectOutput {
             status: ResolveStatus::NotFound,
             project: None,
@@ -80,13 +85,13 @@ impl ToolDef for ResolveDevopsProject {
                 out.matched_by = Some(matched_by);
             }
             Resolution::Ambiguous { candidates } => {
-                if let Some(answer) = ctx.ask(choice_question(&input.name, &candidates)).await? {
-                    if let Some(p) = chosen(&answer, &candidates) {
-                        out.status = ResolveStatus::Resolved;
-                        out.project = Some(p);
-                        out.matched_by = Some(MatchedBy::UserChoice);
-                        return Ok(out);
-                    }
+                if let Some(answer) = ctx.ask(choice_question(&input.name, &candidates)).await?
+                    && let Some(p) = chosen(&answer, &candidates)
+                {
+                    out.status = ResolveStatus::Resolved;
+                    out.project = Some(p);
+                    out.matched_by = Some(MatchedBy::UserChoice);
+                    return Ok(out);
                 }
                 out.status = ResolveStatus::Ambiguous;
                 out.ask_user = Some(format!(
@@ -102,7 +107,10 @@ impl ToolDef for ResolveDevopsProject {
             }
             Resolution::NotFound { closest } => {
                 out.ask_user = Some(if closest.is_empty() {
-                    format!("No DevOps project named {:?} is visible to you. What is the project's exact name?", input.name)
+                    format!(
+                        "No DevOps project named {:?} is visible to you. What is the project's exact name?",
+                        input.name
+                    )
                 } else {
                     format!(
                         "No DevOps project named {:?}. Did you mean one of: {}?",
@@ -114,5 +122,81 @@ impl ToolDef for ResolveDevopsProject {
             }
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::{call, ctx, sim};
+
+    #[tokio::test]
+    async fn short_name_is_ambiguous() {
+        let sim = sim().await;
+        let out = call(
+            &ctx(&sim),
+            "resolve_devops_project",
+            serde_json::json!({"name": "devopstest", "workspace": "stone"}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(out["status"], "ambiguous");
+        let names: Vec<&str> = out["candidates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|c| c["name"].as_str())
+            .collect();
+        assert_eq!(names, ["devopstestc2nj7", "devopstestxyz12"]);
+        assert!(out["ask_user"].as_str().unwrap().contains("Which one"));
+        assert!(out.get("project").is_none());
+    }
+
+    #[tokio::test]
+    async fn full_name_resolves_on_its_cluster() {
+        let sim = sim().await;
+        let out = call(
+            &ctx(&sim),
+            "resolve_devops_project",
+            serde_json::json!({"name": "devopstestc2nj7", "workspace": "stone"}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(out["status"], "resolved");
+        assert_eq!(out["matched_by"], "full_name");
+        assert_eq!(out["project"]["cluster"], "member-1");
+        assert_eq!(out["project"]["name"], "devopstestc2nj7");
+    }
+
+    #[tokio::test]
+    async fn unknown_name_lists_closest() {
+        let sim = sim().await;
+        let out = call(
+            &ctx(&sim),
+            "resolve_devops_project",
+            serde_json::json!({"name": "stone-devop"}),
+        )
+        .await
+        .unwrap();
+        // A unique prefix match is still a match.
+        assert_eq!(out["status"], "resolved");
+        assert_eq!(out["matched_by"], "prefix");
+        let out = call(
+            &ctx(&sim),
+            "resolve_devops_project",
+            serde_json::json!({"name": "stone-devopz"}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(out["status"], "not_found");
+        assert_eq!(out["closest"][0]["name"], "stone-devops");
+    }
+
+    #[tokio::test]
+    async fn empty_name_is_refused() {
+        let sim = sim().await;
+        let err = call(&ctx(&sim), "resolve_devops_project", serde_json::json!({"name": "  "}))
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), "invalid_input");
     }
 }

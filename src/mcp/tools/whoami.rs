@@ -63,7 +63,13 @@ impl ToolDef for Whoami {
             username: identity.username,
             display_name: display_name.filter(|s| !s.is_empty()),
             email: email.filter(|s| !s.is_empty()),
-            kubesphere_url: ctx.client.settings().base_url.as_str().trim_end_matches('/').to_string(),
+            kubesphere_url: ctx
+                .client
+                .settings()
+                .base_url
+                .as_str()
+                .trim_end_matches('/')
+                .to_string(),
             default_cluster: ctx.client.default_cluster().name().to_string(),
             clusters: clusters.iter().map(|c| c.name().to_string()).collect(),
             login: if identity.renewable { "password" } else { "token" }.into(),
@@ -72,5 +78,41 @@ impl ToolDef for Whoami {
                 .map(|t| chrono::DateTime::<chrono::Utc>::from(t).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
             can_ask_user: ctx.can_ask(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::{call, ctx, sim};
+
+    #[tokio::test]
+    async fn reports_the_tenant() {
+        let sim = sim().await;
+        let out = call(&ctx(&sim), "whoami", serde_json::json!({})).await.unwrap();
+        assert_eq!(out["username"], "tenant");
+        assert_eq!(out["login"], "password");
+        assert_eq!(out["default_cluster"], "host");
+        assert_eq!(out["can_ask_user"], false);
+        assert!(out["token_expires_at"].as_str().is_some_and(|s| s.ends_with('Z')));
+        let clusters: Vec<&str> = out["clusters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|c| c.as_str())
+            .collect();
+        assert!(
+            clusters.contains(&"host") && clusters.contains(&"member-1"),
+            "{clusters:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn rejects_unknown_arguments() {
+        let sim = sim().await;
+        let err = call(&ctx(&sim), "whoami", serde_json::json!({"user": "x"}))
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), "invalid_input");
+        assert!(err.to_string().contains("unknown field"), "{err}");
     }
 }

@@ -1,0 +1,802 @@
+//! Pipelines: v1alpha3 CRUD over the Pipeline CR (§4), branches (§5), the
+//! v1alpha2 Blue Ocean pipeline/branch views, scan and consolelog.
+
+use std::collections::BTreeMap;
+
+use axum::response::Response;
+use chrono::{DateTime, Duration, Utc};
+use serde_json::{Value, json};
+
+use crate::jenkins::{Build, Cause, parse_jenkinsfile};
+use crate::routes::Ctx;
+use crate::state::{Pipeline, RepoBranch, pipeline_cr};
+use crate::util::{self, ListQuery, encode_segment, k8s_time};
+
+pub(crate) fn pipeline_not_found(p: &str) -> Response {
+    util::text_err(404, &format!("pipelines.devops.kubesphere.io \"{p}\" not found"))
+}
+
+pub(crate) fn project_not_found(ns: &str) -> Response {
+    util::text_err(404, &format!("devopsprojects.devops.kubesphere.io \"{ns}\" not found"))
+}
+
+/// A Jenkins / Blue Ocean error passed through by ks-devops v1alpha2.
+pub(crate) fn jenkins_err(code: u16, message: &str) -> Response {
+    util::json(code, &json!({"message": message, "code": code, "errors": []}))
+}
+
+const ANN_BRANCHES: &str = "pipeline.devops.kubesphere.io/jenkins-branches";
+const ANN_METADATA: &str = "pipeline.devops.kubesphere.io/jenkins-metadata";
+
+fn is_pr(name: &str) -> bool {
+    name.starts_with("PR-") || name.starts_with("MR-")
+}
+
+fn repo_url(pl: &Pipeline) -> String {
+    pl.cr
+        .pointer("/spec/multi_branch_pipeline/git_source/url")
+        .and_then(Value::as_str)
+        .map(|u| u.trim_end_matches(".git").to_string())
+        .unwrap_or_else(|| "https://github.com/example/repo".into())
+}
+
+fn latest_build<'a>(pl: &'a Pipeline, branch: &str, now: DateTime<Utc>) -> Option<&'a Build> {
+    pl.jobs.get(branch)?.builds.values().rev().find(|b| b.visible(now))
+}
+
+/// Branch JSON as stored in the `jenkins-branches` annotation (§5).
+fn branch_v3(pl: &Pipeline, raw: &str, now: DateTime<Utc>) -> Value {
+    let url = repo_url(pl);
+    let mut v = json!({
+        "name": encode_segment(raw),
+        "rawName": raw,
+        "weatherScore": 100,
+        "disabled": false,
+        "branch": {"url": format!("{url}/tree/{raw}"), "isPrimary": raw == "main" || raw == "master"},
+    });
+    if let Some(b) = latest_build(pl, raw, now) {
+        let run = b.blue_run(now);
+        let mut lr = serde_json::Map::new();
+        for k in [
+            "id",
+            "pipeline",
+            "state",
+            "result",
+            "startTime",
+            "endTime",
+            "durationInMillis",
+            "causes",
+        ] {
+            if let Some(x) = run.get(k) {
+                lr.insert(k.into(), x.clone());
+            }
+        }
+        lr.insert("name".into(), json!(b.id.to_string()));
+        v["latestRun"] = Value::Object(lr);
+        if run.get("result") == Some(&json!("FAILURE")) {
+            v["weatherScore"] = json!(0);
+        }
+    }
+    if is_pr(raw) {
+        let id = raw.trim_start_matches("PR-").trim_start_matches("MR-");
+        v["pullRequest"] =
+            json!({"id": id, "title": format!("Change #{id}"), "author": "tenant", "url": format!("{url}/pull/{id}")});
+    }
+    v
+}
+
+/// Rewrites the branch and metadata annotations from the current state.
+pub(crate) fn refresh_branch_annotation(pl: &mut Pipeline, now: DateTime<Utc>) {
+    let branches: Vec<Value> = pl.indexed.iter().map(|b| branch_v3(pl, b, now)).collect();
+    let failing = branches
+        .iter()
+        .filter(|b| b.pointer("/latestRun/result") == Some(&json!("FAILURE")))
+        .count();
+    let meta = json!({
+        "weatherScore": 100,
+        "name": pl.name(),
+        "totalNumberOfBranches": branches.len(),
+        "numberOfFailingBranches": failing,
+        "branchNames": pl.indexed.iter().map(|b| encode_segment(b)).collect::<Vec<_>>(),
+        "scmSource": {"id": "git", "apiUrl": ""},
+        "scriptPath": pl.cr.pointer("/spec/multi_branch_pipeline/script_path").and_then(Value::as_str).unwrap_or("Jenkinsfile"),
+    });
+    let s = Value::Array(branches).to_string();
+    util::set_annotation(&mut pl.cr, ANN_BRANCHES, s);
+    util::set_annotation(&mut pl.cr, ANN_METADATA, meta.to_string());
+}
+
+/// Branch indexing: discovers the repo branches that have a Jenkinsfile,
+/// writes the indexing log and (if `trigger_new`) builds new branches.
+pub(crate) fn index_branches(
+    pl: &mut Pipeline,
+    ns: &str,
+    started_by: &str,
+    now: DateTime<Utc>,
+    phase: Duration,
+    queue_id: &mut u64,
+    trigger_new: bool,
+) {
+    let url = pl
+        .cr
+        .pointer("/spec/multi_branch_pipeline/git_source/url")
+        .and_then(Value::as_str)
+        .unwrap_or("https://github.com/example/repo.git")
+        .to_string();
+    let script = pl
+        .cr
+        .pointer("/spec/multi_branch_pipeline/script_path")
+        .and_then(Value::as_str)
+        .unwrap_or("Jenkinsfile")
+        .to_string();
+    let mut log = format!(
+        "{started_by}\n[{}] Starting branch indexing...\n",
+        now.format("%a %b %d %H:%M:%S UTC %Y")
+    );
+    log.push_str(" > git --version # timeout=10\n");
+    log.push_str(&format!(" > git ls-remote -h -- {url} # timeout=10\n"));
+    log.push_str("Checking branches...\n");
+    let mut discovered = Vec::new();
+    let mut new = Vec::new();
+    for r in &pl.repo {
+        log.push_str(&format!("  Checking branch {}\n", r.name));
+        if r.jenkinsfile.is_some() {
+            log.push_str(&format!("      ‘{script}’ found\n    Met criteria\n"));
+            if pl.indexed.contains(&r.name) {
+                log.push_str(&format!(
+                    "No changes detected: {} (still at {})\n",
+                    r.name,
+                    &r.commit[..7.min(r.commit.len())]
+                ));
+            } else {
+                log.push_str(&format!("Scheduled build for branch: {}\n", r.name));
+                new.push(r.name.clone());
+            }
+            discovered.push(r.name.clone());
+        } else {
+            log.push_str(&format!("      ‘{script}’ not found\n    Does not meet criteria\n"));
+        }
+    }
+    log.push_str(&format!("Processed {} branches\n", pl.repo.len()));
+    log.push_str(&format!(
+        "[{}] Finished branch indexing. Indexing took 0.8 sec\nFinished: SUCCESS\n",
+        now.format("%a %b %d %H:%M:%S UTC %Y")
+    ));
+    pl.indexed = discovered;
+    pl.indexing_log = Some(log);
+    if trigger_new {
+        for b in new {
+            *queue_id += 1;
+            let qid = *queue_id;
+            let script = pl.script_for(Some(&b)).unwrap_or_default();
+            let commit = pl
+                .repo
+                .iter()
+                .find(|r| r.name == b)
+                .map(|r| r.commit.clone())
+                .unwrap_or_default();
+            let name = pl.name().to_string();
+            let job = pl.jobs.entry(b.clone()).or_default();
+            let id = job.allocate();
+            job.builds.insert(
+                id,
+                Build {
+                    id,
+                    branch: Some(b.clone()),
+                    namespace: ns.to_string(),
+                    pipeline: name,
+                    queued_at: now,
+                    phase,
+                    plan: parse_jenkinsfile(&script),
+                    parameters: vec![],
+                    cause: Cause {
+                        short: "Branch indexing".into(),
+                        user: None,
+                    },
+                    stop_at: None,
+                    input_decision: None,
+                    commit_id: commit,
+                    queue_id: qid,
+                },
+            );
+        }
+    }
+}
+
+fn default_repo(url: &str) -> Vec<RepoBranch> {
+    if url.contains("demo-echo") {
+        return vec![
+            RepoBranch {
+                name: "main".into(),
+                jenkinsfile: Some(crate::state::ECHO_MAIN_JENKINSFILE.into()),
+                commit: "f946a1c5b0a3e4d2c1b0a9f8e7d6c5b4a3f2e1d0".into(),
+            },
+            RepoBranch {
+                name: "feature-branch".into(),
+                jenkinsfile: Some(crate::state::ECHO_FEATURE_JENKINSFILE.into()),
+                commit: "0a1b2c3d4e5f60718293a4b5c6d7e8f901234567".into(),
+            },
+            RepoBranch {
+                name: "docs".into(),
+                jenkinsfile: None,
+                commit: "1122334455667788990011223344556677889900".into(),
+            },
+        ];
+    }
+    vec![RepoBranch {
+        name: "main".into(),
+        jenkinsfile: Some(
+            "pipeline {\n  agent any\n  stages {\n    stage('Build') {\n      steps {\n        echo 'building main'\n      }\n    }\n  }\n}\n"
+                .into(),
+        ),
+        commit: format!("{:016x}{:016x}{:08x}", util::fnv(url), util::fnv("main"), 1u32),
+    }]
+}
+
+/// Pipeline as returned in a list (with kind/apiVersion).
+fn list_item(pl: &Pipeline) -> Value {
+    pl.cr.clone()
+}
+
+fn list_pipelines(ctx: &Ctx, ns: &str) -> Response {
+    let Some(p) = ctx.st.project(&ctx.cluster, ns) else {
+        return project_not_found(ns);
+    };
+    let q = ListQuery::parse(&ctx.query);
+    let ty = q.filter("type").filter(|t| !t.is_empty()).map(str::to_string);
+    let items: Vec<Value> = p
+        .pipelines
+        .values()
+        .map(list_item)
+        .filter(|v| q.name_matches(v))
+        .filter(|v| match &ty {
+            Some(t) => v.pointer("/spec/type").and_then(Value::as_str) == Some(t.as_str()),
+            None => true,
+        })
+        .filter(|v| q.label_selector.as_deref().is_none_or(|s| util::selector_matches(s, v)))
+        .collect();
+    let (page, total) = q.sort_and_page(items);
+    util::ok_json(&util::list_null_when_empty(page, total))
+}
+
+fn invalid(kind: &str, name: &str, detail: &str) -> Response {
+    util::text_err(
+        400,
+        &format!("{kind}.devops.kubesphere.io \"{name}\" is invalid: {detail}"),
+    )
+}
+
+fn create_pipeline(ctx: &mut Ctx, ns: &str) -> Response {
+    let body = match ctx.body_json() {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let name = util::meta_name(&body).to_string();
+    if name.is_empty() {
+        return invalid(
+            "Pipeline",
+            "",
+            "metadata.name: Required value: name or generateName is required",
+        );
+    }
+    if !util::valid_name(&name) {
+        return invalid(
+            "Pipeline",
+            &name,
+            &format!(
+                "metadata.name: Invalid value: \"{name}\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
+            ),
+        );
+    }
+    let spec = body.get("spec").cloned().unwrap_or(json!({}));
+    let ty = spec.get("type").and_then(Value::as_str).unwrap_or("").to_string();
+    if ty != "pipeline" && ty != "multi-branch-pipeline" {
+        return invalid(
+            "Pipeline",
+            &name,
+            &format!(
+                "spec.type: Unsupported value: \"{ty}\": supported values: \"pipeline\", \"multi-branch-pipeline\""
+            ),
+        );
+    }
+    let rv = ctx.st.next_rv();
+    let now = ctx.now;
+    let phase = ctx.phase;
+    let Some(p) = ctx.st.project_mut(&ctx.cluster, ns) else {
+        return project_not_found(ns);
+    };
+    if p.pipelines.contains_key(&name) {
+        return util::text_err(
+            400,
+            &format!("pipelines.devops.kubesphere.io \"{name}\" already exists"),
+        );
+    }
+    let creator = util::annotation(&body, "kubesphere.io/creator").map(str::to_string);
+    let mut cr = pipeline_cr(ns, &name, spec, now, creator.as_deref());
+    // Keep the client's labels and annotations.
+    if let Some(labels) = body.pointer("/metadata/labels").and_then(Value::as_object) {
+        for (k, v) in labels {
+            if let Some(s) = v.as_str() {
+                util::set_label(&mut cr, k, s);
+            }
+        }
+    }
+    if let Some(ann) = body.pointer("/metadata/annotations").and_then(Value::as_object) {
+        for (k, v) in ann {
+            if let Some(s) = v.as_str() {
+                util::set_annotation(&mut cr, k, s);
+            }
+        }
+    }
+    util::set_meta(&mut cr, "resourceVersion", json!(rv));
+    util::set_annotation(&mut cr, "pipeline.devops.kubesphere.io/syncstatus", "pending");
+    let multi = ty == "multi-branch-pipeline";
+    let url = cr
+        .pointer("/spec/multi_branch_pipeline/git_source/url")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let pl = Pipeline {
+        cr: cr.clone(),
+        sync_at: now + phase,
+        jobs: BTreeMap::new(),
+        repo: if multi { default_repo(&url) } else { vec![] },
+        indexed: vec![],
+        indexing_log: None,
+    };
+    p.pipelines.insert(name, pl);
+    util::ok_json(&util::strip_type_meta(cr))
+}
+
+fn update_pipeline(ctx: &mut Ctx, ns: &str) -> Response {
+    let body = match ctx.body_json() {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    // The name comes from the body; the path value is ignored.
+    let name = util::meta_name(&body).to_string();
+    let rv = ctx.st.next_rv();
+    let Some(p) = ctx.st.project_mut(&ctx.cluster, ns) else {
+        return project_not_found(ns);
+    };
+    let Some(pl) = p.pipelines.get_mut(&name) else {
+        return pipeline_not_found(&name);
+    };
+    let stored_jf = pl.cr.pointer("/spec/pipeline/jenkinsfile").cloned();
+    let mut cr = body;
+    for k in ["uid", "creationTimestamp", "finalizers", "namespace"] {
+        if let Some(v) = pl.cr.pointer(&format!("/metadata/{k}")).cloned() {
+            util::set_meta(&mut cr, k, v);
+        }
+    }
+    // Controller-owned annotations survive an update that omits them.
+    if let Some(ann) = pl
+        .cr
+        .pointer("/metadata/annotations")
+        .and_then(Value::as_object)
+        .cloned()
+    {
+        for (k, v) in ann {
+            if k.starts_with("pipeline.devops.kubesphere.io/")
+                && util::annotation(&cr, &k).is_none()
+                && let Some(s) = v.as_str()
+            {
+                util::set_annotation(&mut cr, &k, s);
+            }
+        }
+    }
+    util::set_meta(&mut cr, "resourceVersion", json!(rv));
+    let gen_num = pl
+        .cr
+        .pointer("/metadata/generation")
+        .and_then(Value::as_i64)
+        .unwrap_or(1)
+        + 1;
+    util::set_meta(&mut cr, "generation", json!(gen_num));
+    if let Some(o) = cr.as_object_mut() {
+        o.insert("kind".into(), json!("Pipeline"));
+        o.insert("apiVersion".into(), json!("devops.kubesphere.io/v1alpha3"));
+        o.entry("status").or_insert_with(|| json!({}));
+    }
+    // Keep the stored Jenkinsfile; the body's one is ignored.
+    if let Some(pipe) = cr.pointer_mut("/spec/pipeline").and_then(Value::as_object_mut) {
+        match stored_jf {
+            Some(jf) => {
+                pipe.insert("jenkinsfile".into(), jf);
+            }
+            None => {
+                pipe.remove("jenkinsfile");
+            }
+        }
+    }
+    pl.cr = cr.clone();
+    util::ok_json(&util::strip_type_meta(cr))
+}
+
+fn get_pipeline<'a>(ctx: &'a Ctx, ns: &str, name: &str) -> Result<&'a Pipeline, Response> {
+    let p = ctx.st.project(&ctx.cluster, ns).ok_or_else(|| project_not_found(ns))?;
+    p.pipelines.get(name).ok_or_else(|| pipeline_not_found(name))
+}
+
+fn branches_v3(ctx: &Ctx, ns: &str, name: &str, one: Option<&str>) -> Response {
+    let pl = match get_pipeline(ctx, ns, name) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    if !pl.is_multi() {
+        return util::text_err(400, "invalid multi-branch Pipeline provided");
+    }
+    let branches: Vec<Value> = util::annotation(&pl.cr, ANN_BRANCHES)
+        .and_then(|s| serde_json::from_str::<Vec<Value>>(s).ok())
+        .unwrap_or_default();
+    if let Some(b) = one {
+        return match branches
+            .into_iter()
+            .find(|x| x.get("name").and_then(Value::as_str) == Some(b))
+        {
+            Some(v) => util::ok_json(&v),
+            None => util::text_err(404, &format!("Branch {b} was not found")),
+        };
+    }
+    let filter = ctx.q("filter").unwrap_or("");
+    let items: Vec<Value> = branches
+        .into_iter()
+        .filter(|b| match filter {
+            "origin" => b.get("pullRequest").is_none(),
+            "pull-requests" => b.get("pullRequest").is_some(),
+            _ => true,
+        })
+        .collect();
+    let total = items.len();
+    let page = ctx.q("page").and_then(|p| p.parse::<usize>().ok()).unwrap_or(1).max(1);
+    let items: Vec<Value> = match ctx.q("limit").and_then(|l| l.parse::<usize>().ok()) {
+        Some(limit) => items
+            .into_iter()
+            .skip((page - 1).saturating_mul(limit))
+            .take(limit)
+            .collect(),
+        None => items,
+    };
+    util::ok_json(&util::list_always(items, total))
+}
+
+fn set_jenkinsfile(ctx: &mut Ctx, ns: &str, name: &str) -> Response {
+    let mode = ctx.q("mode").unwrap_or("").to_string();
+    let body = match ctx.body_json() {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let data = body.get("data").and_then(Value::as_str).unwrap_or("").to_string();
+    let rv = ctx.st.next_rv();
+    let Some(p) = ctx.st.project_mut(&ctx.cluster, ns) else {
+        return project_not_found(ns);
+    };
+    let Some(pl) = p.pipelines.get_mut(name) else {
+        return pipeline_not_found(name);
+    };
+    match mode.as_str() {
+        "raw" => {
+            if pl.is_multi() {
+                return util::text_err(400, "the Jenkinsfile of a multi-branch Pipeline is in its repository");
+            }
+            if let Some(pipe) = pl.cr.pointer_mut("/spec/pipeline").and_then(Value::as_object_mut) {
+                pipe.insert("jenkinsfile".into(), json!(data));
+            }
+            util::set_annotation(&mut pl.cr, "pipeline.devops.kubesphere.io/jenkinsfile.edit.mode", "raw");
+        }
+        "json" => {
+            util::set_annotation(&mut pl.cr, "pipeline.devops.kubesphere.io/jenkinsfile", data);
+            util::set_annotation(
+                &mut pl.cr,
+                "pipeline.devops.kubesphere.io/jenkinsfile.edit.mode",
+                "json",
+            );
+        }
+        _ => return util::text_err(400, "invalid edit mode"),
+    }
+    util::set_meta(&mut pl.cr, "resourceVersion", json!(rv));
+    util::ok_json(&json!({"result": "success"}))
+}
+
+/// `DV3` pipeline and branch routes.
+pub(crate) fn dv3(ctx: &mut Ctx, rest: &[&str]) -> Option<Response> {
+    Some(match rest {
+        ["namespaces", ns, "pipelines"] => match ctx.method() {
+            "GET" => list_pipelines(ctx, ns),
+            "POST" => create_pipeline(ctx, ns),
+            _ => util::restful(405),
+        },
+        ["namespaces", ns, "pipelines", name] => match ctx.method() {
+            "GET" => match get_pipeline(ctx, ns, name) {
+                Ok(pl) => util::ok_json(&util::strip_type_meta(pl.cr.clone())),
+                Err(r) => r,
+            },
+            "PUT" => update_pipeline(ctx, ns),
+            "DELETE" => {
+                let Some(p) = ctx.st.project_mut(&ctx.cluster, ns) else {
+                    return Some(project_not_found(ns));
+                };
+                if p.pipelines.remove(*name).is_none() {
+                    return Some(pipeline_not_found(name));
+                }
+                p.runs.retain(|_, r| r.pipeline != *name);
+                util::ok_json(&json!({"message": "success"}))
+            }
+            _ => util::restful(405),
+        },
+        ["namespaces", ns, "pipelines", name, "jenkinsfile"] => match ctx.method() {
+            "PUT" => set_jenkinsfile(ctx, ns, name),
+            _ => util::restful(405),
+        },
+        ["namespaces", ns, "pipelines", name, "branches"] => match ctx.method() {
+            "GET" => branches_v3(ctx, ns, name, None),
+            _ => util::restful(405),
+        },
+        ["namespaces", ns, "pipelines", name, "branches", branch] => match ctx.method() {
+            "GET" => branches_v3(ctx, ns, name, Some(branch)),
+            _ => util::restful(405),
+        },
+        _ => return None,
+    })
+}
+
+// ---------------------------------------------------------------------------
+// v1alpha2 (Blue Ocean)
+
+fn permissions() -> Value {
+    json!({"create": true, "configure": true, "read": true, "start": true, "stop": true})
+}
+
+fn bo_parameters(pl: &Pipeline) -> Value {
+    let params = pl
+        .cr
+        .pointer("/spec/pipeline/parameters")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    Value::Array(
+        params
+            .iter()
+            .map(|p| {
+                let short = p.get("type").and_then(Value::as_str).unwrap_or("string");
+                let class = match short {
+                    "text" => "TextParameterDefinition",
+                    "boolean" => "BooleanParameterDefinition",
+                    "choice" => "ChoiceParameterDefinition",
+                    "file" => "FileParameterDefinition",
+                    "password" => "PasswordParameterDefinition",
+                    _ => "StringParameterDefinition",
+                };
+                let name = p.get("name").cloned().unwrap_or(json!(""));
+                json!({
+                    "_class": format!("hudson.model.{class}"),
+                    "defaultParameterValue": {"_class": format!("hudson.model.{}", class.replace("Definition", "Value")), "name": name, "value": p.get("default_value").cloned().unwrap_or(json!(""))},
+                    "description": p.get("description").cloned().unwrap_or(json!("")),
+                    "name": name,
+                    "type": class,
+                })
+            })
+            .collect(),
+    )
+}
+
+fn bo_pipeline(pl: &Pipeline, ns: &str, now: DateTime<Utc>) -> Value {
+    let name = pl.name();
+    let href = format!("/blue/rest/organizations/jenkins/pipelines/{ns}/pipelines/{name}/");
+    let mut v = json!({
+        "_links": {"self": {"_class": "io.jenkins.blueocean.rest.hal.Link", "href": href},
+                   "runs": {"_class": "io.jenkins.blueocean.rest.hal.Link", "href": format!("{href}runs/")}},
+        "actions": [],
+        "disabled": false,
+        "displayName": name,
+        "fullDisplayName": format!("{ns}/{name}"),
+        "fullName": format!("{ns}/{name}"),
+        "name": name,
+        "organization": "jenkins",
+        "permissions": permissions(),
+        "weatherScore": 100,
+    });
+    if pl.is_multi() {
+        let branches: Vec<Value> = util::annotation(&pl.cr, ANN_BRANCHES)
+            .and_then(|s| serde_json::from_str::<Vec<Value>>(s).ok())
+            .unwrap_or_default();
+        let prs = branches.iter().filter(|b| b.get("pullRequest").is_some()).count();
+        let failing = branches
+            .iter()
+            .filter(|b| b.pointer("/latestRun/result") == Some(&json!("FAILURE")))
+            .count();
+        let ok = branches
+            .iter()
+            .filter(|b| b.pointer("/latestRun/result") == Some(&json!("SUCCESS")))
+            .count();
+        v["_class"] = json!("io.jenkins.blueocean.rest.impl.pipeline.MultiBranchPipelineImpl");
+        v["branchNames"] = json!(pl.indexed.iter().map(|b| encode_segment(b)).collect::<Vec<_>>());
+        v["numberOfFailingBranches"] = json!(failing);
+        v["numberOfFailingPullRequests"] = json!(0);
+        v["numberOfSuccessfulBranches"] = json!(ok);
+        v["numberOfSuccessfulPullRequests"] = json!(0);
+        v["totalNumberOfBranches"] = json!(branches.len() - prs);
+        v["totalNumberOfPullRequests"] = json!(prs);
+        v["numberOfFolders"] = json!(0);
+        v["numberOfPipelines"] = json!(branches.len());
+        v["pipelineFolderNames"] = json!([]);
+        v["parameters"] = json!([]);
+        v["scmSource"] =
+            json!({"_class": "io.jenkins.blueocean.rest.impl.pipeline.ScmSourceImpl", "apiUrl": null, "id": "git"});
+        v["scriptPath"] = pl
+            .cr
+            .pointer("/spec/multi_branch_pipeline/script_path")
+            .cloned()
+            .unwrap_or(json!("Jenkinsfile"));
+        v["estimatedDurationInMillis"] = json!(-1);
+    } else {
+        v["_class"] = json!("io.jenkins.blueocean.rest.impl.pipeline.PipelineImpl");
+        v["parameters"] = bo_parameters(pl);
+        let latest = latest_build(pl, "", now);
+        v["latestRun"] = latest.map(|b| b.blue_run(now)).unwrap_or(Value::Null);
+        v["estimatedDurationInMillis"] = json!(latest.map(|b| b.phase.num_milliseconds()).unwrap_or(-1));
+        if latest.and_then(|b| b.blue_run(now).get("result").cloned()) == Some(json!("FAILURE")) {
+            v["weatherScore"] = json!(0);
+        }
+    }
+    v
+}
+
+fn bo_branch(pl: &Pipeline, ns: &str, raw: &str, now: DateTime<Utc>) -> Value {
+    let name = pl.name();
+    let enc = encode_segment(raw);
+    let href = format!("/blue/rest/organizations/jenkins/pipelines/{ns}/pipelines/{name}/branches/{enc}/");
+    let v3 = branch_v3(pl, raw, now);
+    let latest = latest_build(pl, raw, now);
+    json!({
+        "_class": "io.jenkins.blueocean.rest.impl.pipeline.BranchImpl",
+        "_links": {"self": {"_class": "io.jenkins.blueocean.rest.hal.Link", "href": href},
+                   "runs": {"_class": "io.jenkins.blueocean.rest.hal.Link", "href": format!("{href}runs/")}},
+        "actions": [],
+        "disabled": false,
+        "displayName": raw,
+        "estimatedDurationInMillis": latest.map(|b| b.phase.num_milliseconds()).unwrap_or(-1),
+        "fullDisplayName": format!("{ns}/{name}/{enc}"),
+        "fullName": format!("{ns}/{name}/{enc}"),
+        "latestRun": latest.map(|b| b.blue_run(now)).unwrap_or(Value::Null),
+        "name": enc,
+        "organization": "jenkins",
+        "parameters": [],
+        "permissions": permissions(),
+        "weatherScore": v3.get("weatherScore").cloned().unwrap_or(json!(100)),
+        "branch": {"isPrimary": raw == "main" || raw == "master", "issues": [], "url": v3.pointer("/branch/url").cloned().unwrap_or(Value::Null)},
+        "pullRequest": v3.get("pullRequest").cloned().unwrap_or(Value::Null),
+    })
+}
+
+/// Finds an indexed branch by its encoded or raw name.
+pub(crate) fn find_branch(pl: &Pipeline, b: &str) -> Option<String> {
+    pl.indexed
+        .iter()
+        .find(|x| x.as_str() == b || encode_segment(x) == b)
+        .cloned()
+}
+
+/// `DV2` pipeline, branch, scan and consolelog routes.
+pub(crate) fn dv2(ctx: &mut Ctx, rest: &[&str]) -> Option<Response> {
+    Some(match rest {
+        ["namespaces", ns, "pipelines", name] => match ctx.method() {
+            "GET" => match ctx.st.project(&ctx.cluster, ns).and_then(|p| p.pipelines.get(*name)) {
+                Some(pl) => util::ok_json(&bo_pipeline(pl, ns, ctx.now)),
+                None => jenkins_err(404, &format!("Pipeline {ns}/{name} not found")),
+            },
+            _ => util::restful(405),
+        },
+        ["namespaces", ns, "pipelines", name, "branches"] => match ctx.method() {
+            "GET" => {
+                let Some(pl) = ctx.st.project(&ctx.cluster, ns).and_then(|p| p.pipelines.get(*name)) else {
+                    return Some(jenkins_err(404, &format!("Pipeline {ns}/{name} not found")));
+                };
+                if !pl.is_multi() {
+                    return Some(jenkins_err(
+                        404,
+                        &format!("Pipeline {ns}/{name} is not a multi-branch pipeline"),
+                    ));
+                }
+                let filter = ctx.q("filter").unwrap_or("");
+                let start = ctx.q("start").and_then(|s| s.parse::<usize>().ok()).unwrap_or(0);
+                let limit = ctx.q("limit").and_then(|s| s.parse::<usize>().ok()).unwrap_or(100);
+                let items: Vec<Value> = pl
+                    .indexed
+                    .iter()
+                    .filter(|b| match filter {
+                        "origin" => !is_pr(b),
+                        "pull-requests" => is_pr(b),
+                        _ => true,
+                    })
+                    .skip(start)
+                    .take(limit)
+                    .map(|b| bo_branch(pl, ns, b, ctx.now))
+                    .collect();
+                util::ok_json(&Value::Array(items))
+            }
+            _ => util::restful(405),
+        },
+        ["namespaces", ns, "pipelines", name, "branches", branch] => match ctx.method() {
+            "GET" => {
+                let Some(pl) = ctx.st.project(&ctx.cluster, ns).and_then(|p| p.pipelines.get(*name)) else {
+                    return Some(jenkins_err(404, &format!("Pipeline {ns}/{name} not found")));
+                };
+                match find_branch(pl, branch) {
+                    Some(raw) => util::ok_json(&bo_branch(pl, ns, &raw, ctx.now)),
+                    None => jenkins_err(404, &format!("Pipeline {ns}/{name}/{branch} not found")),
+                }
+            }
+            _ => util::restful(405),
+        },
+        ["namespaces", ns, "pipelines", name, "scan"] => match ctx.method() {
+            "POST" => scan(ctx, ns, name),
+            _ => util::restful(405),
+        },
+        ["namespaces", ns, "pipelines", name, "consolelog"] => match ctx.method() {
+            "GET" => {
+                if !ctx.accepts_log() {
+                    return Some(util::restful(406));
+                }
+                let Some(pl) = ctx.st.project(&ctx.cluster, ns).and_then(|p| p.pipelines.get(*name)) else {
+                    return Some(util::resp(404, "text/html;charset=utf-8", not_found_html()));
+                };
+                match &pl.indexing_log {
+                    Some(l) => util::resp(200, "text/plain; charset=utf-8", l.clone()),
+                    None => util::resp(404, "text/html;charset=utf-8", not_found_html()),
+                }
+            }
+            _ => util::restful(405),
+        },
+        _ => return None,
+    })
+}
+
+fn not_found_html() -> &'static str {
+    "<html><head><title>Error 404 Not Found</title></head><body><h2>HTTP ERROR 404 Not Found</h2></body></html>"
+}
+
+fn scan(ctx: &mut Ctx, ns: &str, name: &str) -> Response {
+    let now = ctx.now;
+    let phase = ctx.phase;
+    let user = ctx.user.clone();
+    let mut qid = ctx.st.queue_id;
+    let Some(pl) = ctx
+        .st
+        .project_mut(&ctx.cluster, ns)
+        .and_then(|p| p.pipelines.get_mut(name))
+    else {
+        return util::resp(404, "text/html;charset=utf-8", not_found_html());
+    };
+    if pl.is_multi() {
+        index_branches(pl, ns, &format!("Started by user {user}"), now, phase, &mut qid, true);
+        refresh_branch_annotation(pl, now);
+    } else {
+        // For a plain pipeline, /build?delay=0 starts a build.
+        qid += 1;
+        let script = pl.jenkinsfile();
+        let job = pl.jobs.entry(String::new()).or_default();
+        let id = job.allocate();
+        job.builds.insert(
+            id,
+            Build {
+                id,
+                branch: None,
+                namespace: ns.to_string(),
+                pipeline: name.to_string(),
+                queued_at: now,
+                phase,
+                plan: parse_jenkinsfile(&script),
+                parameters: vec![],
+                cause: Cause::user(&user),
+                stop_at: None,
+                input_decision: None,
+                commit_id: String::new(),
+                queue_id: qid,
+            },
+        );
+    }
+    ctx.st.queue_id = qid;
+    let _ = k8s_time(now);
+    util::resp(200, "text/html;charset=utf-8", "")
+}

@@ -1,0 +1,245 @@
+#![allow(dead_code)] // TEMP: phase 2 wires these up
+//! Request routing: OAuth, authentication, the cluster prefix,
+//! authorization, then the per-API handlers.
+
+use axum::http::HeaderMap;
+use axum::response::Response;
+use bytes::Bytes;
+use chrono::{DateTime, Duration, Utc};
+use serde_json::Value;
+
+use crate::auth::{self, Authn};
+use crate::state::State;
+use crate::util::{self, Attrs};
+use crate::{Shared, SimOptions};
+
+pub(crate) struct Req {
+    pub method: String,
+    pub path: String,
+    pub query: Option<String>,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+/// Everything a handler needs.
+pub(crate) struct Ctx<'a> {
+    pub st: &'a mut State,
+    pub opts: &'a SimOptions,
+    pub user: String,
+    pub cluster: String,
+    pub now: DateTime<Utc>,
+    pub req: &'a Req,
+    pub query: Vec<(String, String)>,
+    pub phase: Duration,
+}
+
+impl Ctx<'_> {
+    pub(crate) fn q(&self, key: &str) -> Option<&str> {
+        self.query.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+    pub(crate) fn method(&self) -> &str {
+        &self.req.method
+    }
+    /// Parses the body as JSON; errors are 400 text like Go's decoder.
+    pub(crate) fn body_json(&self) -> Result<Value, Response> {
+        if self.req.body.is_empty() {
+            return Err(util::text_err(400, "EOF"));
+        }
+        serde_json::from_slice(&self.req.body).map_err(|e| util::text_err(400, &go_json_error(&e)))
+    }
+    /// Like [`Ctx::body_json`] but an empty body is `None`.
+    pub(crate) fn body_json_opt(&self) -> Result<Option<Value>, Response> {
+        if self.req.body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(None);
+        }
+        self.body_json().map(Some)
+    }
+    fn accept(&self) -> Option<&str> {
+        self.req.headers.get("accept").and_then(|v| v.to_str().ok())
+    }
+    /// go-restful content negotiation for `application/json` routes.
+    pub(crate) fn accepts_json(&self) -> bool {
+        match self.accept() {
+            None => true,
+            Some(a) => {
+                a.trim().is_empty()
+                    || a.split(',').any(|p| {
+                        let p = p.split(';').next().unwrap_or("").trim();
+                        p == "*/*" || p == "application/*" || p == "application/json"
+                    })
+            }
+        }
+    }
+    /// Log routes produce `text/plain; charset=utf-8` and match it exactly.
+    pub(crate) fn accepts_log(&self) -> bool {
+        match self.accept() {
+            None => true,
+            Some(a) => {
+                a.trim().is_empty()
+                    || a.contains("text/plain; charset=utf-8")
+                    || a.split(',').any(|p| p.split(';').next().unwrap_or("").trim() == "*/*")
+            }
+        }
+    }
+}
+
+fn go_json_error(e: &serde_json::Error) -> String {
+    if e.is_eof() {
+        "unexpected end of JSON input".into()
+    } else if e.is_syntax() {
+        format!("invalid character in JSON input: {e}")
+    } else {
+        format!("json: cannot unmarshal: {e}")
+    }
+}
+
+fn split_path(path: &str) -> Vec<String> {
+    let mut segs: Vec<String> = path
+        .split('/')
+        .skip(1)
+        .map(|s| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned())
+        .collect();
+    if segs.last().is_some_and(String::is_empty) {
+        segs.pop();
+    }
+    segs
+}
+
+/// Handles one request (sync, under the state lock).
+pub(crate) fn route(shared: &Shared, req: &Req) -> Response {
+    let segs = split_path(&req.path);
+    let mut st = shared.lock();
+    let now = Utc::now();
+    st.tick(now);
+    match segs.first().map(String::as_str) {
+        Some("oauth") => {
+            return match segs.get(1).map(String::as_str) {
+                Some("token") if segs.len() == 2 => auth::token(&mut st, &shared.opts, req),
+                Some("userinfo") if segs.len() == 2 => auth::userinfo(&st, req),
+                _ => util::restful(404),
+            };
+        }
+        Some("healthz") | Some("livez") | Some("readyz") if segs.len() == 1 => {
+            return util::resp(200, "text/plain; charset=utf-8", "ok");
+        }
+        _ => {}
+    }
+    let authn = match auth::authenticate(&st, &req.headers) {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    // Cluster prefix.
+    let (cluster, segs) = match segs.as_slice() {
+        [c0, c, rest @ ..] if c0 == "clusters" => (c.clone(), rest.to_vec()),
+        [k, c0, c, rest @ ..] if k == "kapis" && c0 == "clusters" => {
+            let mut v = vec!["kapis".to_string()];
+            v.extend_from_slice(rest);
+            (c.clone(), v)
+        }
+        _ => ("host".to_string(), segs),
+    };
+    let user = match authn {
+        Authn::User(u) => u,
+        Authn::Anonymous => {
+            return util::forbidden("system:anonymous", &auth::attrs(&req.method, &segs));
+        }
+    };
+    if !st.clusters.contains_key(&cluster) {
+        return util::k8s_status(400, "BadRequest", &format!("cluster {cluster} not exists"), None);
+    }
+    if let Err(a) = authorize(&st, &shared.opts, &user, &cluster, &req.method, &segs) {
+        return util::forbidden(&user, &a);
+    }
+    let mut ctx = Ctx {
+        st: &mut st,
+        opts: &shared.opts,
+        user,
+        cluster,
+        now,
+        req,
+        query: util::parse_pairs(req.query.as_deref()),
+        phase: shared.phase(),
+    };
+    let s: Vec<&str> = segs.iter().map(String::as_str).collect();
+    let resp = match s.as_slice() {
+        ["kapis", "tenant.kubesphere.io", "v1beta1", rest @ ..] => crate::projects::tenant(&mut ctx, rest),
+        ["kapis", "iam.kubesphere.io", "v1beta1", rest @ ..] => crate::projects::iam(&mut ctx, rest),
+        ["kapis", "devops.kubesphere.io", "v1alpha3", rest @ ..] => {
+            if !ctx.accepts_json() && !is_v3_non_json(rest) {
+                return util::restful(406);
+            }
+            crate::projects::dv3(&mut ctx, rest)
+                .or_else(|| crate::pipelines::dv3(&mut ctx, rest))
+                .or_else(|| crate::runs::dv3(&mut ctx, rest))
+                .or_else(|| crate::creds::dv3(&mut ctx, rest))
+                .or_else(|| crate::gitops::dv3(&mut ctx, rest))
+        }
+        ["kapis", "devops.kubesphere.io", "v1alpha2", rest @ ..] => crate::pipelines::dv2(&mut ctx, rest)
+            .or_else(|| crate::runs::dv2(&mut ctx, rest))
+            .or_else(|| crate::creds::dv2(&mut ctx, rest)),
+        ["kapis", "gitops.kubesphere.io", "v1alpha1", rest @ ..] => {
+            if !ctx.accepts_json() {
+                return util::restful(406);
+            }
+            crate::gitops::go1(&mut ctx, rest)
+        }
+        _ => None,
+    };
+    resp.unwrap_or_else(|| util::restful(404))
+}
+
+/// v1alpha3 routes that do their own Accept handling.
+fn is_v3_non_json(rest: &[&str]) -> bool {
+    matches!(rest, ["namespaces", _, "pipelineruns", _, "artifacts", "download"])
+}
+
+/// Authorization filter (KubeSphere RBAC, simplified): a user reaches the
+/// workspaces it belongs to and the DevOps projects of those workspaces.
+/// A namespace that does not exist is refused too, since no role binding
+/// can exist for it.
+fn authorize(
+    st: &State,
+    opts: &SimOptions,
+    user: &str,
+    cluster: &str,
+    method: &str,
+    segs: &[String],
+) -> Result<(), Attrs> {
+    let deny = || Err(auth::attrs(method, segs));
+    let s: Vec<&str> = segs.iter().map(String::as_str).collect();
+    match s.as_slice() {
+        ["kapis", "tenant.kubesphere.io", _, rest @ ..] => match rest {
+            ["workspaces", ws, ..] => {
+                if st.is_member(user, ws) || (opts.foreign_workspace_get_allowed && method == "GET") {
+                    Ok(())
+                } else {
+                    deny()
+                }
+            }
+            _ => Ok(()),
+        },
+        ["kapis", "iam.kubesphere.io", _, "users", u, ..] => {
+            if *u == user {
+                Ok(())
+            } else {
+                deny()
+            }
+        }
+        ["kapis", "gitops.kubesphere.io", _, "clusters"] => Ok(()),
+        ["kapis", _, _, "namespaces", ns, ..] => {
+            if st.may_access_ns(user, cluster, ns) {
+                Ok(())
+            } else {
+                deny()
+            }
+        }
+        ["kapis", _, _, "workspaces", ws, ..] => {
+            if st.is_member(user, ws) {
+                Ok(())
+            } else {
+                deny()
+            }
+        }
+        _ => deny(),
+    }
+}

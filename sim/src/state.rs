@@ -1,0 +1,660 @@
+#![allow(dead_code)] // TEMP: phase 2 wires these up
+//! The simulated cluster state and the demo data.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Duration, Utc};
+use serde_json::{Value, json};
+
+use crate::jenkins::{Build, Cause, Job, parse_jenkinsfile};
+use crate::util::{self, k8s_time};
+
+pub(crate) const PASSWORD: &str = "P@88w0rd";
+
+#[derive(Debug, Clone)]
+pub(crate) struct User {
+    pub name: String,
+    pub password: String,
+    pub email: String,
+    pub display: String,
+    pub workspaces: Vec<String>,
+    pub created: DateTime<Utc>,
+    pub last_login: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Workspace {
+    pub name: String,
+    pub manager: String,
+    pub clusters: Vec<String>,
+    pub created: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Token {
+    pub username: String,
+    pub refresh: bool,
+    pub expires: DateTime<Utc>,
+    pub revoked: bool,
+}
+
+/// A branch of the (simulated) git repository behind a multi-branch pipeline.
+#[derive(Debug, Clone)]
+pub(crate) struct RepoBranch {
+    pub name: String,
+    pub jenkinsfile: Option<String>,
+    pub commit: String,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Pipeline {
+    pub cr: Value,
+    pub sync_at: DateTime<Utc>,
+    /// Key "" for a plain pipeline, the raw branch name for multi-branch.
+    pub jobs: BTreeMap<String, Job>,
+    /// Multi-branch: the branches in the repository.
+    pub repo: Vec<RepoBranch>,
+    /// Multi-branch: branches found by the last indexing, in order.
+    pub indexed: Vec<String>,
+    pub indexing_log: Option<String>,
+}
+
+impl Pipeline {
+    pub(crate) fn is_multi(&self) -> bool {
+        self.cr.pointer("/spec/type").and_then(Value::as_str) == Some("multi-branch-pipeline")
+    }
+    pub(crate) fn name(&self) -> &str {
+        util::meta_name(&self.cr)
+    }
+    pub(crate) fn jenkinsfile(&self) -> String {
+        self.cr
+            .pointer("/spec/pipeline/jenkinsfile")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    }
+    pub(crate) fn build(&self, branch: Option<&str>, id: u64) -> Option<&Build> {
+        self.jobs.get(branch.unwrap_or(""))?.builds.get(&id)
+    }
+    pub(crate) fn build_mut(&mut self, branch: Option<&str>, id: u64) -> Option<&mut Build> {
+        self.jobs.get_mut(branch.unwrap_or(""))?.builds.get_mut(&id)
+    }
+    /// Jenkinsfile used by a build of `branch` (None for plain pipelines).
+    pub(crate) fn script_for(&self, branch: Option<&str>) -> Option<String> {
+        match branch {
+            None => Some(self.jenkinsfile()),
+            Some(b) => self.repo.iter().find(|r| r.name == b)?.jenkinsfile.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct PipelineRun {
+    pub cr: Value,
+    pub pipeline: String,
+    pub branch: Option<String>,
+    /// The Jenkins build this run triggered (None if triggering failed).
+    pub build: Option<u64>,
+    pub created: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct App {
+    pub cr: Value,
+    /// When the current Argo operation (sync) started.
+    pub op_started: DateTime<Utc>,
+    pub degraded: bool,
+    pub revision: String,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Project {
+    pub name: String,
+    pub workspace: String,
+    pub cr: Value,
+    pub sync_at: DateTime<Utc>,
+    pub pipelines: BTreeMap<String, Pipeline>,
+    pub runs: BTreeMap<String, PipelineRun>,
+    pub secrets: BTreeMap<String, Value>,
+    /// Credential name -> time its sync status turns successful.
+    pub secret_sync: HashMap<String, DateTime<Utc>>,
+    pub gitrepos: BTreeMap<String, Value>,
+    pub apps: BTreeMap<String, App>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ClusterData {
+    pub projects: BTreeMap<String, Project>,
+}
+
+#[derive(Debug)]
+pub(crate) struct State {
+    pub users: BTreeMap<String, User>,
+    pub workspaces: BTreeMap<String, Workspace>,
+    pub clusters: BTreeMap<String, ClusterData>,
+    pub tokens: HashMap<String, Token>,
+    pub resource_version: u64,
+    pub queue_id: u64,
+    pub phase: Duration,
+    pub started: DateTime<Utc>,
+}
+
+impl State {
+    pub(crate) fn next_rv(&mut self) -> String {
+        self.resource_version += 1;
+        self.resource_version.to_string()
+    }
+
+    pub(crate) fn next_queue_id(&mut self) -> u64 {
+        self.queue_id += 1;
+        self.queue_id
+    }
+
+    pub(crate) fn project(&self, cluster: &str, ns: &str) -> Option<&Project> {
+        self.clusters.get(cluster)?.projects.get(ns)
+    }
+
+    pub(crate) fn project_mut(&mut self, cluster: &str, ns: &str) -> Option<&mut Project> {
+        self.clusters.get_mut(cluster)?.projects.get_mut(ns)
+    }
+
+    /// Whether `user` may act in namespace `ns` on `cluster` (member of its workspace).
+    pub(crate) fn may_access_ns(&self, user: &str, cluster: &str, ns: &str) -> bool {
+        match (self.users.get(user), self.project(cluster, ns)) {
+            (Some(u), Some(p)) => u.workspaces.contains(&p.workspace),
+            _ => false,
+        }
+    }
+
+    pub(crate) fn is_member(&self, user: &str, ws: &str) -> bool {
+        self.users
+            .get(user)
+            .is_some_and(|u| u.workspaces.iter().any(|w| w == ws))
+    }
+
+    /// Advances everything that moves with time (sync statuses, GitOps).
+    pub(crate) fn tick(&mut self, now: DateTime<Utc>) {
+        let mut rvs = 0u64;
+        for c in self.clusters.values_mut() {
+            for p in c.projects.values_mut() {
+                if now >= p.sync_at
+                    && util::annotation(&p.cr, "devopsproject.devops.kubesphere.io/syncstatus") == Some("pending")
+                {
+                    util::set_annotation(&mut p.cr, "devopsproject.devops.kubesphere.io/syncstatus", "successful");
+                    util::set_annotation(
+                        &mut p.cr,
+                        "devopsproject.devops.kubesphere.io/synctime",
+                        k8s_time(p.sync_at),
+                    );
+                }
+                for pl in p.pipelines.values_mut() {
+                    if now >= pl.sync_at
+                        && util::annotation(&pl.cr, "pipeline.devops.kubesphere.io/syncstatus") == Some("pending")
+                    {
+                        util::set_annotation(&mut pl.cr, "pipeline.devops.kubesphere.io/syncstatus", "successful");
+                        util::set_annotation(
+                            &mut pl.cr,
+                            "pipeline.devops.kubesphere.io/synctime",
+                            k8s_time(pl.sync_at),
+                        );
+                        if pl.is_multi() && pl.indexing_log.is_none() {
+                            crate::pipelines::index_branches(
+                                pl,
+                                &p.name,
+                                "Branch indexing",
+                                now,
+                                self.phase,
+                                &mut self.queue_id,
+                                false,
+                            );
+                        }
+                    }
+                    if pl.is_multi() && pl.indexing_log.is_some() {
+                        crate::pipelines::refresh_branch_annotation(pl, now);
+                    }
+                }
+                for (name, at) in p.secret_sync.iter() {
+                    if now >= *at
+                        && let Some(s) = p.secrets.get_mut(name)
+                        && util::annotation(s, "credential.devops.kubesphere.io/syncstatus") == Some("pending")
+                    {
+                        util::set_annotation(s, "credential.devops.kubesphere.io/syncstatus", "successful");
+                        util::set_annotation(s, "credential.devops.kubesphere.io/synctime", k8s_time(*at));
+                        rvs += 1;
+                    }
+                }
+                for app in p.apps.values_mut() {
+                    crate::gitops::refresh_app(app, &p.name, now, self.phase);
+                }
+            }
+        }
+        self.resource_version += rvs;
+    }
+}
+
+fn project_cr(
+    name: &str,
+    generate: &str,
+    ws: &str,
+    alias: Option<&str>,
+    creator: &str,
+    created: DateTime<Utc>,
+) -> Value {
+    let mut annotations = json!({
+        "kubesphere.io/creator": creator,
+        "devopsproject.devops.kubesphere.io/syncstatus": "successful",
+        "devopsproject.devops.kubesphere.io/synctime": k8s_time(created),
+    });
+    if let Some(a) = alias {
+        annotations["kubesphere.io/alias-name"] = json!(a);
+    }
+    json!({
+        "kind": "DevOpsProject",
+        "apiVersion": "devops.kubesphere.io/v1alpha3",
+        "metadata": {
+            "name": name,
+            "generateName": generate,
+            "uid": util::uid(),
+            "resourceVersion": "1",
+            "generation": 1,
+            "labels": {"kubesphere.io/workspace": ws},
+            "annotations": annotations,
+            "finalizers": ["devopsproject.finalizers.kubesphere.io"],
+            "creationTimestamp": k8s_time(created),
+        },
+        "spec": {},
+        "status": {"adminNamespace": name},
+    })
+}
+
+pub(crate) fn new_project(name: &str, ws: &str, cr: Value, sync_at: DateTime<Utc>) -> Project {
+    Project {
+        name: name.to_string(),
+        workspace: ws.to_string(),
+        cr,
+        sync_at,
+        pipelines: BTreeMap::new(),
+        runs: BTreeMap::new(),
+        secrets: BTreeMap::new(),
+        secret_sync: HashMap::new(),
+        gitrepos: BTreeMap::new(),
+        apps: BTreeMap::new(),
+    }
+}
+
+pub(crate) const HELLO_JENKINSFILE: &str = "pipeline {\n  agent any\n  stages {\n    stage('Hello') {\n      steps {\n        echo 'hello'\n      }\n    }\n  }\n}\n";
+
+pub(crate) const ECHO_MAIN_JENKINSFILE: &str = "pipeline {\n  agent any\n  stages {\n    stage('Checkout') {\n      steps {\n        echo 'checkout main'\n      }\n    }\n    stage('Build') {\n      steps {\n        sh 'echo building demo-echo'\n        archiveArtifacts artifacts: 'target/demo-echo.jar'\n      }\n    }\n    stage('Test') {\n      steps {\n        sh 'echo all tests passed'\n      }\n    }\n  }\n}\n";
+
+pub(crate) const ECHO_FEATURE_JENKINSFILE: &str = "pipeline {\n  agent any\n  stages {\n    stage('Checkout') {\n      steps {\n        echo 'checkout feature-branch'\n      }\n    }\n    stage('Build') {\n      steps {\n        sh 'echo building feature'\n      }\n    }\n  }\n}\n";
+
+pub(crate) const DEMO_JENKINSFILE: &str = "pipeline {\n  agent any\n  stages {\n    stage('Deploy') {\n      steps {\n        echo 'deploying demo'\n      }\n    }\n  }\n}\n";
+
+pub(crate) fn pipeline_cr(ns: &str, name: &str, spec: Value, created: DateTime<Utc>, creator: Option<&str>) -> Value {
+    let mut annotations = json!({
+        "pipeline.devops.kubesphere.io/syncstatus": "successful",
+        "pipeline.devops.kubesphere.io/synctime": k8s_time(created),
+    });
+    if let Some(c) = creator {
+        annotations["kubesphere.io/creator"] = json!(c);
+    }
+    json!({
+        "kind": "Pipeline",
+        "apiVersion": "devops.kubesphere.io/v1alpha3",
+        "metadata": {
+            "name": name,
+            "namespace": ns,
+            "uid": util::uid(),
+            "resourceVersion": "1",
+            "generation": 1,
+            "annotations": annotations,
+            "finalizers": ["pipeline.finalizers.kubesphere.io"],
+            "creationTimestamp": k8s_time(created),
+        },
+        "spec": spec,
+        "status": {},
+    })
+}
+
+fn seeded_pipeline(cr: Value, created: DateTime<Utc>) -> Pipeline {
+    Pipeline {
+        cr,
+        sync_at: created,
+        jobs: BTreeMap::new(),
+        repo: Vec::new(),
+        indexed: Vec::new(),
+        indexing_log: None,
+    }
+}
+
+/// Adds a finished build plus its PipelineRun CR (as the controller would).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn seed_finished_run(
+    st: &mut State,
+    cluster: &str,
+    ns: &str,
+    pipeline: &str,
+    branch: Option<&str>,
+    queued_at: DateTime<Utc>,
+    phase: Duration,
+    creator: &str,
+    script_override: Option<String>,
+) -> Option<(String, u64)> {
+    let qid = st.next_queue_id();
+    let rv = st.next_rv();
+    let p = st.project_mut(cluster, ns)?;
+    let pl = p.pipelines.get_mut(pipeline)?;
+    let script = script_override.or_else(|| pl.script_for(branch))?;
+    let job = pl.jobs.entry(branch.unwrap_or("").to_string()).or_default();
+    let id = job.allocate();
+    let build = Build {
+        id,
+        branch: branch.map(str::to_string),
+        namespace: ns.to_string(),
+        pipeline: pipeline.to_string(),
+        queued_at,
+        phase,
+        plan: parse_jenkinsfile(&script),
+        parameters: vec![],
+        cause: Cause::user(creator),
+        stop_at: None,
+        input_decision: None,
+        commit_id: format!("{:040x}", util::fnv(&format!("{ns}/{pipeline}/{id}")) as u128 * 7919),
+        queue_id: qid,
+    };
+    job.builds.insert(id, build);
+    let spec = pl.cr.get("spec").cloned().unwrap_or(json!({}));
+    let name = format!("{pipeline}-{}", util::random_suffix());
+    let cr = crate::runs::new_pipelinerun_cr(ns, pipeline, &name, &spec, branch, &[], creator, queued_at - phase, &rv);
+    let mut cr = cr;
+    util::set_annotation(&mut cr, "devops.kubesphere.io/jenkins-pipelinerun-id", id.to_string());
+    p.runs.insert(
+        name.clone(),
+        PipelineRun {
+            cr,
+            pipeline: pipeline.to_string(),
+            branch: branch.map(str::to_string),
+            build: Some(id),
+            created: queued_at - phase,
+        },
+    );
+    Some((name, id))
+}
+
+/// The demo data documented on the crate root.
+pub(crate) fn seed(phase: Duration) -> State {
+    let now = Utc::now();
+    let day = Duration::days(1);
+    let mut users = BTreeMap::new();
+    for (name, ws, display) in [("tenant", "stone", "Tenant"), ("demo-admin", "demo", "Demo Admin")] {
+        users.insert(
+            name.to_string(),
+            User {
+                name: name.to_string(),
+                password: PASSWORD.to_string(),
+                email: format!("{name}@kubesphere.io"),
+                display: display.to_string(),
+                workspaces: vec![ws.to_string()],
+                created: now - day * 30,
+                last_login: None,
+            },
+        );
+    }
+    let mut workspaces = BTreeMap::new();
+    workspaces.insert(
+        "stone".to_string(),
+        Workspace {
+            name: "stone".into(),
+            manager: "tenant".into(),
+            clusters: vec!["host".into(), "member-1".into()],
+            created: now - day * 20,
+        },
+    );
+    workspaces.insert(
+        "demo".to_string(),
+        Workspace {
+            name: "demo".into(),
+            manager: "demo-admin".into(),
+            clusters: vec!["host".into()],
+            created: now - day * 19,
+        },
+    );
+
+    let mut host = ClusterData::default();
+    let mut member = ClusterData::default();
+
+    // member-1 / stone
+    for (i, (name, gen_name, alias)) in [
+        ("devopstestc2nj7", "devopstest", Some("DevOps Test")),
+        ("devopstestxyz12", "devopstest", None),
+        ("my-devopstest", "my-devopstest", Some("My DevOps Test")),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let created = now - day * (10 - i as i32);
+        member.projects.insert(
+            name.to_string(),
+            new_project(
+                name,
+                "stone",
+                project_cr(name, gen_name, "stone", alias, "tenant", created),
+                created,
+            ),
+        );
+    }
+
+    // host / stone / stone-devops
+    let created = now - day * 9;
+    let mut stone = new_project(
+        "stone-devops",
+        "stone",
+        project_cr(
+            "stone-devops",
+            "stone-devops",
+            "stone",
+            Some("Stone DevOps"),
+            "tenant",
+            created,
+        ),
+        created,
+    );
+    let hello_created = now - day * 8;
+    stone.pipelines.insert(
+        "hello".into(),
+        seeded_pipeline(
+            pipeline_cr(
+                "stone-devops",
+                "hello",
+                json!({"type": "pipeline", "pipeline": {"name": "hello", "description": "says hello", "jenkinsfile": HELLO_JENKINSFILE, "disable_concurrent": true, "discarder": {"days_to_keep": "7", "num_to_keep": "10"}}}),
+                hello_created,
+                Some("tenant"),
+            ),
+            hello_created,
+        ),
+    );
+    let echo_created = now - day * 7;
+    let mut echo = seeded_pipeline(
+        pipeline_cr(
+            "stone-devops",
+            "echo-pipeline",
+            json!({"type": "multi-branch-pipeline", "multi_branch_pipeline": {
+                "name": "echo-pipeline", "source_type": "git", "script_path": "Jenkinsfile",
+                "discarder": {"days_to_keep": "7", "num_to_keep": "10"},
+                "git_source": {"url": "https://github.com/kubesphere-sigs/demo-echo.git", "credential_id": "github-token", "discover_branches": true, "discover_tags": false}}}),
+            echo_created,
+            Some("tenant"),
+        ),
+        echo_created,
+    );
+    echo.repo = vec![
+        RepoBranch {
+            name: "main".into(),
+            jenkinsfile: Some(ECHO_MAIN_JENKINSFILE.into()),
+            commit: "f946a1c5b0a3e4d2c1b0a9f8e7d6c5b4a3f2e1d0".into(),
+        },
+        RepoBranch {
+            name: "feature-branch".into(),
+            jenkinsfile: Some(ECHO_FEATURE_JENKINSFILE.into()),
+            commit: "0a1b2c3d4e5f60718293a4b5c6d7e8f901234567".into(),
+        },
+        RepoBranch {
+            name: "docs".into(),
+            jenkinsfile: None,
+            commit: "1122334455667788990011223344556677889900".into(),
+        },
+    ];
+    stone.pipelines.insert("echo-pipeline".into(), echo);
+    stone.secrets.insert(
+        "github-token".into(),
+        crate::creds::seeded_secret(
+            "stone-devops",
+            "github-token",
+            "credential.devops.kubesphere.io/basic-auth",
+            &[("username", "tenant"), ("password", "ghp_simulatedTokenValue123")],
+            now - day * 8,
+        ),
+    );
+    stone.secrets.insert(
+        "app-config".into(),
+        crate::creds::seeded_secret(
+            "stone-devops",
+            "app-config",
+            "Opaque",
+            &[("API_KEY", "sim-api-key-0123456789"), ("LOG_LEVEL", "debug")],
+            now - day * 8,
+        ),
+    );
+    stone.secrets.insert(
+        "default-token-x7f2k".into(),
+        crate::creds::seeded_secret(
+            "stone-devops",
+            "default-token-x7f2k",
+            "kubernetes.io/service-account-token",
+            &[
+                (
+                    "token",
+                    "eyJhbGciOiJSUzI1NiIsImtpZCI6InNpbSJ9.c2ltdWxhdGVkLXNlcnZpY2UtYWNjb3VudA.c2ln",
+                ),
+                ("namespace", "stone-devops"),
+                (
+                    "ca.crt",
+                    "-----BEGIN CERTIFICATE-----\nMIIBsimulated\n-----END CERTIFICATE-----\n",
+                ),
+            ],
+            now - day * 9,
+        ),
+    );
+    stone.gitrepos.insert(
+        "demo-echo".into(),
+        crate::gitops::seeded_gitrepo(
+            "stone-devops",
+            "demo-echo",
+            "https://github.com/kubesphere-sigs/demo-echo.git",
+            now - day * 6,
+        ),
+    );
+    for (name, degraded, age) in [("guestbook", false, Duration::zero()), ("broken-app", true, day)] {
+        let app = crate::gitops::seeded_app("stone-devops", name, degraded, now - day * 5, now - age);
+        stone.apps.insert(name.into(), app);
+    }
+    host.projects.insert("stone-devops".into(), stone);
+
+    // host / demo / demo-project
+    let created = now - day * 6;
+    let mut demo = new_project(
+        "demo-project",
+        "demo",
+        project_cr(
+            "demo-project",
+            "demo-project",
+            "demo",
+            Some("Demo Project"),
+            "demo-admin",
+            created,
+        ),
+        created,
+    );
+    demo.pipelines.insert(
+        "deploy".into(),
+        seeded_pipeline(
+            pipeline_cr(
+                "demo-project",
+                "deploy",
+                json!({"type": "pipeline", "pipeline": {"name": "deploy", "jenkinsfile": DEMO_JENKINSFILE}}),
+                created,
+                Some("demo-admin"),
+            ),
+            created,
+        ),
+    );
+    host.projects.insert("demo-project".into(), demo);
+
+    let mut clusters = BTreeMap::new();
+    clusters.insert("host".to_string(), host);
+    clusters.insert("member-1".to_string(), member);
+
+    let mut st = State {
+        users,
+        workspaces,
+        clusters,
+        tokens: HashMap::new(),
+        resource_version: 1000,
+        queue_id: 10,
+        phase,
+        started: now,
+    };
+    // Pre-existing finished runs.
+    let five = Duration::seconds(5);
+    let _ = seed_finished_run(
+        &mut st,
+        "host",
+        "stone-devops",
+        "hello",
+        None,
+        now - Duration::hours(2),
+        five,
+        "tenant",
+        None,
+    );
+    let _ = seed_finished_run(
+        &mut st,
+        "host",
+        "stone-devops",
+        "echo-pipeline",
+        Some("main"),
+        now - Duration::hours(1),
+        five,
+        "tenant",
+        None,
+    );
+    let _ = seed_finished_run(
+        &mut st,
+        "host",
+        "demo-project".trim(),
+        "deploy",
+        None,
+        now - Duration::hours(3),
+        five,
+        "demo-admin",
+        None,
+    );
+    // Index the multi-branch pipeline once, as the controller did at creation.
+    if let Some(pl) = st
+        .project_mut("host", "stone-devops")
+        .and_then(|p| p.pipelines.get_mut("echo-pipeline"))
+    {
+        let mut q = 100;
+        crate::pipelines::index_branches(
+            pl,
+            "stone-devops",
+            "Branch indexing",
+            echo_created,
+            phase,
+            &mut q,
+            false,
+        );
+        crate::pipelines::refresh_branch_annotation(pl, now);
+    }
+    st
+}

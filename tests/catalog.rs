@@ -1,0 +1,109 @@
+//! The published catalog in tools/ matches what the binary serves, and
+//! every tool follows the rules clients depend on.
+
+use std::collections::BTreeSet;
+
+use ks_devops_mcp::catalog;
+use ks_devops_mcp::mcp::{Registry, ToolFilter, Toolset};
+use serde_json::Value;
+
+fn tools_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tools")
+}
+
+#[test]
+fn committed_catalog_matches_the_binary() {
+    let registry = Registry::all();
+    let mut expected = BTreeSet::new();
+    for tool in registry.tools() {
+        let file = tools_dir().join(format!("{}.json", tool.name));
+        expected.insert(format!("{}.json", tool.name));
+        let committed = std::fs::read_to_string(&file)
+            .unwrap_or_else(|_| panic!("{} is missing: run `cargo run -- tools --write tools/`", file.display()));
+        assert_eq!(
+            committed,
+            catalog::file_text(&tool),
+            "{} is stale: run `cargo run -- tools --write tools/` and review the diff",
+            file.display()
+        );
+    }
+    let present: BTreeSet<String> = std::fs::read_dir(tools_dir())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".json"))
+        .collect();
+    assert_eq!(present, expected, "tools/ holds files of tools that do not exist");
+}
+
+#[test]
+fn every_tool_follows_the_rules() {
+    let name_ok = |n: &str| {
+        !n.is_empty() && n.len() <= 64 && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    };
+    for tool in Registry::all().tools() {
+        let v = catalog::entry_json(&tool);
+        let name = v["name"].as_str().unwrap();
+        assert!(name_ok(name), "{name}");
+        let desc = v["description"].as_str().unwrap_or_default();
+        assert!(
+            desc.len() >= 60 && desc.len() <= 1200,
+            "{name}: description length {}",
+            desc.len()
+        );
+        for key in ["inputSchema", "outputSchema"] {
+            let s = &v[key];
+            assert_eq!(s["type"], "object", "{name}.{key}");
+            for bad in ["anyOf", "oneOf", "allOf", "$ref", "$defs"] {
+                assert!(s.get(bad).is_none(), "{name}.{key} has top-level {bad}");
+            }
+            assert!(!s.to_string().contains("\"$ref\""), "{name}.{key} is fully inlined");
+            jsonschema::validator_for(s).unwrap_or_else(|e| panic!("{name}.{key} is not a valid JSON Schema: {e}"));
+        }
+        let a = &v["annotations"];
+        for hint in ["readOnlyHint", "destructiveHint", "idempotentHint", "openWorldHint"] {
+            assert!(a[hint].is_boolean(), "{name}: {hint} must be set explicitly");
+        }
+        assert!(a["title"].is_string() && v["title"].is_string(), "{name}: title");
+        if a["readOnlyHint"] == Value::Bool(true) {
+            assert_eq!(
+                a["destructiveHint"], false,
+                "{name}: read-only tools are not destructive"
+            );
+        }
+    }
+}
+
+#[test]
+fn read_only_is_derived_from_annotations() {
+    let all = Registry::all();
+    let ro = Registry::filtered(&ToolFilter {
+        toolsets: Toolset::ALL.to_vec(),
+        read_only: true,
+    });
+    let want: Vec<String> = all
+        .tools()
+        .iter()
+        .filter(|t| t.annotations.as_ref().and_then(|a| a.read_only_hint) == Some(true))
+        .map(|t| t.name.to_string())
+        .collect();
+    let got: Vec<String> = ro.tools().iter().map(|t| t.name.to_string()).collect();
+    assert_eq!(got, want);
+}
+
+#[test]
+fn toolsets_filter_and_budget() {
+    let default = Registry::filtered(&ToolFilter::default());
+    assert!(
+        default.tools().len() <= 25,
+        "default toolsets hold {} tools; the budget is 25",
+        default.tools().len()
+    );
+    let only_context = Registry::filtered(&ToolFilter {
+        toolsets: vec![Toolset::Context],
+        read_only: false,
+    });
+    assert!(only_context.entries().iter().all(|e| e.toolset == Toolset::Context));
+    assert!(only_context.get("whoami").is_some());
+    assert!(only_context.get("list_pipelines").is_none());
+}

@@ -1,0 +1,169 @@
+//! Shared helpers of the integration tests: a simulated KubeSphere, the
+//! server wired to it, and an rmcp client that can answer elicitation.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use ks_devops_mcp::kubesphere::{ClientSettings, Credentials, KsClient};
+use ks_devops_mcp::mcp::server::DevopsServer;
+use ks_devops_mcp::mcp::{Registry, ServerOptions};
+use ks_sim::{Sim, SimOptions};
+use rmcp::model::{
+    CallToolRequestParams, CallToolResult, ClientCapabilities, ClientConfig, ElicitRequestParams, ElicitResult,
+    ElicitationAction, ElicitationCapability, FormElicitationCapability, Implementation, ProtocolVersion,
+};
+use rmcp::service::{ClientLifecycleMode, ClientServiceExt, RequestContext, RunningService};
+use rmcp::{ClientHandler, ErrorData, RoleClient, ServiceExt};
+use secrecy::SecretString;
+use serde_json::Value;
+
+pub async fn sim() -> Sim {
+    Sim::start(
+        SimOptions {
+            run_phase: Duration::from_millis(50),
+            ..Default::default()
+        },
+        ([127, 0, 0, 1], 0).into(),
+    )
+    .await
+    .expect("sim starts")
+}
+
+pub fn client(sim: &Sim, user: &str) -> KsClient {
+    let mut s = ClientSettings::new(
+        url::Url::parse(&sim.url()).unwrap(),
+        Credentials::Password {
+            username: user.into(),
+            password: SecretString::from("P@88w0rd"),
+        },
+    );
+    s.retry_backoff = Duration::from_millis(10);
+    KsClient::new(s).unwrap()
+}
+
+pub fn server(sim: &Sim) -> DevopsServer {
+    DevopsServer::new(Registry::all(), client(sim, "tenant"), ServerOptions::default())
+}
+
+/// How the test client answers an elicitation.
+#[derive(Clone, Debug)]
+pub enum Reply {
+    Accept(Value),
+    /// Accept, picking the first option of the first enum-like field.
+    AcceptFirst,
+    Decline,
+    Cancel,
+}
+
+#[derive(Clone)]
+pub struct TestClient {
+    pub elicitation: bool,
+    pub reply: Reply,
+    pub asked: Arc<AtomicUsize>,
+    pub last_schema: Arc<std::sync::Mutex<Option<Value>>>,
+}
+
+impl TestClient {
+    pub fn new(elicitation: bool, reply: Reply) -> TestClient {
+        TestClient {
+            elicitation,
+            reply,
+            asked: Default::default(),
+            last_schema: Default::default(),
+        }
+    }
+
+    pub fn asked(&self) -> usize {
+        self.asked.load(Ordering::SeqCst)
+    }
+}
+
+impl ClientHandler for TestClient {
+    fn get_info(&self) -> ClientConfig {
+        let caps = if self.elicitation {
+            ClientCapabilities::builder()
+                .enable_elicitation_with(ElicitationCapability::new().with_form(FormElicitationCapability::new()))
+                .build()
+        } else {
+            ClientCapabilities::default()
+        };
+        ClientConfig::new(caps, Implementation::new("ks-devops-mcp-tests", "0.1.0"))
+            .with_protocol_version(ProtocolVersion::LATEST_WITH_INITIALIZE)
+    }
+
+    async fn create_elicitation(
+        &self,
+        request: ElicitRequestParams,
+        _context: RequestContext<RoleClient>,
+    ) -> Result<ElicitResult, ErrorData> {
+        self.asked.fetch_add(1, Ordering::SeqCst);
+        let ElicitRequestParams::FormElicitationParams { requested_schema, .. } = request else {
+            return Err(ErrorData::invalid_params("only form mode", None));
+        };
+        let schema = serde_json::to_value(&requested_schema).unwrap_or_default();
+        *self.last_schema.lock().unwrap() = Some(schema.clone());
+        Ok(match &self.reply {
+            Reply::Accept(v) => ElicitResult::new(ElicitationAction::Accept).with_content(v.clone()),
+            Reply::AcceptFirst => {
+                let props = schema["properties"].as_object().cloned().unwrap_or_default();
+                let (key, prop) = props.iter().next().expect("a field");
+                let first = prop["oneOf"][0]["const"].clone();
+                ElicitResult::new(ElicitationAction::Accept).with_content(serde_json::json!({ key: first }))
+            }
+            Reply::Decline => ElicitResult::new(ElicitationAction::Decline),
+            Reply::Cancel => ElicitResult::new(ElicitationAction::Cancel),
+        })
+    }
+}
+
+/// The two handshake styles real clients use.
+#[derive(Clone, Copy, Debug)]
+pub enum Lifecycle {
+    /// `initialize` (2025-11-25 and older: TypeScript SDK, Inspector).
+    Initialize,
+    /// `server/discover` (2026-07-28: Python SDK 2.x, Claude Code).
+    Discover,
+}
+
+pub const LIFECYCLES: [Lifecycle; 2] = [Lifecycle::Initialize, Lifecycle::Discover];
+
+pub async fn connect(
+    server: DevopsServer,
+    client: TestClient,
+    lifecycle: Lifecycle,
+) -> RunningService<RoleClient, TestClient> {
+    let (server_io, client_io) = tokio::io::duplex(256 * 1024);
+    tokio::spawn(async move {
+        if let Ok(running) = server.serve(server_io).await {
+            let _ = running.waiting().await;
+        }
+    });
+    match lifecycle {
+        Lifecycle::Initialize => client.serve(client_io).await.expect("initialize"),
+        Lifecycle::Discover => client
+            .serve_with_lifecycle(
+                client_io,
+                ClientLifecycleMode::Discover {
+                    preferred_versions: vec![ProtocolVersion::V_2026_07_28],
+                },
+            )
+            .await
+            .expect("discover"),
+    }
+}
+
+pub async fn call(c: &RunningService<RoleClient, TestClient>, tool: &str, args: Value) -> CallToolResult {
+    let params =
+        CallToolRequestParams::new(tool.to_string()).with_arguments(args.as_object().cloned().unwrap_or_default());
+    c.call_tool(params).await.expect("tools/call answered")
+}
+
+pub fn text(r: &CallToolResult) -> String {
+    r.content
+        .iter()
+        .filter_map(|c| c.as_text().map(|t| t.text.clone()))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
