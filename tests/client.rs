@@ -277,3 +277,30 @@ async fn fixed_token_is_used_as_is() {
     let err = c.list_workspaces().await.unwrap_err();
     assert!(matches!(err, KsError::Unauthorized { .. }), "{err:?}");
 }
+
+#[tokio::test]
+async fn slow_answers_time_out_with_a_typed_error() {
+    let sim = sim(SimOptions::default()).await;
+    let mut s = settings(&sim, "tenant", "P@88w0rd");
+    s.timeout = Duration::from_millis(300);
+    s.read_attempts = 2;
+    let c = KsClient::new(s).unwrap();
+    c.list_workspaces().await.unwrap();
+    sim.inject(fault(
+        "GET",
+        "/workspaces",
+        FaultKind::Latency(Duration::from_secs(2)),
+        1,
+    ));
+    // The first attempt times out, the retry answers.
+    assert_eq!(c.list_workspaces().await.unwrap().len(), 1);
+    sim.inject(fault(
+        "GET",
+        "/workspaces",
+        FaultKind::Latency(Duration::from_secs(2)),
+        2,
+    ));
+    let err = c.list_workspaces().await.unwrap_err();
+    assert!(matches!(err, KsError::Timeout { .. }), "{err:?}");
+    assert!(err.to_string().contains("did not answer"), "{err}");
+}

@@ -241,3 +241,29 @@ async fn bad_settings_fail_with_one_line() {
     assert_eq!(code, 2);
     assert!(err.contains("JSON object"), "{err}");
 }
+
+#[tokio::test]
+async fn trace_logs_carry_no_secret() {
+    let sim = sim().await;
+    let url = sim.url();
+    let (code, out, err) = run_cli(
+        &["call", "list_pipelines", r#"{"project":"stone-devops"}"#],
+        &[
+            ("KUBESPHERE_URL", url.as_str()),
+            ("KUBESPHERE_USERNAME", "tenant"),
+            ("KUBESPHERE_PASSWORD", "P@88w0rd"),
+            ("RUST_LOG", "trace"),
+        ],
+    )
+    .await;
+    assert_eq!(code, 0, "{err}");
+    assert!(err.lines().count() > 5, "trace logging is on");
+    for text in [&out, &err] {
+        assert!(
+            !text.contains("P@88w0rd") && !text.contains("P%4088w0rd"),
+            "password leaked"
+        );
+        // KubeSphere tokens are JWTs: a JSON header starts `eyJ`.
+        assert!(!text.contains("eyJ"), "token leaked");
+    }
+}
