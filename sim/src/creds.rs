@@ -1,30 +1,280 @@
-//! Credentials (§9).
+//! Credentials (§9): Secrets of the four DevOps credential types.
 
 use axum::response::Response;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use crate::routes::Ctx;
-use crate::util::{self, k8s_time};
+use crate::util::{self, ListQuery, k8s_time};
+
+const TYPES: [&str; 4] = [
+    "credential.devops.kubesphere.io/basic-auth",
+    "credential.devops.kubesphere.io/ssh-auth",
+    "credential.devops.kubesphere.io/secret-text",
+    "credential.devops.kubesphere.io/kubeconfig",
+];
 
 pub(crate) fn seeded_secret(ns: &str, name: &str, ty: &str, data: &[(&str, &str)], created: DateTime<Utc>) -> Value {
     let mut d = serde_json::Map::new();
     for (k, v) in data {
         d.insert((*k).to_string(), json!(util::b64(v.as_bytes())));
     }
-    json!({
+    let mut v = json!({
         "kind": "Secret",
         "apiVersion": "v1",
         "metadata": {"name": name, "namespace": ns, "uid": util::uid(), "resourceVersion": "1", "creationTimestamp": k8s_time(created)},
         "data": d,
         "type": ty,
+    });
+    if TYPES.contains(&ty) {
+        util::set_annotation(&mut v, "credential.devops.kubesphere.io/autosync", "true");
+        util::set_annotation(&mut v, "credential.devops.kubesphere.io/syncstatus", "successful");
+        util::set_annotation(&mut v, "credential.devops.kubesphere.io/synctime", k8s_time(created));
+        util::set_annotation(&mut v, "kubesphere.io/creator", "tenant");
+    }
+    if ty == "kubernetes.io/service-account-token" {
+        util::set_annotation(&mut v, "kubernetes.io/service-account.name", "default");
+        util::set_annotation(&mut v, "kubernetes.io/service-account.uid", util::uid());
+    }
+    v
+}
+
+fn secret_type(v: &Value) -> &str {
+    v.get("type").and_then(Value::as_str).unwrap_or("Opaque")
+}
+
+/// Blanks the secret keys of credential types (`secretutil.MaskCredential`).
+fn mask(mut v: Value) -> Value {
+    let keys: &[&str] = match secret_type(&v) {
+        "credential.devops.kubesphere.io/basic-auth" => &["password"],
+        "credential.devops.kubesphere.io/ssh-auth" => &["private_key", "passphrase"],
+        "credential.devops.kubesphere.io/secret-text" => &["secret"],
+        "credential.devops.kubesphere.io/kubeconfig" => &["content"],
+        _ => &[],
+    };
+    if let Some(d) = v.get_mut("data").and_then(Value::as_object_mut) {
+        for k in keys {
+            if d.contains_key(*k) {
+                d.insert((*k).to_string(), json!(""));
+            }
+        }
+    }
+    v
+}
+
+fn not_found(name: &str) -> Response {
+    util::text_err(404, &format!("secrets \"{name}\" not found"))
+}
+
+/// Merges `data` (validated base64) and `stringData` into one `data` map.
+fn collect_data(body: &Value, name: &str) -> Result<serde_json::Map<String, Value>, Response> {
+    use base64::Engine;
+    let mut out = serde_json::Map::new();
+    if let Some(d) = body.get("data").and_then(Value::as_object) {
+        for (k, v) in d {
+            let s = v.as_str().unwrap_or("");
+            if base64::engine::general_purpose::STANDARD.decode(s).is_err() {
+                return Err(util::text_err(
+                    400,
+                    &format!("Secret \"{name}\" is invalid: data[{k}]: Invalid value: illegal base64 data"),
+                ));
+            }
+            out.insert(k.clone(), json!(s));
+        }
+    }
+    if let Some(d) = body.get("stringData").and_then(Value::as_object) {
+        for (k, v) in d {
+            let s = match v {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            out.insert(k.clone(), json!(util::b64(s.as_bytes())));
+        }
+    }
+    Ok(out)
+}
+
+fn create(ctx: &mut Ctx, ns: &str) -> Response {
+    let body = match ctx.body_json() {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let name = util::meta_name(&body).to_string();
+    if name.is_empty() {
+        return util::text_err(
+            400,
+            "Secret \"\" is invalid: metadata.name: Required value: name or generateName is required",
+        );
+    }
+    if !util::valid_name(&name) {
+        return util::text_err(
+            400,
+            &format!(
+                "Secret \"{name}\" is invalid: metadata.name: Invalid value: \"{name}\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character"
+            ),
+        );
+    }
+    let data = match collect_data(&body, &name) {
+        Ok(d) => d,
+        Err(r) => return r,
+    };
+    let rv = ctx.st.next_rv();
+    let (now, phase) = (ctx.now, ctx.phase);
+    let Some(p) = ctx.st.project_mut(&ctx.cluster, ns) else {
+        return crate::pipelines::project_not_found(ns);
+    };
+    if p.secrets.contains_key(&name) {
+        return util::text_err(400, &format!("secrets \"{name}\" already exists"));
+    }
+    let ty = body.get("type").and_then(Value::as_str).unwrap_or("Opaque").to_string();
+    let mut v = json!({"kind": "Secret", "apiVersion": "v1", "metadata": body.get("metadata").cloned().unwrap_or(json!({})), "data": data, "type": ty});
+    util::set_meta(&mut v, "namespace", json!(ns));
+    util::set_meta(&mut v, "uid", json!(util::uid()));
+    util::set_meta(&mut v, "resourceVersion", json!(rv));
+    util::set_meta(&mut v, "creationTimestamp", json!(k8s_time(now)));
+    util::set_annotation(&mut v, "credential.devops.kubesphere.io/autosync", "true");
+    util::set_annotation(&mut v, "credential.devops.kubesphere.io/syncstatus", "pending");
+    util::set_annotation(&mut v, "credential.devops.kubesphere.io/synctime", k8s_time(now));
+    p.secrets.insert(name.clone(), v.clone());
+    p.secret_sync.insert(name, now + phase);
+    util::ok_json(&util::strip_type_meta(mask(v)))
+}
+
+fn update(ctx: &mut Ctx, ns: &str, name: &str) -> Response {
+    let body = match ctx.body_json() {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let data = match collect_data(&body, name) {
+        Ok(d) => d,
+        Err(r) => return r,
+    };
+    let rv = ctx.st.next_rv();
+    let (now, phase) = (ctx.now, ctx.phase);
+    let Some(p) = ctx.st.project_mut(&ctx.cluster, ns) else {
+        return crate::pipelines::project_not_found(ns);
+    };
+    let Some(old) = p.secrets.get(name) else {
+        return not_found(name);
+    };
+    let ty = body
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or_else(|| secret_type(old))
+        .to_string();
+    let mut v = json!({"kind": "Secret", "apiVersion": "v1", "metadata": body.get("metadata").cloned().unwrap_or(json!({})), "data": data, "type": ty});
+    for k in ["name", "namespace", "uid", "creationTimestamp"] {
+        if let Some(x) = old.pointer(&format!("/metadata/{k}")).cloned() {
+            util::set_meta(&mut v, k, x);
+        }
+    }
+    util::set_meta(&mut v, "resourceVersion", json!(rv));
+    util::set_annotation(&mut v, "credential.devops.kubesphere.io/autosync", "true");
+    util::set_annotation(&mut v, "credential.devops.kubesphere.io/syncstatus", "pending");
+    util::set_annotation(&mut v, "credential.devops.kubesphere.io/synctime", k8s_time(now));
+    p.secrets.insert(name.to_string(), v.clone());
+    p.secret_sync.insert(name.to_string(), now + phase);
+    util::ok_json(&util::strip_type_meta(mask(v)))
+}
+
+pub(crate) fn dv3(ctx: &mut Ctx, rest: &[&str]) -> Option<Response> {
+    Some(match rest {
+        ["namespaces", ns, "credentials"] => match ctx.method() {
+            "GET" => {
+                let Some(p) = ctx.st.project(&ctx.cluster, ns) else {
+                    return Some(crate::pipelines::project_not_found(ns));
+                };
+                let q = ListQuery::parse(&ctx.query);
+                let items: Vec<Value> = p
+                    .secrets
+                    .values()
+                    .filter(|s| TYPES.contains(&secret_type(s)))
+                    .filter(|s| q.name_matches(s))
+                    .filter(|s| {
+                        q.label_selector
+                            .as_deref()
+                            .is_none_or(|sel| util::selector_matches(sel, s))
+                    })
+                    .cloned()
+                    .map(mask)
+                    .collect();
+                let (page, total) = q.sort_and_page(items);
+                util::ok_json(&util::list_null_when_empty(page, total))
+            }
+            "POST" => create(ctx, ns),
+            _ => util::restful(405),
+        },
+        ["namespaces", ns, "credentials", name] => match ctx.method() {
+            // Any Secret in the namespace; only credential types are masked.
+            "GET" => match ctx.st.project(&ctx.cluster, ns).and_then(|p| p.secrets.get(*name)) {
+                Some(s) => util::ok_json(&util::strip_type_meta(mask(s.clone()))),
+                None => not_found(name),
+            },
+            "PUT" => update(ctx, ns, name),
+            "DELETE" => {
+                let Some(p) = ctx.st.project_mut(&ctx.cluster, ns) else {
+                    return Some(crate::pipelines::project_not_found(ns));
+                };
+                p.secret_sync.remove(*name);
+                match p.secrets.remove(*name) {
+                    Some(_) => util::ok_json(&json!({"message": "success"})),
+                    None => not_found(name),
+                }
+            }
+            _ => util::restful(405),
+        },
+        _ => return None,
     })
 }
 
-pub(crate) fn dv3(_ctx: &mut Ctx, _rest: &[&str]) -> Option<Response> {
-    None
+fn jenkins_type(ty: &str) -> &'static str {
+    match ty {
+        "credential.devops.kubesphere.io/basic-auth" => "Username with password",
+        "credential.devops.kubesphere.io/ssh-auth" => "SSH Username with private key",
+        "credential.devops.kubesphere.io/secret-text" => "Secret text",
+        _ => "Kubernetes configuration (kubeconfig)",
+    }
 }
 
-pub(crate) fn dv2(_ctx: &mut Ctx, _rest: &[&str]) -> Option<Response> {
-    None
+pub(crate) fn dv2(ctx: &mut Ctx, rest: &[&str]) -> Option<Response> {
+    match rest {
+        ["namespaces", ns, "credentials", name, "usage"] => Some(match ctx.method() {
+            "GET" => {
+                let Some(p) = ctx.st.project(&ctx.cluster, ns) else {
+                    return Some(crate::pipelines::jenkins_err(404, "Not Found"));
+                };
+                let Some(s) = p.secrets.get(*name).filter(|s| TYPES.contains(&secret_type(s))) else {
+                    return Some(crate::pipelines::jenkins_err(
+                        404,
+                        &format!("Credential {name} not found in domain _"),
+                    ));
+                };
+                let mut usage = Vec::new();
+                for pl in p.pipelines.values() {
+                    let spec = pl.cr.get("spec").map(Value::to_string).unwrap_or_default();
+                    if spec.contains(&format!("\"credential_id\":\"{name}\""))
+                        || pl.jenkinsfile().contains(&format!("'{name}'"))
+                    {
+                        let builds: u64 = pl.jobs.values().map(|j| j.builds.len() as u64).sum();
+                        usage.push(json!({"name": format!("{ns}/{}", pl.name()), "ranges": {"ranges": [{"start": 1, "end": builds.max(1) + 1}]}}));
+                    }
+                }
+                let fingerprint = if usage.is_empty() {
+                    Value::Null
+                } else {
+                    json!({"file_name": name, "hash": format!("{:016x}{:016x}", util::fnv(name), util::fnv(ns)), "usage": usage})
+                };
+                util::ok_json(&json!({
+                    "id": name,
+                    "type": jenkins_type(secret_type(s)),
+                    "display_name": name,
+                    "description": util::annotation(s, "kubesphere.io/description").unwrap_or(""),
+                    "domain": "_",
+                    "fingerprint": fingerprint,
+                }))
+            }
+            _ => util::restful(405),
+        }),
+        _ => None,
+    }
 }

@@ -1,4 +1,3 @@
-#![allow(dead_code)] // TEMP: phase 2 wires these up
 //! The simulated Jenkins: a tiny Jenkinsfile "parser" that turns a script into
 //! stages and steps, builds whose state is computed lazily from timestamps,
 //! Blue Ocean JSON renderers, and logs described as pieces (text and
@@ -168,8 +167,52 @@ fn parse_step(line: &str) -> Option<Step> {
     }
 }
 
+/// Splits a script into statements at `{`, `}`, `;` and newlines that are
+/// outside string literals (single, double and triple quoted).
+fn statements(body: &str) -> Vec<String> {
+    const QUOTES: [&str; 4] = ["'''", "\"\"\"", "'", "\""];
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut rest = body;
+    let mut quote: Option<&'static str> = None;
+    while let Some(c) = rest.chars().next() {
+        match quote {
+            Some(q) => {
+                if rest.starts_with(q) {
+                    cur.push_str(q);
+                    rest = &rest[q.len()..];
+                    quote = None;
+                    continue;
+                }
+                cur.push(c);
+            }
+            None => {
+                if let Some(q) = QUOTES.iter().find(|q| rest.starts_with(**q)) {
+                    cur.push_str(q);
+                    rest = &rest[q.len()..];
+                    quote = Some(q);
+                    continue;
+                }
+                if matches!(c, '{' | '}' | ';' | '\n') {
+                    if !cur.trim().is_empty() {
+                        out.push(std::mem::take(&mut cur));
+                    }
+                    cur.clear();
+                } else {
+                    cur.push(c);
+                }
+            }
+        }
+        rest = &rest[c.len_utf8()..];
+    }
+    if !cur.trim().is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
 fn parse_steps(body: &str) -> Vec<Step> {
-    body.lines().flat_map(|l| l.split(';')).filter_map(parse_step).collect()
+    statements(body).iter().filter_map(|s| parse_step(s)).collect()
 }
 
 /// Turns a Jenkinsfile into a plan. Stages are `stage('Name')` blocks; the
@@ -351,18 +394,6 @@ pub(crate) fn pieces_len(p: &[Piece]) -> u64 {
             Piece::Gen { len, .. } => *len,
         })
         .sum()
-}
-
-/// Small logs: materialise pieces (only used when they are small).
-pub(crate) fn pieces_to_string(p: &[Piece]) -> String {
-    let mut out = Vec::new();
-    for x in p {
-        match x {
-            Piece::Text(t) => out.extend_from_slice(t.as_bytes()),
-            Piece::Gen { seed, len } => gen_fill(*seed, 0, &mut out, *len as usize),
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn ms(d: Duration) -> i64 {

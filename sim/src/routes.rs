@@ -1,4 +1,3 @@
-#![allow(dead_code)] // TEMP: phase 2 wires these up
 //! Request routing: OAuth, authentication, the cluster prefix,
 //! authorization, then the per-API handlers.
 
@@ -24,7 +23,6 @@ pub(crate) struct Req {
 /// Everything a handler needs.
 pub(crate) struct Ctx<'a> {
     pub st: &'a mut State,
-    pub opts: &'a SimOptions,
     pub user: String,
     pub cluster: String,
     pub now: DateTime<Utc>,
@@ -152,7 +150,6 @@ pub(crate) fn route(shared: &Shared, req: &Req) -> Response {
     }
     let mut ctx = Ctx {
         st: &mut st,
-        opts: &shared.opts,
         user,
         cluster,
         now,

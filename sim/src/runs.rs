@@ -209,7 +209,12 @@ fn new_build(
 ) -> Option<u64> {
     let script = pl.script_for(branch)?;
     let commit = match branch {
-        Some(b) => pl.repo.iter().find(|r| r.name == b).map(|r| r.commit.clone()).unwrap_or_default(),
+        Some(b) => pl
+            .repo
+            .iter()
+            .find(|r| r.name == b)
+            .map(|r| r.commit.clone())
+            .unwrap_or_default(),
         None => String::new(),
     };
     let name = pl.name().to_string();
@@ -296,7 +301,6 @@ fn create_pr(ctx: &mut Ctx, ns: &str, p: &str) -> Response {
             pipeline: p.to_string(),
             branch: branch_raw,
             build,
-            created: now,
         },
     );
     util::ok_json(&cr)
@@ -314,15 +318,14 @@ fn list_prs(ctx: &Ctx, ns: &str, p: &str) -> Response {
     let has_filter_key = !q.filters.is_empty();
     let branch = q.filter("branch").filter(|b| !b.is_empty()).map(str::to_string);
     let now = ctx.now;
-    let runs = proj.runs.values().filter(|r| r.pipeline == p).filter(|r| {
-        let ok_branch = match &branch {
-            Some(b) => {
-                r.cr.pointer("/spec/scm/refName").and_then(Value::as_str) == Some(b.as_str())
-            }
+    let runs = proj
+        .runs
+        .values()
+        .filter(|r| r.pipeline == p)
+        .filter(|r| match &branch {
+            Some(b) => r.cr.pointer("/spec/scm/refName").and_then(Value::as_str) == Some(b.as_str()),
             None => true,
-        };
-        ok_branch
-    });
+        });
     if backward {
         let items: Vec<Value> = runs
             .filter(|r| !has_filter_key || build_of(Some(pl), r, now).is_some())
@@ -345,7 +348,11 @@ fn list_prs(ctx: &Ctx, ns: &str, p: &str) -> Response {
             .unwrap_or("")
             .to_string()
     };
-    items.sort_by(|a, b| key(b).cmp(&key(a)).then_with(|| util::meta_name(b).cmp(util::meta_name(a))));
+    items.sort_by(|a, b| {
+        key(b)
+            .cmp(&key(a))
+            .then_with(|| util::meta_name(b).cmp(util::meta_name(a)))
+    });
     if q.ascending {
         items.reverse();
     }
@@ -376,7 +383,11 @@ fn download(ctx: &Ctx, ns: &str, name: &str) -> Response {
     }
     let bytes = artifact_bytes(&filename, b.id);
     let mut r = util::resp(200, "application/octet-stream", bytes);
-    util::set_header(&mut r, "content-disposition", &format!("attachment; filename={filename}"));
+    util::set_header(
+        &mut r,
+        "content-disposition",
+        &format!("attachment; filename={filename}"),
+    );
     r
 }
 
@@ -433,7 +444,11 @@ fn delete_pr(ctx: &mut Ctx, ns: &str, name: &str) -> Response {
         return pr_not_found(name);
     };
     let view = render_pr(pr, proj.pipelines.get(&pr.pipeline), now, View::Bare);
-    let phase = view.pointer("/status/phase").and_then(Value::as_str).unwrap_or("").to_string();
+    let phase = view
+        .pointer("/status/phase")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
     if !matches!(phase.as_str(), "Succeeded" | "Failed" | "Cancelled") {
         return util::text_err(
             400,
@@ -509,9 +524,7 @@ fn start_param(ctx: &Ctx) -> u64 {
 fn is_approvable(step: &Step, user: &str, creator: Option<&str>) -> bool {
     match step {
         Step::Input { submitter, .. } => {
-            submitter.trim().is_empty()
-                || submitter.split(',').any(|s| s.trim() == user)
-                || creator == Some(user)
+            submitter.trim().is_empty() || submitter.split(',').any(|s| s.trim() == user) || creator == Some(user)
         }
         _ => false,
     }
@@ -521,7 +534,12 @@ fn artifact_json(b: &Build, path: &str, size: u64) -> Value {
     let enc_path = util::encode_segment(path);
     let id = format!("io.jenkins.blueocean.service.embedded.rest.ArtifactImpl%3A{enc_path}");
     let job = match &b.branch {
-        Some(br) => format!("/job/{}/job/{}/job/{}", b.namespace, b.pipeline, util::encode_segment(br)),
+        Some(br) => format!(
+            "/job/{}/job/{}/job/{}",
+            b.namespace,
+            b.pipeline,
+            util::encode_segment(br)
+        ),
         None => format!("/job/{}/job/{}", b.namespace, b.pipeline),
     };
     let run_href = match &b.branch {
@@ -532,7 +550,10 @@ fn artifact_json(b: &Build, path: &str, size: u64) -> Value {
             util::encode_segment(br),
             b.id
         ),
-        None => format!("/blue/rest/organizations/jenkins/pipelines/{}/pipelines/{}/runs/{}/", b.namespace, b.pipeline, b.id),
+        None => format!(
+            "/blue/rest/organizations/jenkins/pipelines/{}/pipelines/{}/runs/{}/",
+            b.namespace, b.pipeline, b.id
+        ),
     };
     json!({
         "_class": "io.jenkins.blueocean.service.embedded.rest.ArtifactImpl",
@@ -591,7 +612,11 @@ pub(crate) fn dv2(ctx: &mut Ctx, rest: &[&str]) -> Option<Response> {
             },
             None => None,
         };
-        (pl.is_multi(), raw, util::annotation(&pl.cr, "kubesphere.io/creator").map(str::to_string))
+        (
+            pl.is_multi(),
+            raw,
+            util::annotation(&pl.cr, "kubesphere.io/creator").map(str::to_string),
+        )
     };
     if tail.is_empty() && m == "POST" {
         return Some(trigger(ctx, ns, p, multi, raw_branch.as_deref()));
@@ -600,16 +625,31 @@ pub(crate) fn dv2(ctx: &mut Ctx, rest: &[&str]) -> Option<Response> {
         return Some(list_runs(ctx, ns, p));
     }
     if multi && raw_branch.is_none() {
-        return Some(pipelines::jenkins_err(404, &format!("Run {} not found in {ns}/{p}", tail[0])));
+        return Some(pipelines::jenkins_err(
+            404,
+            &format!("Run {} not found in {ns}/{p}", tail[0]),
+        ));
     }
     let run_id: Option<u64> = tail[0].parse().ok();
-    let not_found = || pipelines::jenkins_err(404, &format!("Run {} not found in organization jenkins and pipeline {p}", tail[0]));
+    let not_found = || {
+        pipelines::jenkins_err(
+            404,
+            &format!("Run {} not found in organization jenkins and pipeline {p}", tail[0]),
+        )
+    };
     let Some(run_id) = run_id else {
         return Some(not_found());
     };
+    let body_v = ctx_body(ctx);
+    let start = start_param(ctx);
+    let limit = ctx.q("limit").and_then(|l| l.parse::<usize>().ok()).unwrap_or(100);
     let qid = ctx.st.next_queue_id();
     let phase = ctx.phase;
-    let Some(pl) = ctx.st.project_mut(&ctx.cluster, ns).and_then(|x| x.pipelines.get_mut(p)) else {
+    let Some(pl) = ctx
+        .st
+        .project_mut(&ctx.cluster, ns)
+        .and_then(|x| x.pipelines.get_mut(p))
+    else {
         return Some(not_found());
     };
     let rb = raw_branch.as_deref();
@@ -635,7 +675,17 @@ pub(crate) fn dv2(ctx: &mut Ctx, rest: &[&str]) -> Option<Response> {
                 short: format!("Replayed #{run_id}"),
                 user: Some(user.clone()),
             };
-            match new_build(pl, ns, rb, now, phase, b.parameters.clone(), cause, qid, Some(b.plan.clone())) {
+            match new_build(
+                pl,
+                ns,
+                rb,
+                now,
+                phase,
+                b.parameters.clone(),
+                cause,
+                qid,
+                Some(b.plan.clone()),
+            ) {
                 Some(id) => match pl.build(rb, id) {
                     Some(nb) => util::ok_json(&nb.queued_json()),
                     None => not_found(),
@@ -649,12 +699,11 @@ pub(crate) fn dv2(ctx: &mut Ctx, rest: &[&str]) -> Option<Response> {
             Some(s) => util::ok_json(&Value::Array(s)),
             None => pipelines::jenkins_err(404, &format!("Node {node} not found")),
         },
-        [_, "nodes", node, "steps", step] => submit_input(ctx_body(ctx), pl, rb, &b, node, step, now, &approvable, &user),
+        [_, "nodes", node, "steps", step] => submit_input(body_v, pl, rb, &b, node, step, now, &approvable, &user),
         [_, "nodes", node, "steps", step, "log"] => {
             let Some(i) = b.step_index(node, step) else {
                 return Some(pipelines::jenkins_err(404, &format!("Step {step} not found")));
             };
-            let start = start_param(ctx);
             let (pieces, more) = b.step_log(i, now);
             let total = pieces_len(&pieces);
             let mut r = util::resp(200, "text/plain; charset=utf-8", stream_pieces(pieces, start));
@@ -664,17 +713,12 @@ pub(crate) fn dv2(ctx: &mut Ctx, rest: &[&str]) -> Option<Response> {
             }
             r
         }
-        [_, "log"] => {
-            let start = start_param(ctx);
-            util::resp(200, "text/plain; charset=utf-8", stream_pieces(b.run_log(now), start))
-        }
+        [_, "log"] => util::resp(200, "text/plain; charset=utf-8", stream_pieces(b.run_log(now), start)),
         [_, "artifacts"] => {
-            let start = start_param(ctx) as usize;
-            let limit = ctx.q("limit").and_then(|l| l.parse::<usize>().ok()).unwrap_or(100);
             let items: Vec<Value> = b
                 .artifacts(now)
                 .iter()
-                .skip(start)
+                .skip(start as usize)
                 .take(limit)
                 .map(|(path, size)| artifact_json(&b, path, *size))
                 .collect();
@@ -700,7 +744,8 @@ fn submit_input(
     approvable: &dyn Fn(&Step) -> bool,
     user: &str,
 ) -> Response {
-    let no_permission = || util::ok_json(&json!({"allow": "false", "message": "you have no permission to approve this step"}));
+    let no_permission =
+        || util::ok_json(&json!({"allow": "false", "message": "you have no permission to approve this step"}));
     let Some(i) = b.step_index(node, step) else {
         return no_permission();
     };
@@ -730,7 +775,10 @@ fn submit_input(
 
 fn trigger(ctx: &mut Ctx, ns: &str, p: &str, multi: bool, branch: Option<&str>) -> Response {
     if multi && branch.is_none() {
-        return pipelines::jenkins_err(400, "Cannot start a run of a multi-branch pipeline; start it on a branch");
+        return pipelines::jenkins_err(
+            400,
+            "Cannot start a run of a multi-branch pipeline; start it on a branch",
+        );
     }
     let body: Option<Value> = if ctx.req.body.iter().all(u8::is_ascii_whitespace) {
         None
@@ -743,7 +791,11 @@ fn trigger(ctx: &mut Ctx, ns: &str, p: &str, multi: bool, branch: Option<&str>) 
     let given = body_params(&body);
     let qid = ctx.st.next_queue_id();
     let (now, phase, user) = (ctx.now, ctx.phase, ctx.user.clone());
-    let Some(pl) = ctx.st.project_mut(&ctx.cluster, ns).and_then(|x| x.pipelines.get_mut(p)) else {
+    let Some(pl) = ctx
+        .st
+        .project_mut(&ctx.cluster, ns)
+        .and_then(|x| x.pipelines.get_mut(p))
+    else {
         return pipelines::jenkins_err(404, &format!("Pipeline {ns}/{p} not found"));
     };
     let params = merged_params(pl, &given);

@@ -1,4 +1,3 @@
-#![allow(dead_code)] // TEMP: phase 2 wires these up
 //! The simulated cluster state and the demo data.
 
 use std::collections::{BTreeMap, HashMap};
@@ -95,14 +94,13 @@ pub(crate) struct PipelineRun {
     pub branch: Option<String>,
     /// The Jenkins build this run triggered (None if triggering failed).
     pub build: Option<u64>,
-    pub created: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone)]
 pub(crate) struct App {
     pub cr: Value,
     /// When the current Argo operation (sync) started.
-    pub op_started: DateTime<Utc>,
+    pub op_started: Option<DateTime<Utc>>,
     pub degraded: bool,
     pub revision: String,
 }
@@ -375,7 +373,6 @@ pub(crate) fn seed_finished_run(
             pipeline: pipeline.to_string(),
             branch: branch.map(str::to_string),
             build: Some(id),
-            created: queued_at - phase,
         },
     );
     Some((name, id))

@@ -1,4 +1,3 @@
-#![allow(dead_code)] // TEMP: phase 2 wires these up
 //! Small helpers: response builders for the different error layers, time
 //! formats, query/form decoding, names, label selectors and list paging.
 

@@ -8,6 +8,7 @@ pub mod error;
 pub mod models;
 pub mod path;
 pub mod redact;
+mod runs;
 
 pub use api::{ListQuery, PROJECT_CACHE_TTL};
 pub use auth::{Credentials, OAuthClient};

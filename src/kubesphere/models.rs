@@ -348,3 +348,151 @@ mod tests {
         assert_eq!(p.metadata.generate_name.as_deref(), Some("x"));
     }
 }
+
+/// Annotation keys of PipelineRuns.
+pub mod run_keys {
+    pub const PIPELINE_LABEL: &str = "devops.kubesphere.io/pipeline";
+    pub const JENKINS_ID: &str = "devops.kubesphere.io/jenkins-pipelinerun-id";
+    pub const JENKINS_STATUS: &str = "devops.kubesphere.io/jenkins-pipelinerun-status";
+    pub const CREATOR: &str = "devops.kubesphere.io/creator";
+}
+
+/// `devops.kubesphere.io/v1alpha3` PipelineRun.
+#[derive(Clone, Debug, Deserialize)]
+pub struct PipelineRun {
+    #[serde(default)]
+    pub metadata: ObjectMeta,
+    #[serde(default)]
+    pub spec: PipelineRunSpec,
+    #[serde(default)]
+    pub status: PipelineRunStatus,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PipelineRunSpec {
+    #[serde(default)]
+    pub pipeline_ref: Option<PipelineRef>,
+    #[serde(default)]
+    pub scm: Option<PipelineRunScm>,
+    #[serde(default)]
+    pub parameters: Option<Vec<NameValue>>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct PipelineRef {
+    #[serde(default)]
+    pub name: String,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PipelineRunScm {
+    #[serde(default)]
+    pub ref_name: String,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+pub struct NameValue {
+    pub name: String,
+    pub value: String,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PipelineRunStatus {
+    #[serde(default)]
+    pub phase: Option<String>,
+    #[serde(default)]
+    pub start_time: Option<String>,
+    #[serde(default)]
+    pub completion_time: Option<String>,
+}
+
+impl PipelineRun {
+    pub fn jenkins_id(&self) -> Option<&str> {
+        self.metadata.annotation(run_keys::JENKINS_ID).filter(|s| !s.is_empty())
+    }
+
+    /// The Blue Ocean run stored in the status annotation (filled in by the
+    /// kapi GET and the `backward=false` list; `""` before the first sync).
+    pub fn blue_status(&self) -> Option<BlueRun> {
+        self.metadata
+            .annotation(run_keys::JENKINS_STATUS)
+            .filter(|s| !s.trim().is_empty())
+            .and_then(|s| serde_json::from_str(s).ok())
+    }
+
+    pub fn pipeline(&self) -> Option<String> {
+        self.metadata
+            .labels
+            .get(run_keys::PIPELINE_LABEL)
+            .cloned()
+            .or_else(|| self.spec.pipeline_ref.as_ref().map(|r| r.name.clone()))
+            .filter(|s| !s.is_empty())
+    }
+
+    pub fn branch(&self) -> Option<String> {
+        self.spec
+            .scm
+            .as_ref()
+            .map(|s| s.ref_name.clone())
+            .filter(|s| !s.is_empty())
+    }
+}
+
+/// A Blue Ocean run (v1alpha2), also stored in PipelineRun annotations.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BlueRun {
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub pipeline: Option<String>,
+    #[serde(default)]
+    pub state: Option<String>,
+    #[serde(default)]
+    pub result: Option<String>,
+    #[serde(default)]
+    pub start_time: Option<String>,
+    #[serde(default)]
+    pub end_time: Option<String>,
+    #[serde(default)]
+    pub duration_in_millis: Option<i64>,
+    #[serde(default)]
+    pub causes: Option<Vec<BlueCause>>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BlueCause {
+    #[serde(default)]
+    pub short_description: Option<String>,
+}
+
+/// A branch of a multi-branch pipeline (v1alpha3 view).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Branch {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub raw_name: Option<String>,
+    #[serde(default)]
+    pub disabled: Option<bool>,
+    #[serde(default)]
+    pub latest_run: Option<BlueRun>,
+    #[serde(default)]
+    pub pull_request: Option<serde_json::Value>,
+}
+
+impl Branch {
+    /// The branch name as Git knows it (`feature/x`, not `feature%2Fx`).
+    pub fn display_name(&self) -> String {
+        self.raw_name.clone().filter(|s| !s.is_empty()).unwrap_or_else(|| {
+            percent_encoding::percent_decode_str(&self.name)
+                .decode_utf8_lossy()
+                .into_owned()
+        })
+    }
+}

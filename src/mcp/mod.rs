@@ -5,6 +5,7 @@ pub mod error;
 pub mod paging;
 pub mod registry;
 pub mod resolve;
+pub mod runview;
 pub mod schema;
 pub mod server;
 pub mod tools;

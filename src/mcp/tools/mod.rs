@@ -4,10 +4,15 @@
 use super::registry::ToolEntry;
 
 pub mod get_pipeline;
+pub mod get_run;
+pub mod list_branches;
 pub mod list_devops_projects;
 pub mod list_pipelines;
+pub mod list_runs;
 pub mod list_workspaces;
 pub mod resolve_devops_project;
+pub mod trigger_run;
+pub mod wait_for_run;
 pub mod whoami;
 
 /// Every tool of the binary, in catalog order.
@@ -19,6 +24,11 @@ pub fn all() -> Vec<ToolEntry> {
         ToolEntry::of::<resolve_devops_project::ResolveDevopsProject>(),
         ToolEntry::of::<list_pipelines::ListPipelines>(),
         ToolEntry::of::<get_pipeline::GetPipeline>(),
+        ToolEntry::of::<list_branches::ListBranches>(),
+        ToolEntry::of::<trigger_run::TriggerRun>(),
+        ToolEntry::of::<list_runs::ListRuns>(),
+        ToolEntry::of::<get_run::GetRun>(),
+        ToolEntry::of::<wait_for_run::WaitForRun>(),
     ]
 }
 

@@ -1,0 +1,160 @@
+//! `wait_for_run`: poll a run until it finishes, with progress.
+
+use std::time::{Duration, Instant};
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::mcp::context::ToolCtx;
+use crate::mcp::error::ToolError;
+use crate::mcp::registry::{Hints, ToolDef, Toolset};
+use crate::mcp::resolve::{ProjectRef, resolve_for_tool};
+use crate::mcp::runview::RunView;
+
+use super::get_run::find_run;
+
+pub struct WaitForRun;
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WaitForRunInput {
+    /// DevOps project as the user named it (full or short name); an ambiguous name is never guessed.
+    pub project: String,
+    /// PipelineRun name (from trigger_run or list_runs).
+    pub name: String,
+    /// Give up after this many seconds (1-1800, default 300); the run keeps going.
+    #[serde(default)]
+    pub timeout_seconds: Option<u64>,
+    /// Seconds between polls (1-60, default 3).
+    #[serde(default)]
+    pub poll_seconds: Option<u64>,
+    #[serde(default)]
+    pub workspace: Option<String>,
+    #[serde(default)]
+    pub cluster: Option<String>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct WaitForRunOutput {
+    pub project: ProjectRef,
+    pub run: RunView,
+    /// The run finished; `run.result` says how.
+    pub finished: bool,
+    /// The wait ended at `timeout_seconds` with the run still going.
+    pub timed_out: bool,
+    pub waited_seconds: u64,
+}
+
+impl ToolDef for WaitForRun {
+    const NAME: &'static str = "wait_for_run";
+    const TITLE: &'static str = "Wait for a run to finish";
+    const DESCRIPTION: &'static str = "Polls a run until it finishes or the timeout passes, sending progress notifications meanwhile, and returns its final phase, state and result. Cancelling the call stops the wait, not the run (use stop_run for that).";
+    const TOOLSET: Toolset = Toolset::Runs;
+    const HINTS: Hints = Hints::READ;
+    type Input = WaitForRunInput;
+    type Output = WaitForRunOutput;
+
+    async fn call(ctx: ToolCtx, input: WaitForRunInput) -> Result<WaitForRunOutput, ToolError> {
+        let timeout = Duration::from_secs(input.timeout_seconds.unwrap_or(300).clamp(1, 1800));
+        let poll = Duration::from_secs(input.poll_seconds.unwrap_or(3).clamp(1, 60));
+        let project = resolve_for_tool(
+            &ctx,
+            &input.project,
+            input.workspace.as_deref(),
+            input.cluster.as_deref(),
+        )
+        .await?;
+        let started = Instant::now();
+        let mut polls = 0u64;
+        loop {
+            let run = find_run(&ctx, &project, Some(&input.name), None, None).await?;
+            polls += 1;
+            let waited = started.elapsed();
+            if run.finished || waited >= timeout {
+                return Ok(WaitForRunOutput {
+                    finished: run.finished,
+                    timed_out: !run.finished,
+                    waited_seconds: waited.as_secs(),
+                    run,
+                    project,
+                });
+            }
+            let status = format!(
+                "{} {}",
+                run.phase.as_deref().unwrap_or("Pending"),
+                run.state.as_deref().unwrap_or("")
+            );
+            ctx.progress(polls as f64, None, format!("run {}: {}", input.name, status.trim()))
+                .await;
+            let rest = timeout.saturating_sub(waited).min(poll);
+            tokio::select! {
+                _ = tokio::time::sleep(rest) => {}
+                _ = ctx.cancel.cancelled() => return Err(ToolError::Cancelled),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::{call, ctx, sim};
+
+    #[tokio::test]
+    async fn waits_until_success() {
+        let sim = sim().await;
+        let c = ctx(&sim);
+        let started = call(
+            &c,
+            "trigger_run",
+            serde_json::json!({"project": "stone-devops", "pipeline": "echo-pipeline", "branch": "main"}),
+        )
+        .await
+        .unwrap();
+        let name = started["run"]["name"].as_str().unwrap().to_string();
+        let out = call(
+            &c,
+            "wait_for_run",
+            serde_json::json!({"project": "stone-devops", "name": name, "poll_seconds": 1, "timeout_seconds": 60}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(out["finished"], true, "{out}");
+        assert_eq!(out["run"]["result"], "SUCCESS", "{out}");
+        assert_eq!(out["run"]["phase"], "Succeeded", "{out}");
+        assert!(out["run"]["run_id"].is_string());
+        let got = call(
+            &c,
+            "get_run",
+            serde_json::json!({"project": "stone-devops", "pipeline": "echo-pipeline", "run_id": out["run"]["run_id"]}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(got["run"]["name"].as_str(), Some(name.as_str()));
+    }
+
+    #[tokio::test]
+    async fn stops_at_the_timeout() {
+        let sim = crate::testing::sim_with(ks_sim::SimOptions {
+            run_phase: std::time::Duration::from_secs(30),
+            ..Default::default()
+        })
+        .await;
+        let c = ctx(&sim);
+        let started = call(
+            &c,
+            "trigger_run",
+            serde_json::json!({"project": "stone-devops", "pipeline": "hello"}),
+        )
+        .await
+        .unwrap();
+        let out = call(
+            &c,
+            "wait_for_run",
+            serde_json::json!({"project": "stone-devops", "name": started["run"]["name"], "poll_seconds": 1, "timeout_seconds": 1}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(out["finished"], false);
+        assert_eq!(out["timed_out"], true);
+    }
+}
