@@ -162,3 +162,43 @@ async fn upstream_failures_reach_the_agent_as_actionable_text() {
     let r = call(&c, "list_pipelines", json!({"project": "stone-devops"})).await;
     assert_eq!(r.is_error, Some(false), "{}", text(&r));
 }
+
+#[tokio::test]
+async fn branch_is_asked_and_only_accept_starts_a_run() {
+    let sim = sim().await;
+    for lc in LIFECYCLES {
+        let before = sim.pipelinerun_names("host", "stone-devops").len();
+        for reply in [Reply::Decline, Reply::Cancel] {
+            let client = TestClient::new(true, reply);
+            let c = connect(server(&sim), client.clone(), lc).await;
+            let r = call(
+                &c,
+                "trigger_run",
+                json!({"project": "stone-devops", "pipeline": "echo-pipeline"}),
+            )
+            .await;
+            assert_eq!(client.asked(), 1, "{lc:?}");
+            assert_eq!(r.structured_content.unwrap()["status"], "needs_branch");
+            c.cancel().await.unwrap();
+        }
+        assert_eq!(
+            sim.pipelinerun_names("host", "stone-devops").len(),
+            before,
+            "{lc:?}: nothing created"
+        );
+
+        let client = TestClient::new(true, Reply::Accept(json!({"branch": "feature-branch"})));
+        let c = connect(server(&sim), client.clone(), lc).await;
+        let r = call(
+            &c,
+            "trigger_run",
+            json!({"project": "stone-devops", "pipeline": "echo-pipeline"}),
+        )
+        .await;
+        let out = r.structured_content.unwrap();
+        assert_eq!(out["status"], "started", "{lc:?}");
+        assert_eq!(out["run"]["branch"], "feature-branch");
+        assert_eq!(sim.pipelinerun_names("host", "stone-devops").len(), before + 1);
+        c.cancel().await.unwrap();
+    }
+}

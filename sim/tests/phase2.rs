@@ -634,3 +634,23 @@ async fn gitrepos_and_applications() {
         "argocd"
     );
 }
+
+/// Throughput check for huge logs: `cargo test --release -- --ignored huge_log`.
+#[tokio::test]
+#[ignore]
+async fn huge_log_throughput() {
+    let t = start().await;
+    let run = t
+        .sim
+        .add_big_log_run("host", NS, "hello", None, 300_000_000)
+        .expect("run");
+    let r = format!("{DV2}/namespaces/{NS}/pipelines/hello/runs/{}/log", run.run_id);
+    let started = std::time::Instant::now();
+    let mut resp = t.http.get(t.url(&r)).bearer_auth(&t.token).send().await.expect("send");
+    let mut n = 0usize;
+    while let Some(chunk) = resp.chunk().await.expect("chunk") {
+        n += chunk.len();
+    }
+    assert!(n > 300_000_000);
+    eprintln!("{n} bytes in {:?}", started.elapsed());
+}
