@@ -654,3 +654,31 @@ async fn huge_log_throughput() {
     assert!(n > 300_000_000);
     eprintln!("{n} bytes in {:?}", started.elapsed());
 }
+
+#[tokio::test]
+async fn created_multibranch_is_indexed_after_sync() {
+    let t = start().await;
+    let (c, _) = t
+        .send_json(
+            "POST",
+            &format!("{DV3}/namespaces/{NS}/pipelines"),
+            Some(
+                json!({"metadata": {"name": "mb"}, "spec": {"type": "multi-branch-pipeline", "multi_branch_pipeline": {
+                "name": "mb", "source_type": "git", "script_path": "Jenkinsfile",
+                "git_source": {"url": "https://github.com/org/app.git", "discover_branches": true}}}}),
+            ),
+        )
+        .await;
+    assert_eq!(c, 200);
+    sleep_ms(120).await;
+    let (c, br) = t
+        .get_json(&format!("{DV3}/namespaces/{NS}/pipelines/mb/branches"))
+        .await;
+    assert_eq!(c, 200);
+    assert_eq!(br["items"][0]["name"], "main");
+    let (_, p) = t.get_json(&format!("{DV3}/namespaces/{NS}/pipelines/mb")).await;
+    assert_eq!(
+        p["metadata"]["annotations"]["pipeline.devops.kubesphere.io/syncstatus"],
+        "successful"
+    );
+}

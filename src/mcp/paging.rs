@@ -71,6 +71,24 @@ impl PageRequest {
         (page, info)
     }
 
+    /// Fetches this page from a KubeSphere list: `fetch(Some((page, limit)))`
+    /// when the offset falls on an upstream page boundary, else the whole
+    /// list (`fetch(None)`) cut here.
+    pub async fn fetch<T, F, Fut>(&self, fetch: F) -> Result<(Vec<T>, PageInfo), ToolError>
+    where
+        F: FnOnce(Option<(u32, u32)>) -> Fut,
+        Fut: std::future::Future<Output = crate::kubesphere::KsResult<crate::kubesphere::models::Page<T>>>,
+    {
+        match self.upstream_page() {
+            Some(p) => {
+                let up = fetch(Some((p, self.limit))).await?;
+                let info = self.info(up.items.len(), up.total);
+                Ok((up.items, info))
+            }
+            None => Ok(self.slice(fetch(None).await?.items)),
+        }
+    }
+
     /// KubeSphere's 1-based page number, when the offset is page-aligned.
     pub fn upstream_page(&self) -> Option<u32> {
         self.offset

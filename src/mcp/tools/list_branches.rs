@@ -75,35 +75,12 @@ impl ToolDef for ListBranches {
         )
         .await?;
         let cluster = project.cluster();
-        let (items, info) = match page.upstream_page() {
-            Some(p) => {
-                let up = ctx
-                    .client
-                    .list_branches(
-                        &cluster,
-                        &project.name,
-                        &input.pipeline,
-                        input.include_pull_requests,
-                        Some((p, page.limit)),
-                    )
-                    .await?;
-                let info = page.info(up.items.len(), up.total);
-                (up.items, info)
-            }
-            None => {
-                let up = ctx
-                    .client
-                    .list_branches(
-                        &cluster,
-                        &project.name,
-                        &input.pipeline,
-                        input.include_pull_requests,
-                        None,
-                    )
-                    .await?;
-                page.slice(up.items)
-            }
-        };
+        let (items, info) = page
+            .fetch(|p| {
+                ctx.client
+                    .list_branches(&cluster, &project.name, &input.pipeline, input.include_pull_requests, p)
+            })
+            .await?;
         Ok(ListBranchesOutput {
             branches: items
                 .iter()

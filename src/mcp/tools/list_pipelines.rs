@@ -135,19 +135,13 @@ impl ToolDef for ListPipelines {
             query.extra.push(("type", k.as_str().into()));
         }
         let cluster = project.cluster();
-        let (pipelines, info) = match page.upstream_page() {
-            Some(p) => {
-                query.page = Some(p);
-                query.limit = Some(page.limit);
-                let up = ctx.client.list_pipelines(&cluster, &project.name, &query).await?;
-                let info = page.info(up.items.len(), up.total);
-                (up.items, info)
-            }
-            None => {
-                let up = ctx.client.list_pipelines(&cluster, &project.name, &query).await?;
-                page.slice(up.items)
-            }
-        };
+        let (pipelines, info) = page
+            .fetch(|p| {
+                query.page = p.map(|x| x.0);
+                query.limit = p.map(|x| x.1);
+                ctx.client.list_pipelines(&cluster, &project.name, &query)
+            })
+            .await?;
         Ok(ListPipelinesOutput {
             pipelines: pipelines.iter().map(PipelineSummary::of).collect(),
             project,
