@@ -85,13 +85,6 @@ impl KsClient {
         Ok(names)
     }
 
-    /// `GET TN/workspaces/{ws}`.
-    pub async fn get_workspace(&self, workspace: &str) -> KsResult<Workspace> {
-        validate_label("workspace name", workspace)?;
-        let path = ApiPath::kapi(gv::TENANT_V1BETA1).lit("workspaces").seg(workspace);
-        self.get_json(&Cluster::Host, &path, &[]).await
-    }
-
     /// `GET TN/clusters`: clusters visible to the user.
     pub async fn list_clusters(&self) -> KsResult<Vec<ClusterObject>> {
         let path = ApiPath::kapi(gv::TENANT_V1BETA1).lit("clusters");

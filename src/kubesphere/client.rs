@@ -430,7 +430,6 @@ impl KsClient {
             1
         };
         let full = path.for_cluster(cluster);
-        check_allowed(&full)?;
         let mut attempt = 0;
         let mut relogged = false;
         loop {
@@ -498,21 +497,6 @@ impl KsClient {
             .execute(method, cluster, path, query, Body::Json(body), "application/json")
             .await?;
         decode(r, &path.for_cluster(cluster)).await
-    }
-
-    /// Sends a request and returns the raw 2xx body (bounded).
-    pub async fn send_bytes(
-        &self,
-        method: Method,
-        cluster: &Cluster,
-        path: &ApiPath,
-        query: &[(&str, String)],
-        body: Body<'_>,
-        accept: &str,
-    ) -> KsResult<Bytes> {
-        let full = path.for_cluster(cluster);
-        let r = self.execute(method, cluster, path, query, body, accept).await?;
-        read_capped(r.response, MAX_JSON_BODY, &full).await
     }
 
     // ---------------------------------------------------------------- errors

@@ -147,7 +147,7 @@ impl KsError {
     pub(crate) fn is_transient(&self) -> bool {
         match self {
             KsError::Timeout { .. } | KsError::Network { .. } => true,
-            KsError::Upstream { status, .. } => matches!(status, 500 | 502 | 503 | 504),
+            KsError::Upstream { status, .. } => matches!(status, 502..=504),
             _ => false,
         }
     }

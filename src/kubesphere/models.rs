@@ -178,6 +178,24 @@ pub struct PipelineSpec {
     pub multi_branch_pipeline: Option<MultiBranchPipeline>,
 }
 
+impl Pipeline {
+    /// The description, wherever upstream keeps it (spec, else annotation).
+    pub fn description(&self) -> Option<String> {
+        self.spec
+            .pipeline
+            .as_ref()
+            .and_then(|x| x.description.clone())
+            .or_else(|| {
+                self.spec
+                    .multi_branch_pipeline
+                    .as_ref()
+                    .and_then(|m| m.description.clone())
+            })
+            .or_else(|| self.metadata.annotation(keys::DESCRIPTION).map(str::to_string))
+            .filter(|d| !d.is_empty())
+    }
+}
+
 pub const PIPELINE_TYPE_PIPELINE: &str = "pipeline";
 pub const PIPELINE_TYPE_MULTI_BRANCH: &str = "multi-branch-pipeline";
 

@@ -127,11 +127,7 @@ impl ToolDef for GetPipeline {
         Ok(GetPipelineOutput {
             name: meta.name.clone(),
             kind: p.spec.kind.clone(),
-            description: plain
-                .and_then(|x| x.description.clone())
-                .or_else(|| mb.and_then(|m| m.description.clone()))
-                .or_else(|| meta.annotation(keys::DESCRIPTION).map(str::to_string))
-                .filter(|d| !d.is_empty()),
+            description: p.description(),
             created: meta.creation_timestamp.clone(),
             creator: meta.annotation(keys::CREATOR).map(str::to_string),
             sync: SyncState {

@@ -81,14 +81,7 @@ pub struct PipelineSummary {
 impl PipelineSummary {
     pub fn of(p: &Pipeline) -> PipelineSummary {
         let mb = p.spec.multi_branch_pipeline.as_ref();
-        let description = p
-            .spec
-            .pipeline
-            .as_ref()
-            .and_then(|x| x.description.clone())
-            .or_else(|| mb.and_then(|m| m.description.clone()))
-            .or_else(|| p.metadata.annotation(keys::DESCRIPTION).map(str::to_string))
-            .filter(|d| !d.is_empty());
+        let description = p.description();
         PipelineSummary {
             name: p.metadata.name.clone(),
             kind: p.spec.kind.clone(),

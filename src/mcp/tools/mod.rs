@@ -31,6 +31,3 @@ pub fn all() -> Vec<ToolEntry> {
         ToolEntry::of::<wait_for_run::WaitForRun>(),
     ]
 }
-
-/// Description text shared by every `project` input.
-pub const PROJECT_DOC: &str = "DevOps project as the user named it: full name (e.g. devopstestc2nj7) or short name (e.g. devopstest). Resolved like resolve_devops_project; an ambiguous name is never guessed.";
