@@ -100,6 +100,10 @@ pub struct GlobalArgs {
     #[arg(long, env = "KS_DEVOPS_MCP_ALLOW_UNCONFIRMED_DESTRUCTIVE", global = true)]
     pub allow_unconfirmed_destructive: bool,
 
+    /// Directory download_artifact writes files under (created if missing); default: a new private directory under the system temp dir.
+    #[arg(long, env = "KS_DEVOPS_MCP_ARTIFACT_DIR", global = true)]
+    pub artifact_dir: Option<PathBuf>,
+
     /// Log filter for stderr (RUST_LOG syntax), e.g. debug or ks_devops_mcp=trace.
     #[arg(long, env = "KS_DEVOPS_MCP_LOG", default_value = "info", global = true)]
     pub log: String,
@@ -146,8 +150,23 @@ impl Settings {
             toolsets,
             read_only: g.read_only,
         };
+        let artifact_dir = match g.artifact_dir.as_deref().filter(|d| !d.as_os_str().is_empty()) {
+            None => None,
+            Some(d) => {
+                let abs =
+                    std::path::absolute(d).map_err(|e| format!("KS_DEVOPS_MCP_ARTIFACT_DIR {}: {e}", d.display()))?;
+                if abs.exists() && !abs.is_dir() {
+                    return Err(format!(
+                        "KS_DEVOPS_MCP_ARTIFACT_DIR {} exists and is not a directory: point it at a directory",
+                        abs.display()
+                    ));
+                }
+                Some(abs)
+            }
+        };
         let options = ServerOptions {
             allow_unconfirmed_destructive: g.allow_unconfirmed_destructive,
+            artifact_dir,
         };
         let default_cluster = Cluster::parse(&g.cluster).map_err(|e| format!("KUBESPHERE_CLUSTER: {e}"))?;
         let search_clusters = match g.clusters.as_deref().map(str::trim).filter(|s| !s.is_empty()) {

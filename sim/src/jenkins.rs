@@ -899,10 +899,18 @@ impl Build {
         match step {
             Step::Echo(m) => p.push(Piece::Text(format!("{m}\n"))),
             Step::Sh(cmd, code) => {
-                let mut s = format!("+ {cmd}\n");
-                if let Some(rest) = cmd.trim().strip_prefix("echo ") {
-                    s.push_str(rest.trim_matches(['"', '\'']));
-                    s.push('\n');
+                // `set -x` style: each command of the script, then what an
+                // `echo` prints.
+                let mut s = String::new();
+                for part in cmd.lines().flat_map(|l| l.split("&&")).map(str::trim) {
+                    if part.is_empty() {
+                        continue;
+                    }
+                    s.push_str(&format!("+ {part}\n"));
+                    if let Some(rest) = part.strip_prefix("echo ") {
+                        s.push_str(rest.trim().trim_matches(['"', '\'']));
+                        s.push('\n');
+                    }
                 }
                 if done && let Some(c) = code {
                     s.push_str(&format!("script returned exit code {c}\n"));

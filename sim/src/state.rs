@@ -286,6 +286,15 @@ pub(crate) const ECHO_MAIN_JENKINSFILE: &str = "pipeline {\n  agent any\n  stage
 
 pub(crate) const ECHO_FEATURE_JENKINSFILE: &str = "pipeline {\n  agent any\n  stages {\n    stage('Checkout') {\n      steps {\n        echo 'checkout feature-branch'\n      }\n    }\n    stage('Build') {\n      steps {\n        sh 'echo building feature'\n      }\n    }\n  }\n}\n";
 
+/// A pipeline whose tests fail: stage Test, an `sh` step exiting 1 after
+/// printing Maven-style errors; Deploy never runs. Build archives a text
+/// report.
+pub(crate) const BROKEN_JENKINSFILE: &str = "pipeline {\n  agent any\n  stages {\n    stage('Checkout') {\n      steps {\n        echo 'checkout main'\n      }\n    }\n    stage('Build') {\n      steps {\n        sh 'echo compiling 42 source files'\n        archiveArtifacts artifacts: 'target/build-report.txt'\n      }\n    }\n    stage('Test') {\n      steps {\n        sh '''\n          echo \"Running unit tests\"\n          echo \"[ERROR] Tests run: 12, Failures: 2, Errors: 0, Skipped: 0\"\n          echo \"[ERROR] CartTest.testCheckout: expected:<3> but was:<2>\"\n          exit 1\n        '''\n      }\n    }\n    stage('Deploy') {\n      steps {\n        echo 'deploying'\n      }\n    }\n  }\n}\n";
+
+/// A pipeline with a large console log (about 5 MB, generated while
+/// streaming) that archives a file.
+pub(crate) const NOISY_JENKINSFILE: &str = "pipeline {\n  agent any\n  stages {\n    stage('Build') {\n      steps {\n        simBigLog(5000000)\n      }\n    }\n    stage('Package') {\n      steps {\n        echo 'packaged'\n        archiveArtifacts artifacts: 'dist/noisy-report.txt'\n      }\n    }\n  }\n}\n";
+
 pub(crate) const DEMO_JENKINSFILE: &str = "pipeline {\n  agent any\n  stages {\n    stage('Deploy') {\n      steps {\n        echo 'deploying demo'\n      }\n    }\n  }\n}\n";
 
 pub(crate) fn pipeline_cr(ns: &str, name: &str, spec: Value, created: DateTime<Utc>, creator: Option<&str>) -> Value {
@@ -314,7 +323,7 @@ pub(crate) fn pipeline_cr(ns: &str, name: &str, spec: Value, created: DateTime<U
     })
 }
 
-fn seeded_pipeline(cr: Value, created: DateTime<Utc>) -> Pipeline {
+pub(crate) fn seeded_pipeline(cr: Value, created: DateTime<Utc>) -> Pipeline {
     Pipeline {
         cr,
         sync_at: created,
@@ -502,6 +511,34 @@ pub(crate) fn seed(phase: Duration) -> State {
         },
     ];
     stone.pipelines.insert("echo-pipeline".into(), echo);
+    let noisy_created = now - day * 3;
+    stone.pipelines.insert(
+        "noisy-build".into(),
+        seeded_pipeline(
+            pipeline_cr(
+                "stone-devops",
+                "noisy-build",
+                json!({"type": "pipeline", "pipeline": {"name": "noisy-build", "description": "writes a 5 MB log", "jenkinsfile": NOISY_JENKINSFILE}}),
+                noisy_created,
+                Some("tenant"),
+            ),
+            noisy_created,
+        ),
+    );
+    let broken_created = now - day * 3;
+    stone.pipelines.insert(
+        "broken-build".into(),
+        seeded_pipeline(
+            pipeline_cr(
+                "stone-devops",
+                "broken-build",
+                json!({"type": "pipeline", "pipeline": {"name": "broken-build", "description": "its tests fail", "jenkinsfile": BROKEN_JENKINSFILE}}),
+                broken_created,
+                Some("tenant"),
+            ),
+            broken_created,
+        ),
+    );
     stone.secrets.insert(
         "github-token".into(),
         crate::creds::seeded_secret(
@@ -621,6 +658,28 @@ pub(crate) fn seed(phase: Duration) -> State {
         "echo-pipeline",
         Some("main"),
         now - Duration::hours(1),
+        five,
+        "tenant",
+        None,
+    );
+    let _ = seed_finished_run(
+        &mut st,
+        "host",
+        "stone-devops",
+        "noisy-build",
+        None,
+        now - Duration::minutes(40),
+        five,
+        "tenant",
+        None,
+    );
+    let _ = seed_finished_run(
+        &mut st,
+        "host",
+        "stone-devops",
+        "broken-build",
+        None,
+        now - Duration::minutes(30),
         five,
         "tenant",
         None,

@@ -21,6 +21,10 @@ use super::redact::Redactor;
 const MAX_JSON_BODY: usize = 64 * 1024 * 1024;
 /// Largest error body looked at.
 const MAX_ERROR_BODY: usize = 64 * 1024;
+/// Upper bound of one streamed answer (logs, artifacts): the caller reads it
+/// chunk by chunk with its own idle timeout, so the per-request timeout only
+/// bounds the wait for the response headers.
+pub const STREAM_MAX_DURATION: Duration = Duration::from_secs(3600);
 
 /// Settings of a [`KsClient`].
 #[derive(Clone, Debug)]
@@ -282,6 +286,7 @@ impl KsClient {
                     &Body::Form(form.clone()),
                     None,
                     "*/*",
+                    false,
                 )
                 .await;
             let resp = match res {
@@ -338,6 +343,7 @@ impl KsClient {
         body: &Body<'_>,
         token: Option<&SecretString>,
         accept: &str,
+        streaming: bool,
     ) -> KsResult<reqwest::Response> {
         let full = path.for_cluster(cluster);
         check_allowed(&full)?;
@@ -371,7 +377,26 @@ impl KsClient {
             Body::Form(f) => req.form(f),
         };
         let started = Instant::now();
-        let result = req.send().await;
+        let result = if streaming {
+            // The body may take long to arrive in full; the headers may not.
+            req = req.timeout(STREAM_MAX_DURATION);
+            match tokio::time::timeout(self.inner.settings.timeout, req.send()).await {
+                Ok(r) => r,
+                Err(_) => {
+                    return Err(KsError::Timeout {
+                        path: full,
+                        timeout: self.inner.settings.timeout,
+                        hint: if *method == Method::GET {
+                            RETRY_LATER_HINT
+                        } else {
+                            UNKNOWN_OUTCOME_HINT
+                        },
+                    });
+                }
+            }
+        } else {
+            req.send().await
+        };
         let elapsed = started.elapsed();
         match result {
             Ok(r) => {
@@ -423,6 +448,36 @@ impl KsClient {
         body: Body<'_>,
         accept: &str,
     ) -> KsResult<RawResponse> {
+        self.execute_with(method, cluster, path, query, body, accept, false)
+            .await
+    }
+
+    /// Like [`Self::execute`] for a GET whose body is streamed by the
+    /// caller (logs, artifacts): the request timeout bounds the wait for the
+    /// headers only; the caller applies an idle timeout per chunk
+    /// ([`ClientSettings::timeout`]).
+    pub async fn execute_streaming(
+        &self,
+        cluster: &Cluster,
+        path: &ApiPath,
+        query: &[(&str, String)],
+        accept: &str,
+    ) -> KsResult<RawResponse> {
+        self.execute_with(Method::GET, cluster, path, query, Body::None, accept, true)
+            .await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn execute_with(
+        &self,
+        method: Method,
+        cluster: &Cluster,
+        path: &ApiPath,
+        query: &[(&str, String)],
+        body: Body<'_>,
+        accept: &str,
+        streaming: bool,
+    ) -> KsResult<RawResponse> {
         let idempotent = method == Method::GET;
         let max_attempts = if idempotent {
             self.inner.settings.read_attempts.max(1)
@@ -436,7 +491,16 @@ impl KsClient {
             attempt += 1;
             let session = self.session().await?;
             let result = self
-                .send_once(&method, cluster, path, query, &body, Some(&session.access), accept)
+                .send_once(
+                    &method,
+                    cluster,
+                    path,
+                    query,
+                    &body,
+                    Some(&session.access),
+                    accept,
+                    streaming,
+                )
                 .await;
             let resp = match result {
                 Err(e) if idempotent && e.is_transient() && attempt < max_attempts => {

@@ -5,6 +5,7 @@ mod api;
 pub mod auth;
 mod client;
 pub mod error;
+pub mod logs;
 pub mod models;
 pub mod path;
 pub mod redact;

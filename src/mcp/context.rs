@@ -30,6 +30,9 @@ pub struct ServerOptions {
     /// The operator states that the client asks the human before every
     /// tool call, so destructive tools may run without elicitation.
     pub allow_unconfirmed_destructive: bool,
+    /// Directory download_artifact writes under (`--artifact-dir`); `None`:
+    /// a private directory under the system temp dir, made on first use.
+    pub artifact_dir: Option<std::path::PathBuf>,
 }
 
 /// How the current request can reach the human.

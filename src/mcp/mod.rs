@@ -2,9 +2,11 @@
 
 pub mod context;
 pub mod error;
+pub mod logread;
 pub mod paging;
 pub mod registry;
 pub mod resolve;
+pub mod runlocate;
 pub mod runview;
 pub mod schema;
 pub mod server;

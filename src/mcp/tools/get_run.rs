@@ -24,6 +24,9 @@ pub struct GetRunInput {
     pub pipeline: Option<String>,
     #[serde(default)]
     pub run_id: Option<String>,
+    /// With `run_id` of a multi-branch pipeline: the branch (run ids repeat per branch).
+    #[serde(default)]
+    pub branch: Option<String>,
     #[serde(default)]
     pub workspace: Option<String>,
     #[serde(default)]
@@ -39,7 +42,7 @@ pub struct GetRunOutput {
 impl ToolDef for GetRun {
     const NAME: &'static str = "get_run";
     const TITLE: &'static str = "Get a pipeline run";
-    const DESCRIPTION: &'static str = "Shows one run: phase, Jenkins state and result, branch, start, duration, cause. Identify it by PipelineRun `name`, or by `pipeline` + `run_id` (the Jenkins build number).";
+    const DESCRIPTION: &'static str = "Shows one run: phase, Jenkins state and result, branch, start, duration, cause. Identify it by PipelineRun `name`, or by `pipeline` + `run_id` (the Jenkins build number) + `branch` for a multi-branch pipeline.";
     const TOOLSET: Toolset = Toolset::Runs;
     const HINTS: Hints = Hints::READ;
     type Input = GetRunInput;
@@ -53,12 +56,13 @@ impl ToolDef for GetRun {
             input.cluster.as_deref(),
         )
         .await?;
-        let run = find_run(
+        let run = find_run_on_branch(
             &ctx,
             &project,
             input.name.as_deref(),
             input.pipeline.as_deref(),
             input.run_id.as_deref(),
+            input.branch.as_deref(),
         )
         .await?;
         Ok(GetRunOutput { project, run })
@@ -73,6 +77,20 @@ pub async fn find_run(
     pipeline: Option<&str>,
     run_id: Option<&str>,
 ) -> Result<RunView, ToolError> {
+    find_run_on_branch(ctx, project, name, pipeline, run_id, None).await
+}
+
+/// Finds a run by name, or by pipeline + Jenkins run id, restricted to
+/// `branch` when given (run ids of a multi-branch pipeline repeat per branch).
+pub async fn find_run_on_branch(
+    ctx: &ToolCtx,
+    project: &ProjectRef,
+    name: Option<&str>,
+    pipeline: Option<&str>,
+    run_id: Option<&str>,
+    branch: Option<&str>,
+) -> Result<RunView, ToolError> {
+    let branch = branch.map(str::trim).filter(|b| !b.is_empty());
     let cluster = project.cluster();
     if let Some(name) = name.map(str::trim).filter(|n| !n.is_empty()) {
         let pr = ctx.client.get_pipelinerun(&cluster, &project.name, name).await?;
@@ -87,7 +105,7 @@ pub async fn find_run(
     loop {
         let up = ctx
             .client
-            .list_pipelineruns(&cluster, &project.name, pipeline, None, (page, 100))
+            .list_pipelineruns(&cluster, &project.name, pipeline, branch, (page, 100))
             .await?;
         if let Some(pr) = up.items.iter().find(|pr| pr.jenkins_id() == Some(run_id)) {
             return Ok(RunView::from_pipelinerun(pr));
@@ -95,7 +113,10 @@ pub async fn find_run(
         if up.items.is_empty() || (page as u64) * 100 >= up.total || page >= 20 {
             return Err(ToolError::Ks(crate::kubesphere::KsError::NotFound {
                 path: String::new(),
-                message: format!("no run of {pipeline} has Jenkins run id {run_id}"),
+                message: match branch {
+                    Some(b) => format!("no run of {pipeline} on branch {b} has Jenkins run id {run_id}"),
+                    None => format!("no run of {pipeline} has Jenkins run id {run_id}"),
+                },
             }));
         }
         page += 1;

@@ -3,8 +3,12 @@
 
 use super::registry::ToolEntry;
 
+pub mod diagnose_run;
+pub mod download_artifact;
 pub mod get_pipeline;
 pub mod get_run;
+pub mod get_run_log;
+pub mod list_artifacts;
 pub mod list_branches;
 pub mod list_devops_projects;
 pub mod list_pipelines;
@@ -29,5 +33,9 @@ pub fn all() -> Vec<ToolEntry> {
         ToolEntry::of::<list_runs::ListRuns>(),
         ToolEntry::of::<get_run::GetRun>(),
         ToolEntry::of::<wait_for_run::WaitForRun>(),
+        ToolEntry::of::<get_run_log::GetRunLog>(),
+        ToolEntry::of::<diagnose_run::DiagnoseRun>(),
+        ToolEntry::of::<list_artifacts::ListArtifacts>(),
+        ToolEntry::of::<download_artifact::DownloadArtifact>(),
     ]
 }

@@ -1,0 +1,350 @@
+//! Logs, stages/steps and artifacts of a Jenkins run: the v1alpha2 (Blue
+//! Ocean) routes keyed by the Jenkins run id, and the v1alpha3 artifact
+//! download keyed by the PipelineRun name.
+//!
+//! Upstream facts this module is built around (API reference §7, §8, §12.4):
+//! * the run log route takes `?start=<byte offset>` but drops the
+//!   `X-Text-Size`/`X-More-Data` headers: the caller tracks the offset and
+//!   asks the run's state whether more is coming;
+//! * the step log route keeps both headers;
+//! * log routes answer 406 to `Accept: application/json` (and to a bare
+//!   `text/plain`), the download route to `application/octet-stream`:
+//!   both are called with `Accept: */*`;
+//! * the download `filename` is URL-decoded twice by the handler, so it is
+//!   percent-encoded once here before the query encoding adds the second
+//!   layer; the artifact `url` of the list is a Jenkins path and is never
+//!   fetched.
+//!
+//! Bodies are streamed ([`ByteStream`]) so a 1 GB log never sits in memory.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use serde::Deserialize;
+
+use super::client::KsClient;
+use super::error::{KsError, KsResult};
+use super::models::BlueRun;
+use super::path::{ApiPath, Cluster, gv, validate_label, validate_subdomain};
+
+/// RFC 3986 unreserved characters stay as they are.
+const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+
+/// What every text route is asked for (see the module docs).
+const ANY: &str = "*/*";
+
+/// A Jenkins run as the v1alpha2 routes address it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BlueRunRef {
+    pub namespace: String,
+    pub pipeline: String,
+    /// Raw branch name (e.g. `feature/x`) of a multi-branch pipeline run.
+    pub branch: Option<String>,
+    /// Jenkins build number.
+    pub run_id: String,
+}
+
+impl BlueRunRef {
+    /// `DV2/namespaces/{ns}/pipelines/{p}[/branches/{b}]/runs/{id}`.
+    fn path(&self) -> KsResult<ApiPath> {
+        validate_label("project (namespace) name", &self.namespace)?;
+        validate_subdomain("pipeline name", &self.pipeline)?;
+        validate_run_id(&self.run_id)?;
+        let mut p = ApiPath::kapi(gv::DEVOPS_V1ALPHA2)
+            .lit("namespaces")
+            .seg(&self.namespace)
+            .lit("pipelines")
+            .seg(&self.pipeline);
+        if let Some(b) = self.branch.as_deref().filter(|b| !b.is_empty()) {
+            if b.len() > 255 || b.chars().any(char::is_control) {
+                return Err(KsError::Invalid(format!(
+                    "branch {:?} is not a branch name; pass the branch exactly as list_branches shows it",
+                    b.chars().take(80).collect::<String>()
+                )));
+            }
+            // `{branch}` is the Jenkins job name, i.e. the branch name
+            // percent-encoded once (`feature%2Fx`); the path encoding adds
+            // the transport layer on top.
+            p = p.lit("branches").seg(&utf8_percent_encode(b, UNRESERVED).to_string());
+        }
+        Ok(p.lit("runs").seg(&self.run_id))
+    }
+}
+
+/// Jenkins build numbers are positive integers.
+pub fn validate_run_id(id: &str) -> KsResult<()> {
+    let ok = !id.is_empty() && id.len() <= 19 && id.bytes().all(|b| b.is_ascii_digit());
+    if ok {
+        Ok(())
+    } else {
+        Err(KsError::Invalid(format!(
+            "run_id {:?} is not a Jenkins run id (a build number such as \"3\"); list_runs shows the run ids",
+            id.chars().take(40).collect::<String>()
+        )))
+    }
+}
+
+/// A stage (Blue Ocean node) of a run, with its steps when asked for.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BlueNode {
+    #[serde(default)]
+    pub id: String,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub state: Option<String>,
+    #[serde(default)]
+    pub result: Option<String>,
+    #[serde(default)]
+    pub duration_in_millis: Option<i64>,
+    #[serde(default, rename = "type")]
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub steps: Option<Vec<BlueStep>>,
+}
+
+/// A step of a stage.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BlueStep {
+    #[serde(default)]
+    pub id: String,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// E.g. the shell command of an `sh` step.
+    #[serde(default)]
+    pub display_description: Option<String>,
+    #[serde(default)]
+    pub state: Option<String>,
+    #[serde(default)]
+    pub result: Option<String>,
+    #[serde(default)]
+    pub duration_in_millis: Option<i64>,
+}
+
+/// An archived artifact as the run's artifact list shows it. Its `url` is a
+/// Jenkins path that ks-apiserver does not serve and is deliberately not
+/// kept.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct BlueArtifact {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub path: String,
+    #[serde(default)]
+    pub size: Option<i64>,
+    #[serde(default)]
+    pub downloadable: Option<bool>,
+}
+
+/// A streamed 2xx body, read chunk by chunk with an idle timeout.
+pub struct ByteStream {
+    response: reqwest::Response,
+    idle: Duration,
+    path: String,
+    /// `X-Text-Size`: the log size (next start offset), when upstream sent it.
+    pub text_size: Option<u64>,
+    /// `X-More-Data: true`: the log is still being written.
+    pub more_data: bool,
+    /// `Content-Length`, when known.
+    pub content_length: Option<u64>,
+}
+
+impl std::fmt::Debug for ByteStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ByteStream")
+            .field("path", &self.path)
+            .field("text_size", &self.text_size)
+            .field("more_data", &self.more_data)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ByteStream {
+    /// The next chunk, `None` at the end.
+    pub async fn next_chunk(&mut self) -> KsResult<Option<Bytes>> {
+        match tokio::time::timeout(self.idle, self.response.chunk()).await {
+            Err(_) => Err(KsError::Timeout {
+                path: self.path.clone(),
+                timeout: self.idle,
+                hint: "the answer stopped arriving; retry later",
+            }),
+            Ok(Ok(c)) => Ok(c),
+            Ok(Err(e)) if e.is_timeout() => Err(KsError::Timeout {
+                path: self.path.clone(),
+                timeout: self.idle,
+                hint: "the answer stopped arriving; retry later",
+            }),
+            Ok(Err(_)) => Err(KsError::Network {
+                path: self.path.clone(),
+                reason: "the connection broke while the answer was arriving".into(),
+                hint: "retry later",
+            }),
+        }
+    }
+}
+
+fn header_u64(h: &reqwest::header::HeaderMap, name: &str) -> Option<u64> {
+    h.get(name)?.to_str().ok()?.trim().parse().ok()
+}
+
+impl KsClient {
+    async fn stream(&self, cluster: &Cluster, path: &ApiPath, query: &[(&str, String)]) -> KsResult<ByteStream> {
+        let r = self.execute_streaming(cluster, path, query, ANY).await?;
+        let more = r
+            .headers
+            .get("x-more-data")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+        Ok(ByteStream {
+            text_size: header_u64(&r.headers, "x-text-size"),
+            content_length: header_u64(&r.headers, "content-length"),
+            more_data: more,
+            idle: self.settings().timeout,
+            path: path.for_cluster(cluster),
+            response: r.response,
+        })
+    }
+
+    /// `GET R/runs/{id}` (or the branch form): the Blue Ocean run.
+    pub async fn get_blue_run(&self, cluster: &Cluster, run: &BlueRunRef) -> KsResult<BlueRun> {
+        self.get_json(cluster, &run.path()?, &[]).await
+    }
+
+    /// `GET R/runs/{id}/nodesdetail`: stages, each with its steps.
+    pub async fn run_nodes_detail(&self, cluster: &Cluster, run: &BlueRunRef) -> KsResult<Vec<BlueNode>> {
+        let v: Option<Vec<BlueNode>> = self.get_json(cluster, &run.path()?.lit("nodesdetail"), &[]).await?;
+        Ok(v.unwrap_or_default())
+    }
+
+    /// `GET R/runs/{id}/log?start=N`: the console log from byte `start`.
+    /// Upstream sends no size or more-data header on this route.
+    pub async fn run_log(&self, cluster: &Cluster, run: &BlueRunRef, start: u64) -> KsResult<ByteStream> {
+        let path = run.path()?.lit("log");
+        self.stream(cluster, &path, &[("start", start.to_string())]).await
+    }
+
+    /// `GET R/runs/{id}/nodes/{node}/steps/{step}/log?start=N`: one step's
+    /// log, with `X-Text-Size` and `X-More-Data`.
+    pub async fn step_log(
+        &self,
+        cluster: &Cluster,
+        run: &BlueRunRef,
+        node: &str,
+        step: &str,
+        start: u64,
+    ) -> KsResult<ByteStream> {
+        validate_node_id("node", node)?;
+        validate_node_id("step", step)?;
+        let path = run.path()?.lit("nodes").seg(node).lit("steps").seg(step).lit("log");
+        self.stream(cluster, &path, &[("start", start.to_string())]).await
+    }
+
+    /// `GET R/runs/{id}/artifacts?start=&limit=`: one page of artifacts
+    /// (a bare array; upstream gives no total).
+    pub async fn run_artifacts(
+        &self,
+        cluster: &Cluster,
+        run: &BlueRunRef,
+        start: u64,
+        limit: u32,
+    ) -> KsResult<Vec<BlueArtifact>> {
+        let q = [("start", start.to_string()), ("limit", limit.to_string())];
+        let v: Option<Vec<BlueArtifact>> = self.get_json(cluster, &run.path()?.lit("artifacts"), &q).await?;
+        Ok(v.unwrap_or_default())
+    }
+
+    /// `GET DV3/namespaces/{ns}/pipelineruns/{name}/artifacts/download?filename=`:
+    /// the only supported way to fetch an artifact's bytes.
+    pub async fn download_artifact(
+        &self,
+        cluster: &Cluster,
+        namespace: &str,
+        pipelinerun: &str,
+        filename: &str,
+    ) -> KsResult<ByteStream> {
+        validate_label("project (namespace) name", namespace)?;
+        validate_subdomain("PipelineRun name", pipelinerun)?;
+        if filename.is_empty() || filename.len() > 4096 || filename.contains('\0') {
+            return Err(KsError::Invalid(
+                "artifact path must be the non-empty `path` list_artifacts shows".into(),
+            ));
+        }
+        let path = ApiPath::kapi(gv::DEVOPS_V1ALPHA3)
+            .lit("namespaces")
+            .seg(namespace)
+            .lit("pipelineruns")
+            .seg(pipelinerun)
+            .lit("artifacts/download");
+        self.stream(cluster, &path, &[("filename", encode_filename(filename))])
+            .await
+    }
+}
+
+/// The first of the two encodings the download handler undoes (the query
+/// encoding is the second): `+` goes out as `%252B`, `%` as `%2525`.
+pub fn encode_filename(filename: &str) -> String {
+    utf8_percent_encode(filename, UNRESERVED).to_string()
+}
+
+/// Blue Ocean node and step ids are short tokens (digits in practice).
+fn validate_node_id(what: &'static str, id: &str) -> KsResult<()> {
+    let ok = !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        && id != "."
+        && id != "..";
+    if ok {
+        Ok(())
+    } else {
+        Err(KsError::Invalid(format!(
+            "{what} {:?} is not a Blue Ocean {what} id; diagnose_run lists the stage and step ids",
+            id.chars().take(40).collect::<String>()
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn r(branch: Option<&str>) -> BlueRunRef {
+        BlueRunRef {
+            namespace: "ns".into(),
+            pipeline: "p".into(),
+            branch: branch.map(str::to_string),
+            run_id: "3".into(),
+        }
+    }
+
+    #[test]
+    fn run_paths() {
+        assert_eq!(
+            r(None).path().unwrap().as_str(),
+            "/kapis/devops.kubesphere.io/v1alpha2/namespaces/ns/pipelines/p/runs/3"
+        );
+        assert_eq!(
+            r(Some("feature/x")).path().unwrap().as_str(),
+            "/kapis/devops.kubesphere.io/v1alpha2/namespaces/ns/pipelines/p/branches/feature%252Fx/runs/3"
+        );
+        let mut bad = r(None);
+        bad.run_id = "../1".into();
+        assert!(bad.path().is_err());
+        assert!(validate_node_id("node", "12").is_ok());
+        assert!(validate_node_id("node", "..").is_err());
+        assert!(validate_node_id("node", "a/b").is_err());
+    }
+
+    #[test]
+    fn filenames_are_encoded_for_the_double_decode() {
+        assert_eq!(encode_filename("a b+c%d/e.txt"), "a%20b%2Bc%25d%2Fe.txt");
+        // The query layer then turns every % into %25: `+` -> %252B, `%` -> %2525.
+        let mut u = url::Url::parse("http://x/").unwrap();
+        u.query_pairs_mut().append_pair("filename", &encode_filename("a+b%c"));
+        assert_eq!(u.query(), Some("filename=a%252Bb%2525c"));
+    }
+}
