@@ -7,7 +7,9 @@ mod client;
 pub mod error;
 pub mod models;
 pub mod path;
+mod pipelines;
 pub mod redact;
+mod repos;
 mod runs;
 
 pub use api::{ListQuery, PROJECT_CACHE_TTL};
