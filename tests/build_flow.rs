@@ -204,6 +204,16 @@ async fn private_repo_question_both_ways() {
         assert!(text(&r).contains("create_credential"), "{}", text(&r));
         assert_eq!(client.asked(), 2);
         assert!(writes(&sim).is_empty());
+        // Private, "a new credential must be made first": refused at once.
+        let client = TestClient::new(
+            true,
+            Reply::Accept(json!({"visibility": "private", "credential": "(new)"})),
+        );
+        let c = connect(server(&sim), client.clone(), lc).await;
+        let r = call(&c, "create_multibranch_pipeline", args.clone()).await;
+        assert!(text(&r).contains("create_credential"), "{}", text(&r));
+        assert_eq!(client.asked(), 1);
+        assert!(writes(&sim).is_empty());
         // Accept private + credential: created with it.
         let client = TestClient::new(
             true,

@@ -189,6 +189,7 @@ impl ToolDef for CreateMultibranchPipeline {
         let mut visibility = input.repository_visibility;
         let mut credential = given_credential;
         let mut declined = false;
+        let mut wants_new = false;
         if visibility.is_none() {
             match ctx.ask(visibility_question(&repo.display, &credentials)).await? {
                 Some(Answer::Accept(content)) => {
@@ -198,9 +199,9 @@ impl ToolDef for CreateMultibranchPipeline {
                         _ => None,
                     };
                     if visibility == Some(Visibility::Private) {
-                        credential = content
-                            .get("credential")
-                            .and_then(|v| v.as_str())
+                        let picked = content.get("credential").and_then(|v| v.as_str());
+                        wants_new = picked == Some(NEW_CREDENTIAL);
+                        credential = picked
                             .filter(|c| credentials.iter().any(|x| x.id == *c))
                             .map(str::to_string);
                     }
@@ -216,6 +217,7 @@ impl ToolDef for CreateMultibranchPipeline {
             Visibility::Public => String::new(),
             Visibility::Private => {
                 if credential.is_none()
+                    && !wants_new
                     && !credentials.is_empty()
                     && let Some(Answer::Accept(content)) =
                         ctx.ask(credential_question(&repo.display, &credentials)).await?
@@ -352,12 +354,19 @@ fn needs_input(
     }
 }
 
+/// The choice "none of these": a credential must be created first.
+const NEW_CREDENTIAL: &str = "(new)";
+
 fn credential_options(credentials: &[CredentialChoice]) -> Vec<serde_json::Value> {
-    credentials
+    let mut options: Vec<serde_json::Value> = credentials
         .iter()
         .take(MAX_CREDENTIAL_CHOICES)
         .map(|c| serde_json::json!({"const": c.id, "title": format!("{} ({})", c.id, c.kind)}))
-        .collect()
+        .collect();
+    options.push(
+        serde_json::json!({"const": NEW_CREDENTIAL, "title": "None of these: a new credential must be created first"}),
+    );
+    options
 }
 
 fn visibility_question(url: &str, credentials: &[CredentialChoice]) -> Question {
