@@ -257,15 +257,7 @@ async fn started_run(c: &rmcp::service::RunningService<rmcp::RoleClient, TestCli
 
 #[tokio::test]
 async fn stop_run_only_on_accept() {
-    let sim = ks_sim::Sim::start(
-        ks_sim::SimOptions {
-            run_phase: Duration::from_secs(2),
-            ..Default::default()
-        },
-        ([127, 0, 0, 1], 0).into(),
-    )
-    .await
-    .unwrap();
+    let sim = sim_with_phase(Duration::from_secs(2)).await;
     let declines = TestClient::new(true, Reply::Decline);
     let c = connect(server(&sim), declines.clone(), Lifecycle::Initialize).await;
     let name = started_run(&c, "main").await;
@@ -294,15 +286,7 @@ async fn stop_run_only_on_accept() {
 
 #[tokio::test]
 async fn wait_for_run_reports_progress_and_stops_when_cancelled() {
-    let sim = ks_sim::Sim::start(
-        ks_sim::SimOptions {
-            run_phase: Duration::from_millis(1500),
-            ..Default::default()
-        },
-        ([127, 0, 0, 1], 0).into(),
-    )
-    .await
-    .unwrap();
+    let sim = sim_with_phase(Duration::from_millis(1500)).await;
     let client = TestClient::new(false, Reply::Decline);
     let c = connect(server(&sim), client.clone(), Lifecycle::Initialize).await;
     let name = started_run(&c, "main").await;

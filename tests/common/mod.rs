@@ -20,9 +20,14 @@ use secrecy::SecretString;
 use serde_json::Value;
 
 pub async fn sim() -> Sim {
+    sim_with_phase(Duration::from_millis(50)).await
+}
+
+/// A simulated KubeSphere whose runs stay QUEUED, then RUNNING, for `phase`.
+pub async fn sim_with_phase(phase: Duration) -> Sim {
     Sim::start(
         SimOptions {
-            run_phase: Duration::from_millis(50),
+            run_phase: phase,
             ..Default::default()
         },
         ([127, 0, 0, 1], 0).into(),

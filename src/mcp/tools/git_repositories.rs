@@ -168,12 +168,7 @@ impl ToolDef for CreateGitRepository {
     const TITLE: &'static str = "Register a Git repository";
     const DESCRIPTION: &'static str = "Registers a Git repository (GitRepository resource) in a DevOps project with the credential that reads it, as KubeSphere's console does for private repositories. Ask the user whether the repository is private and, if so, which credential to use (list_credentials; create_credential makes one). Never put a token in the URL. Not retried automatically.";
     const TOOLSET: Toolset = Toolset::Repos;
-    const HINTS: Hints = Hints {
-        read_only: false,
-        destructive: false,
-        idempotent: false,
-        open_world: false,
-    };
+    const HINTS: Hints = Hints::CREATE;
     type Input = CreateGitRepositoryInput;
     type Output = CreateGitRepositoryOutput;
 
