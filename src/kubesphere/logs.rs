@@ -27,6 +27,7 @@ use super::client::KsClient;
 use super::error::{KsError, KsResult};
 use super::models::BlueRun;
 use super::path::{ApiPath, Cluster, gv, validate_label, validate_subdomain};
+use super::runs::v2_run_path;
 
 /// RFC 3986 unreserved characters stay as they are.
 const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
@@ -46,29 +47,16 @@ pub struct BlueRunRef {
 }
 
 impl BlueRunRef {
-    /// `DV2/namespaces/{ns}/pipelines/{p}[/branches/{b}]/runs/{id}`.
+    /// `DV2/namespaces/{ns}/pipelines/{p}[/branches/{b}]/runs/{id}`: the same
+    /// address (and branch encoding) the run tools use.
     fn path(&self) -> KsResult<ApiPath> {
-        validate_label("project (namespace) name", &self.namespace)?;
-        validate_subdomain("pipeline name", &self.pipeline)?;
         validate_run_id(&self.run_id)?;
-        let mut p = ApiPath::kapi(gv::DEVOPS_V1ALPHA2)
-            .lit("namespaces")
-            .seg(&self.namespace)
-            .lit("pipelines")
-            .seg(&self.pipeline);
-        if let Some(b) = self.branch.as_deref().filter(|b| !b.is_empty()) {
-            if b.len() > 255 || b.chars().any(char::is_control) {
-                return Err(KsError::Invalid(format!(
-                    "branch {:?} is not a branch name; pass the branch exactly as list_branches shows it",
-                    b.chars().take(80).collect::<String>()
-                )));
-            }
-            // `{branch}` is the Jenkins job name, i.e. the branch name
-            // percent-encoded once (`feature%2Fx`); the path encoding adds
-            // the transport layer on top.
-            p = p.lit("branches").seg(&utf8_percent_encode(b, UNRESERVED).to_string());
-        }
-        Ok(p.lit("runs").seg(&self.run_id))
+        v2_run_path(
+            &self.namespace,
+            &self.pipeline,
+            self.branch.as_deref().filter(|b| !b.is_empty()),
+            &self.run_id,
+        )
     }
 }
 
@@ -83,45 +71,6 @@ pub fn validate_run_id(id: &str) -> KsResult<()> {
             id.chars().take(40).collect::<String>()
         )))
     }
-}
-
-/// A stage (Blue Ocean node) of a run, with its steps when asked for.
-#[derive(Clone, Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct BlueNode {
-    #[serde(default)]
-    pub id: String,
-    #[serde(default)]
-    pub display_name: Option<String>,
-    #[serde(default)]
-    pub state: Option<String>,
-    #[serde(default)]
-    pub result: Option<String>,
-    #[serde(default)]
-    pub duration_in_millis: Option<i64>,
-    #[serde(default, rename = "type")]
-    pub kind: Option<String>,
-    #[serde(default)]
-    pub steps: Option<Vec<BlueStep>>,
-}
-
-/// A step of a stage.
-#[derive(Clone, Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct BlueStep {
-    #[serde(default)]
-    pub id: String,
-    #[serde(default)]
-    pub display_name: Option<String>,
-    /// E.g. the shell command of an `sh` step.
-    #[serde(default)]
-    pub display_description: Option<String>,
-    #[serde(default)]
-    pub state: Option<String>,
-    #[serde(default)]
-    pub result: Option<String>,
-    #[serde(default)]
-    pub duration_in_millis: Option<i64>,
 }
 
 /// An archived artifact as the run's artifact list shows it. Its `url` is a
@@ -211,12 +160,6 @@ impl KsClient {
     /// `GET R/runs/{id}` (or the branch form): the Blue Ocean run.
     pub async fn get_blue_run(&self, cluster: &Cluster, run: &BlueRunRef) -> KsResult<BlueRun> {
         self.get_json(cluster, &run.path()?, &[]).await
-    }
-
-    /// `GET R/runs/{id}/nodesdetail`: stages, each with its steps.
-    pub async fn run_nodes_detail(&self, cluster: &Cluster, run: &BlueRunRef) -> KsResult<Vec<BlueNode>> {
-        let v: Option<Vec<BlueNode>> = self.get_json(cluster, &run.path()?.lit("nodesdetail"), &[]).await?;
-        Ok(v.unwrap_or_default())
     }
 
     /// `GET R/runs/{id}/log?start=N`: the console log from byte `start`.
@@ -328,8 +271,8 @@ mod tests {
             "/kapis/devops.kubesphere.io/v1alpha2/namespaces/ns/pipelines/p/runs/3"
         );
         assert_eq!(
-            r(Some("feature/x")).path().unwrap().as_str(),
-            "/kapis/devops.kubesphere.io/v1alpha2/namespaces/ns/pipelines/p/branches/feature%252Fx/runs/3"
+            r(Some("main")).path().unwrap().as_str(),
+            "/kapis/devops.kubesphere.io/v1alpha2/namespaces/ns/pipelines/p/branches/main/runs/3"
         );
         let mut bad = r(None);
         bad.run_id = "../1".into();

@@ -8,8 +8,10 @@ pub mod error;
 pub mod logs;
 pub mod models;
 pub mod path;
+mod pipelines;
 pub mod redact;
-mod runs;
+pub mod repos;
+pub mod runs;
 
 pub use api::{ListQuery, PROJECT_CACHE_TTL};
 pub use auth::{Credentials, OAuthClient};

@@ -1,5 +1,6 @@
 //! The MCP layer: tools, guardrails, and the server handler.
 
+pub mod confirm;
 pub mod context;
 pub mod error;
 pub mod logread;

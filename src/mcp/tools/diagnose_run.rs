@@ -7,7 +7,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::kubesphere::KsError;
-use crate::kubesphere::logs::{BlueNode, BlueStep, ByteStream};
+use crate::kubesphere::logs::ByteStream;
+use crate::kubesphere::models::{BlueNode, BlueStep};
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
 use crate::mcp::logread::{FirstLastSink, Kept, LogSource, Pos, Segment, TailSink, read_log, render_lines};
@@ -234,7 +235,7 @@ impl ToolDef for DiagnoseRun {
             });
         };
         let cluster = project.cluster();
-        let nodes = ctx.client.run_nodes_detail(&cluster, &blue).await?;
+        let nodes = nodes_of(&ctx, &cluster, &blue).await?;
         let stages: Vec<StageView> = nodes.iter().map(stage_view).collect();
         let failing = first_failing(&nodes);
         let failing_stage = failing.map(|(s, _)| StageRef {
@@ -471,6 +472,24 @@ fn summary(
 }
 
 // ------------------------------------------------- shared with get_run_log
+
+/// Stages of the run with their steps (`nodesdetail`).
+pub async fn nodes_of(
+    ctx: &ToolCtx,
+    cluster: &crate::kubesphere::Cluster,
+    run: &crate::kubesphere::logs::BlueRunRef,
+) -> Result<Vec<BlueNode>, ToolError> {
+    Ok(ctx
+        .client
+        .run_nodes_detail(
+            cluster,
+            &run.namespace,
+            &run.pipeline,
+            run.branch.as_deref(),
+            &run.run_id,
+        )
+        .await?)
+}
 
 /// Whether a stage will not change any more.
 pub fn stage_finished(n: &BlueNode) -> bool {

@@ -7,7 +7,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::kubesphere::KsError;
-use crate::kubesphere::logs::{BlueNode, BlueRunRef, ByteStream};
+use crate::kubesphere::logs::{BlueRunRef, ByteStream};
+use crate::kubesphere::models::BlueNode;
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
 use crate::mcp::logread::{
@@ -18,7 +19,7 @@ use crate::mcp::resolve::{ProjectRef, resolve_for_tool};
 use crate::mcp::runlocate::{LocatedRun, RunSelector, locate_run};
 use crate::mcp::runview::RunView;
 
-use super::diagnose_run::{find_stage, find_step, stage_finished};
+use super::diagnose_run::{find_stage, find_step, nodes_of, stage_finished};
 
 pub const DEFAULT_LINES: u32 = 200;
 pub const MAX_LINES: u32 = 5000;
@@ -464,7 +465,7 @@ async fn choose(
             stage_done: false,
         }));
     }
-    let nodes: Vec<BlueNode> = ctx.client.run_nodes_detail(&project.cluster(), blue).await?;
+    let nodes: Vec<BlueNode> = nodes_of(ctx, &project.cluster(), blue).await?;
     if let Some(step) = step {
         let Some((stage, st)) = find_step(&nodes, node, step)? else {
             return Ok(None);

@@ -3,11 +3,17 @@
 
 use super::registry::ToolEntry;
 
+pub mod approve_input;
+pub mod create_multibranch_pipeline;
+pub mod create_pipeline;
+pub mod delete_pipeline;
 pub mod diagnose_run;
 pub mod download_artifact;
 pub mod get_pipeline;
 pub mod get_run;
 pub mod get_run_log;
+pub mod get_scan_log;
+pub mod git_repositories;
 pub mod list_artifacts;
 pub mod list_branches;
 pub mod list_devops_projects;
@@ -15,6 +21,8 @@ pub mod list_pipelines;
 pub mod list_runs;
 pub mod list_workspaces;
 pub mod resolve_devops_project;
+pub mod scan_repository;
+pub mod stop_run;
 pub mod trigger_run;
 pub mod wait_for_run;
 pub mod whoami;
@@ -28,14 +36,23 @@ pub fn all() -> Vec<ToolEntry> {
         ToolEntry::of::<resolve_devops_project::ResolveDevopsProject>(),
         ToolEntry::of::<list_pipelines::ListPipelines>(),
         ToolEntry::of::<get_pipeline::GetPipeline>(),
+        ToolEntry::of::<create_pipeline::CreatePipeline>(),
+        ToolEntry::of::<create_multibranch_pipeline::CreateMultibranchPipeline>(),
+        ToolEntry::of::<delete_pipeline::DeletePipeline>(),
         ToolEntry::of::<list_branches::ListBranches>(),
+        ToolEntry::of::<scan_repository::ScanRepository>(),
+        ToolEntry::of::<get_scan_log::GetScanLog>(),
         ToolEntry::of::<trigger_run::TriggerRun>(),
         ToolEntry::of::<list_runs::ListRuns>(),
         ToolEntry::of::<get_run::GetRun>(),
         ToolEntry::of::<wait_for_run::WaitForRun>(),
+        ToolEntry::of::<stop_run::StopRun>(),
+        ToolEntry::of::<approve_input::ApproveInput>(),
         ToolEntry::of::<get_run_log::GetRunLog>(),
         ToolEntry::of::<diagnose_run::DiagnoseRun>(),
         ToolEntry::of::<list_artifacts::ListArtifacts>(),
         ToolEntry::of::<download_artifact::DownloadArtifact>(),
+        ToolEntry::of::<git_repositories::CreateGitRepository>(),
+        ToolEntry::of::<git_repositories::ListGitRepositories>(),
     ]
 }
