@@ -344,6 +344,8 @@ struct Target {
     branch: Option<String>,
     node: Option<String>,
     step: Option<String>,
+    /// The stage id the cursor was issued for (checked once `node` is resolved).
+    cursor_node: Option<String>,
 }
 
 fn opt(s: &Option<String>) -> Option<String> {
@@ -362,6 +364,7 @@ impl Target {
             branch: opt(&input.branch),
             node: opt(&input.node),
             step: opt(&input.step),
+            cursor_node: None,
         };
         let Some(c) = cursor else {
             return Ok(t);
@@ -390,9 +393,10 @@ impl Target {
         if t.node.is_none() && t.step.is_none() {
             t.node = c.node.clone();
             t.step = c.step.clone();
-        } else if t.step != c.step || (t.node.is_some() && t.node != c.node && t.step.is_none()) {
+        } else if t.step != c.step || (t.node.is_some() && c.node.is_none()) {
             return mismatch("node or step");
         }
+        t.cursor_node = c.node.clone();
         Ok(t)
     }
 
@@ -532,6 +536,12 @@ async fn read(
             return Ok(not_ready(project, run, &mode, why));
         }
     };
+    if from.is_some() && target.cursor_node.is_some() && chosen.node != target.cursor_node {
+        return Err(ToolError::InvalidInput(
+            "the cursor belongs to another stage; omit the cursor, or pass it with the same node and step it came with"
+                .into(),
+        ));
+    }
     let from = from.unwrap_or_default();
     if from.seg as usize >= chosen.segments.len().max(1) {
         return Err(ToolError::InvalidInput(
@@ -1086,6 +1096,26 @@ mod tests {
         assert_eq!(stage["stage_name"], "Build");
         let t = stage["text"].as_str().unwrap();
         assert!(t.contains("compiling") && t.contains("Archiving artifacts"), "{t}");
+        // The stage's cursor continues the stage (finished: nothing new) ...
+        let next = call(
+            &c,
+            "get_run_log",
+            json!({"project": "stone-devops", "cursor": stage["cursor"]}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(next["log"], "stage");
+        assert_eq!(next["mode"], "continue");
+        assert!(next.get("returned").is_none(), "{next}");
+        // ... and is refused for another run or another part of the log.
+        for other in [
+            json!({"project": "stone-devops", "cursor": stage["cursor"], "pipeline": "hello", "run_id": "1"}),
+            json!({"project": "stone-devops", "cursor": stage["cursor"], "step": step_id}),
+            json!({"project": "stone-devops", "cursor": out["cursor"], "node": "Build"}),
+        ] {
+            let e = call(&c, "get_run_log", other).await.unwrap_err();
+            assert!(e.to_string().contains("cursor belongs to another"), "{e}");
+        }
         let bad = call(
             &c,
             "get_run_log",
