@@ -1127,6 +1127,71 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_run_without_pipelinerun_is_read_through_jenkins() {
+        // A v1alpha2 trigger creates no PipelineRun (API reference §6.3).
+        let sim = sim().await;
+        let token = sim.issue_token("tenant").unwrap();
+        let r: serde_json::Value = reqwest::Client::new()
+            .post(format!(
+                "{}/kapis/devops.kubesphere.io/v1alpha2/namespaces/stone-devops/pipelines/broken-build/runs",
+                sim.url()
+            ))
+            .bearer_auth(token)
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let id = r["id"].as_str().unwrap().to_string();
+        assert_eq!(id, "2");
+        let c = ctx(&sim);
+        let mut out = json!(null);
+        for _ in 0..100 {
+            out = call(
+                &c,
+                "get_run_log",
+                json!({"project": "stone-devops", "pipeline": "broken-build", "run_id": id}),
+            )
+            .await
+            .unwrap();
+            if out["still_writing"] == false {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+        }
+        assert!(out["run"].get("name").is_none(), "{out}");
+        assert!(out["text"].as_str().unwrap().ends_with("Finished: FAILURE\n"), "{out}");
+        let d = call(
+            &c,
+            "diagnose_run",
+            json!({"project": "stone-devops", "pipeline": "broken-build", "run_id": id}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(d["failing_stage"]["name"], "Test");
+        // Downloads need a PipelineRun: refused with the reason.
+        let e = call(
+            &c,
+            "download_artifact",
+            json!({"project": "stone-devops", "pipeline": "broken-build", "run_id": id, "path": "target/build-report.txt"}),
+        )
+        .await
+        .unwrap_err();
+        assert!(e.to_string().contains("no PipelineRun"), "{e}");
+        let missing = call(
+            &c,
+            "get_run_log",
+            json!({"project": "stone-devops", "pipeline": "broken-build", "run_id": "99"}),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(missing.kind(), "not_found");
+        assert!(missing.to_string().contains("has no run 99"), "{missing}");
+    }
+
+    #[tokio::test]
     async fn not_ready_then_growing_log_read_with_cursor_has_no_gaps_or_repeats() {
         // Slow runs: unsynced, then queued, then running for 1.2 s each.
         let sim = sim_with(ks_sim::SimOptions {
