@@ -3,14 +3,20 @@
 
 use super::registry::ToolEntry;
 
+pub mod create_application;
+pub mod create_credential;
+pub mod get_application_status;
 pub mod get_pipeline;
 pub mod get_run;
+pub mod list_applications;
 pub mod list_branches;
+pub mod list_credentials;
 pub mod list_devops_projects;
 pub mod list_pipelines;
 pub mod list_runs;
 pub mod list_workspaces;
 pub mod resolve_devops_project;
+pub mod sync_application;
 pub mod trigger_run;
 pub mod wait_for_run;
 pub mod whoami;
@@ -29,5 +35,11 @@ pub fn all() -> Vec<ToolEntry> {
         ToolEntry::of::<list_runs::ListRuns>(),
         ToolEntry::of::<get_run::GetRun>(),
         ToolEntry::of::<wait_for_run::WaitForRun>(),
+        ToolEntry::of::<list_credentials::ListCredentials>(),
+        ToolEntry::of::<create_credential::CreateCredential>(),
+        ToolEntry::of::<list_applications::ListApplications>(),
+        ToolEntry::of::<get_application_status::GetApplicationStatus>(),
+        ToolEntry::of::<create_application::CreateApplication>(),
+        ToolEntry::of::<sync_application::SyncApplication>(),
     ]
 }
