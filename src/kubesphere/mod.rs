@@ -9,7 +9,9 @@ pub mod error;
 pub mod gitops;
 pub mod models;
 pub mod path;
+mod pipelines;
 pub mod redact;
+mod repos;
 mod runs;
 
 pub use api::{ListQuery, PROJECT_CACHE_TTL};

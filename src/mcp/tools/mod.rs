@@ -5,6 +5,7 @@ use super::registry::ToolEntry;
 
 pub mod create_application;
 pub mod create_credential;
+pub mod delete_pipeline;
 pub mod get_application_status;
 pub mod get_pipeline;
 pub mod get_run;
@@ -30,6 +31,7 @@ pub fn all() -> Vec<ToolEntry> {
         ToolEntry::of::<resolve_devops_project::ResolveDevopsProject>(),
         ToolEntry::of::<list_pipelines::ListPipelines>(),
         ToolEntry::of::<get_pipeline::GetPipeline>(),
+        ToolEntry::of::<delete_pipeline::DeletePipeline>(),
         ToolEntry::of::<list_branches::ListBranches>(),
         ToolEntry::of::<trigger_run::TriggerRun>(),
         ToolEntry::of::<list_runs::ListRuns>(),

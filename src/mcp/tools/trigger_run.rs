@@ -195,7 +195,7 @@ fn branch_question(pipeline: &str, branches: &[String]) -> Question {
         "required": ["branch"],
     });
     Question {
-        key: "branch",
+        key: "branch".into(),
         message: format!("{pipeline} is a multi-branch pipeline. Which branch should be built?"),
         schema: schema.as_object().cloned().unwrap_or_default(),
     }
