@@ -149,6 +149,25 @@ impl RawSecret {
     }
 }
 
+/// The Jenkins usage view (only the fields read).
+#[derive(Deserialize)]
+struct CredentialUsage {
+    #[serde(default)]
+    fingerprint: Option<UsageFingerprint>,
+}
+
+#[derive(Deserialize)]
+struct UsageFingerprint {
+    #[serde(default)]
+    usage: Vec<UsageEntry>,
+}
+
+#[derive(Deserialize)]
+struct UsageEntry {
+    #[serde(default)]
+    name: String,
+}
+
 /// The data of a new credential. Secret parts are [`SecretString`]s
 /// (their `Debug` prints `[REDACTED]`).
 #[derive(Debug)]
@@ -318,6 +337,27 @@ impl KsClient {
             path: path.for_cluster(cluster),
             reason: "the created Secret came back without a credential type".into(),
         })
+    }
+
+    /// `GET DV2/namespaces/{ns}/credentials/{name}/usage`: the pipelines
+    /// (`<ns>/<pipeline>`) Jenkins recorded as using the credential.
+    pub async fn credential_usage(&self, cluster: &Cluster, namespace: &str, name: &str) -> KsResult<Vec<String>> {
+        validate_label("project (namespace) name", namespace)?;
+        validate_subdomain("credential id", name)?;
+        let path = ApiPath::kapi(gv::DEVOPS_V1ALPHA2)
+            .lit("namespaces")
+            .seg(namespace)
+            .lit("credentials")
+            .seg(name)
+            .lit("usage");
+        let usage: Option<CredentialUsage> = self.get_json(cluster, &path, &[]).await?;
+        let mut names: Vec<String> = usage
+            .and_then(|u| u.fingerprint)
+            .map(|f| f.usage.into_iter().map(|u| u.name).filter(|n| !n.is_empty()).collect())
+            .unwrap_or_default();
+        names.sort();
+        names.dedup();
+        Ok(names)
     }
 
     /// `DELETE DV3/namespaces/{ns}/credentials/{name}`. Upstream deletes any

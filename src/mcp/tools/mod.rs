@@ -5,6 +5,8 @@ use super::registry::ToolEntry;
 
 pub mod create_application;
 pub mod create_credential;
+pub mod delete_application;
+pub mod delete_credential;
 pub mod delete_pipeline;
 pub mod get_application_status;
 pub mod get_pipeline;
@@ -39,9 +41,11 @@ pub fn all() -> Vec<ToolEntry> {
         ToolEntry::of::<wait_for_run::WaitForRun>(),
         ToolEntry::of::<list_credentials::ListCredentials>(),
         ToolEntry::of::<create_credential::CreateCredential>(),
+        ToolEntry::of::<delete_credential::DeleteCredential>(),
         ToolEntry::of::<list_applications::ListApplications>(),
         ToolEntry::of::<get_application_status::GetApplicationStatus>(),
         ToolEntry::of::<create_application::CreateApplication>(),
         ToolEntry::of::<sync_application::SyncApplication>(),
+        ToolEntry::of::<delete_application::DeleteApplication>(),
     ]
 }
