@@ -136,6 +136,19 @@ async fn connect(settings: &Settings) -> Result<(KsClient, Option<ks_sim::Sim>),
 
 async fn call_once(server: &DevopsServer, tool: &str, args: Option<&str>) -> ExitCode {
     let Some(entry) = server.registry().get(tool) else {
+        if let Some(e) = Registry::all().get(tool) {
+            return fail(format!(
+                "tool {tool:?} is not served with these settings (toolset {}{}); add --toolsets default,{} (or all){}",
+                e.toolset.name(),
+                if e.hints.read_only { "" } else { ", changes state" },
+                e.toolset.name(),
+                if e.hints.read_only {
+                    ""
+                } else {
+                    " and leave out --read-only"
+                }
+            ));
+        }
         let names: Vec<&str> = server.registry().entries().iter().map(|e| e.name()).collect();
         return fail(format!("unknown tool {tool:?}; available: {}", names.join(", ")));
     };
