@@ -243,6 +243,20 @@ fn credential_data(input: &CreateCredentialInput) -> Result<CredentialData, Tool
 mod tests {
     use crate::testing::{call, ctx, sim};
 
+    #[test]
+    fn debug_output_never_shows_secrets() {
+        let input: super::CreateCredentialInput = serde_json::from_value(serde_json::json!({
+            "project": "p", "id": "x", "type": "ssh-auth", "username": "git",
+            "private_key": "-----BEGIN OPENSSH PRIVATE KEY-----\nzz-key-material\n-----END OPENSSH PRIVATE KEY-----",
+            "passphrase": "zz-pass-phrase"}))
+        .unwrap();
+        let data = super::credential_data(&input).unwrap();
+        for text in [format!("{input:?}"), format!("{data:?}")] {
+            assert!(!text.contains("zz-"), "{text}");
+            assert!(text.contains("git"), "{text}");
+        }
+    }
+
     #[tokio::test]
     async fn creates_each_type_with_upstream_keys() {
         let sim = sim().await;
