@@ -11,18 +11,6 @@ use ks_devops_mcp::kubesphere::{Cluster, KsError, ListQuery};
 use ks_devops_mcp::mcp::{Registry, ToolFilter, Toolset};
 use serde_json::{Value, json};
 
-async fn sim_with_phase(ms: u64) -> ks_sim::Sim {
-    ks_sim::Sim::start(
-        ks_sim::SimOptions {
-            run_phase: Duration::from_millis(ms),
-            ..Default::default()
-        },
-        ([127, 0, 0, 1], 0).into(),
-    )
-    .await
-    .expect("sim starts")
-}
-
 fn ok(r: &rmcp::model::CallToolResult) -> Value {
     assert_eq!(r.is_error, Some(false), "{}", text(r));
     r.structured_content.clone().expect("structured result")
@@ -63,7 +51,7 @@ fn healthy(v: &Value) -> bool {
 #[tokio::test]
 async fn create_then_status_progresses_to_synced_and_healthy() {
     // One phase of the simulated Argo CD: long enough to see it progress.
-    let sim = sim_with_phase(1000).await;
+    let sim = sim_with_phase(Duration::from_millis(1000)).await;
     let c = connect(
         server(&sim),
         TestClient::new(false, Reply::Decline),
@@ -132,7 +120,7 @@ async fn create_then_status_progresses_to_synced_and_healthy() {
 
 #[tokio::test]
 async fn manual_application_deploys_on_sync() {
-    let sim = sim_with_phase(1000).await;
+    let sim = sim_with_phase(Duration::from_millis(1000)).await;
     let c = connect(
         server(&sim),
         TestClient::new(false, Reply::Decline),
@@ -177,7 +165,7 @@ async fn manual_application_deploys_on_sync() {
 
 #[tokio::test]
 async fn a_failing_application_reports_its_operation_message() {
-    let sim = sim_with_phase(100).await;
+    let sim = sim_with_phase(Duration::from_millis(100)).await;
     let c = connect(
         server(&sim),
         TestClient::new(false, Reply::Decline),

@@ -11,8 +11,8 @@ pub mod models;
 pub mod path;
 mod pipelines;
 pub mod redact;
-mod repos;
-mod runs;
+pub mod repos;
+pub mod runs;
 
 pub use api::{ListQuery, PROJECT_CACHE_TTL};
 pub use auth::{Credentials, OAuthClient};

@@ -111,6 +111,21 @@ impl Hints {
         idempotent: true,
         open_world: false,
     };
+    /// Creates something new each call (create, trigger): never retried.
+    pub const CREATE: Hints = Hints {
+        read_only: false,
+        destructive: false,
+        idempotent: false,
+        open_world: false,
+    };
+    /// Deletes or irreversibly ends something; repeating it changes nothing
+    /// more (delete, stop). Needs the confirmation rule.
+    pub const DESTROY: Hints = Hints {
+        read_only: false,
+        destructive: true,
+        idempotent: true,
+        open_world: false,
+    };
 }
 
 /// One tool: everything about it in one place.

@@ -68,12 +68,7 @@ impl ToolDef for CreateCredential {
     const TITLE: &'static str = "Create a credential";
     const DESCRIPTION: &'static str = "Creates a DevOps credential that pipelines use by id: basic-auth (username + password or token), ssh-auth (username + private_key, optional passphrase), secret-text (secret) or kubeconfig (content). Ask the user for the secret value itself; never invent, guess or reuse one from elsewhere. Suggest the least-privilege option: a scoped, read-only or short-lived access token or deploy key rather than an account password or admin kubeconfig. The secret goes to KubeSphere only and is never returned, logged or shown in errors. Fails if the id exists. Not retried: after a failure check list_credentials first.";
     const TOOLSET: Toolset = Toolset::Credentials;
-    const HINTS: Hints = Hints {
-        read_only: false,
-        destructive: false,
-        idempotent: false,
-        open_world: false,
-    };
+    const HINTS: Hints = Hints::CREATE;
     type Input = CreateCredentialInput;
     type Output = CreateCredentialOutput;
 

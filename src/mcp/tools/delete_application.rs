@@ -45,12 +45,7 @@ impl ToolDef for DeleteApplication {
     const TITLE: &'static str = "Delete a GitOps application";
     const DESCRIPTION: &'static str = "Deletes a GitOps (Argo CD) application. With cascade: true Argo CD also deletes everything it deployed (the running workload goes away); without it the resources stay, no longer managed. Irreversible. Only call it when the user asked to delete this exact application and said whether to cascade; the server then asks the user to confirm (MCP elicitation) and deletes nothing without it. Clients without elicitation get a refusal.";
     const TOOLSET: Toolset = Toolset::Gitops;
-    const HINTS: Hints = Hints {
-        read_only: false,
-        destructive: true,
-        idempotent: true,
-        open_world: false,
-    };
+    const HINTS: Hints = Hints::DESTROY;
     type Input = DeleteApplicationInput;
     type Output = DeleteApplicationOutput;
 

@@ -39,12 +39,7 @@ impl ToolDef for DeletePipeline {
     const TITLE: &'static str = "Delete a pipeline";
     const DESCRIPTION: &'static str = "Deletes a pipeline with its runs and their history. Irreversible. Only call it when the user asked to delete this exact pipeline; the server then asks the user to confirm (MCP elicitation) and deletes nothing without that confirmation. Clients without elicitation get a refusal.";
     const TOOLSET: Toolset = Toolset::Pipelines;
-    const HINTS: Hints = Hints {
-        read_only: false,
-        destructive: true,
-        idempotent: true,
-        open_world: false,
-    };
+    const HINTS: Hints = Hints::DESTROY;
     type Input = DeletePipelineInput;
     type Output = DeletePipelineOutput;
 

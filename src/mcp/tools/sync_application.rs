@@ -50,12 +50,7 @@ impl ToolDef for SyncApplication {
     const TITLE: &'static str = "Sync a GitOps application";
     const DESCRIPTION: &'static str = "Asks Argo CD to sync (deploy) a GitOps application now: to its target revision or a given revision, optionally pruning resources removed from Git (ask the user before pruning), or as a dry run. Fails if a sync is already running: wait with get_application_status. Not retried automatically. Follow with get_application_status until Synced and Healthy.";
     const TOOLSET: Toolset = Toolset::Gitops;
-    const HINTS: Hints = Hints {
-        read_only: false,
-        destructive: false,
-        idempotent: false,
-        open_world: false,
-    };
+    const HINTS: Hints = Hints::CREATE;
     type Input = SyncApplicationInput;
     type Output = SyncApplicationOutput;
 
