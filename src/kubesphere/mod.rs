@@ -4,7 +4,9 @@
 mod api;
 pub mod auth;
 mod client;
+pub mod creds;
 pub mod error;
+pub mod gitops;
 pub mod logs;
 pub mod models;
 pub mod path;

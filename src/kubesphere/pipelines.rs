@@ -1,30 +1,11 @@
-//! Typed calls that change pipelines: create, delete, branch scans; and the
-//! credential ids a pipeline may reference.
+//! Typed calls that change pipelines: create, delete, branch scans.
 
 use reqwest::Method;
-use serde::Deserialize;
 
 use super::client::{Body, KsClient, read_tail};
 use super::error::KsResult;
-use super::models::{List, ObjectMeta, Page, Pipeline};
+use super::models::Pipeline;
 use super::path::{ApiPath, Cluster, gv, validate_label, validate_subdomain};
-
-/// The four Secret types KubeSphere treats as DevOps credentials.
-pub const CREDENTIAL_TYPES: [&str; 4] = [
-    "credential.devops.kubesphere.io/basic-auth",
-    "credential.devops.kubesphere.io/ssh-auth",
-    "credential.devops.kubesphere.io/secret-text",
-    "credential.devops.kubesphere.io/kubeconfig",
-];
-
-/// A credential as listed: name and type only (the data is never read).
-#[derive(Clone, Debug, Deserialize)]
-pub struct CredentialRef {
-    #[serde(default)]
-    pub metadata: ObjectMeta,
-    #[serde(default, rename = "type")]
-    pub kind: String,
-}
 
 /// The text of a branch-indexing log: its total size and the kept tail.
 #[derive(Clone, Debug)]
@@ -99,23 +80,5 @@ impl KsClient {
             .await?;
         let (total_bytes, tail) = read_tail(r, keep, &path.for_cluster(cluster)).await?;
         Ok(LogTail { total_bytes, tail })
-    }
-
-    /// `GET DV3/namespaces/{ns}/credentials`: ids and types of the
-    /// project's credentials (upstream masks the data; it is not kept).
-    pub async fn list_credential_refs(&self, cluster: &Cluster, namespace: &str) -> KsResult<Vec<CredentialRef>> {
-        validate_label("project (namespace) name", namespace)?;
-        let path = ApiPath::kapi(gv::DEVOPS_V1ALPHA3)
-            .lit("namespaces")
-            .seg(namespace)
-            .lit("credentials");
-        let list: Option<List<CredentialRef>> = self
-            .get_json(cluster, &path, &[("page", "1".into()), ("limit", "500".into())])
-            .await?;
-        Ok(Page::from_list(list)
-            .items
-            .into_iter()
-            .filter(|c| CREDENTIAL_TYPES.contains(&c.kind.as_str()))
-            .collect())
     }
 }

@@ -1,5 +1,6 @@
 //! The MCP layer: tools, guardrails, and the server handler.
 
+pub mod appview;
 pub mod confirm;
 pub mod context;
 pub mod error;
@@ -10,6 +11,7 @@ pub mod resolve;
 pub mod runlocate;
 pub mod runview;
 pub mod schema;
+pub mod secret;
 pub mod server;
 pub mod tools;
 

@@ -60,7 +60,7 @@ impl Toolset {
 
     /// Toolsets on when `--toolsets` is not given.
     pub fn is_default(self) -> bool {
-        !matches!(self, Toolset::Repos)
+        !matches!(self, Toolset::Repos | Toolset::Gitops)
     }
 
     /// Parses a comma-separated list; `all` and `default` are shorthands.

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::kubesphere::ListQuery;
 use crate::kubesphere::models::{
     GitSource, MultiBranchPipeline, ObjectMeta, PIPELINE_TYPE_MULTI_BRANCH, Pipeline, PipelineSpec, ScmSource, keys,
 };
@@ -170,16 +171,7 @@ impl ToolDef for CreateMultibranchPipeline {
         .await?;
         let cluster = project.cluster();
         ensure_absent(&ctx, &project, &input.name).await?;
-        let credentials: Vec<CredentialChoice> = ctx
-            .client
-            .list_credential_refs(&cluster, &project.name)
-            .await?
-            .into_iter()
-            .map(|c| CredentialChoice {
-                id: c.metadata.name,
-                kind: c.kind.rsplit('/').next().unwrap_or_default().to_string(),
-            })
-            .collect();
+        let credentials: Vec<CredentialChoice> = project_credentials(&ctx, &project).await?;
 
         let mut visibility = input.repository_visibility;
         let mut credential = given_credential;
@@ -310,6 +302,26 @@ impl ToolDef for CreateMultibranchPipeline {
             project,
         })
     }
+}
+
+/// The project's credentials (id and short type), every page.
+async fn project_credentials(ctx: &ToolCtx, project: &ProjectRef) -> Result<Vec<CredentialChoice>, ToolError> {
+    let query = ListQuery {
+        page: Some(1),
+        limit: Some(500),
+        ..Default::default()
+    };
+    Ok(ctx
+        .client
+        .list_credentials(&project.cluster(), &project.name, &query)
+        .await?
+        .items
+        .into_iter()
+        .map(|c| CredentialChoice {
+            kind: c.kind.short_name().to_string(),
+            id: c.metadata.name,
+        })
+        .collect())
 }
 
 fn needs_input(

@@ -198,12 +198,15 @@ impl ToolDef for CreateGitRepository {
         let cluster = project.cluster();
         let credential = input.credential_id.as_deref().map(str::trim).filter(|c| !c.is_empty());
         if let Some(c) = credential {
-            let known = ctx.client.list_credential_refs(&cluster, &project.name).await?;
-            if !known.iter().any(|k| k.metadata.name == c) {
-                return Err(ToolError::InvalidInput(format!(
-                    "{} has no credential {c:?}. Nothing was created. Create it with create_credential or pick an existing one (list_credentials).",
-                    project.describe()
-                )));
+            match ctx.client.get_credential(&cluster, &project.name, c).await {
+                Ok(_) => {}
+                Err(crate::kubesphere::KsError::NotFound { .. }) => {
+                    return Err(ToolError::InvalidInput(format!(
+                        "{} has no credential {c:?}. Nothing was created. Create it with create_credential or pick an existing one (list_credentials).",
+                        project.describe()
+                    )));
+                }
+                Err(e) => return Err(e.into()),
             }
         }
         let (owner, repo) = {
