@@ -20,7 +20,7 @@ use secrecy::SecretString;
 
 use super::keys::{ApiKey, Digest32, digest};
 use crate::kubesphere::auth::jwt_claims;
-use crate::kubesphere::{ClientSettings, Credentials, KsClient, KsError};
+use crate::kubesphere::{Credentials, KsClient, KsError};
 use crate::mcp::server::Caller;
 
 /// Which credentials callers may present.
@@ -93,7 +93,9 @@ struct TokenEntry {
 /// Authenticates callers and keeps one client per identity.
 pub struct Authenticator {
     mode: AuthMode,
-    template: ClientSettings,
+    /// The identity-less client whose settings and connection pool each
+    /// caller's client shares.
+    template: KsClient,
     keys: HashMap<Digest32, KeyEntry>,
     tokens: Mutex<HashMap<Digest32, TokenEntry>>,
     /// Tokens KubeSphere refused recently (not asked again for a while).
@@ -110,20 +112,21 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Authenticator {
-    /// `template`: the KubeSphere settings without an identity
-    /// (`Credentials::None`); each caller gets a copy with its own.
+    /// `template`: a KubeSphere client without an identity
+    /// (`Credentials::None`); each caller gets a sibling with its own.
     pub fn new(
         mode: AuthMode,
-        template: ClientSettings,
+        template: KsClient,
         keys: Vec<ApiKey>,
         recheck: Duration,
         max_tokens: usize,
     ) -> Result<Authenticator, String> {
+        if !matches!(template.settings().credentials, Credentials::None) {
+            return Err("the template client must have no identity".into());
+        }
         let mut map = HashMap::new();
         for k in keys {
-            let mut settings = template.with_credentials(k.credentials);
-            settings.unauthorized_hint = Some(KEY_HINT);
-            let client = KsClient::new(settings).map_err(|e| e.to_string())?;
+            let client = template.sibling(k.credentials, KEY_HINT);
             let name: Arc<str> = Arc::from(k.name.as_str());
             map.insert(
                 k.digest,
@@ -234,13 +237,10 @@ impl Authenticator {
         // Keep the caller's client (and its caches) across re-checks.
         let client = match reuse {
             Some(c) => c,
-            None => {
-                let mut settings = self
-                    .template
-                    .with_credentials(Credentials::Token(SecretString::from(token.to_string())));
-                settings.unauthorized_hint = Some(CALLER_TOKEN_HINT);
-                KsClient::new(settings).map_err(|e| AuthError::Unavailable(e.to_string()))?
-            }
+            None => self.template.sibling(
+                Credentials::Token(SecretString::from(token.to_string())),
+                CALLER_TOKEN_HINT,
+            ),
         };
         match client.userinfo().await {
             Ok(info) => {

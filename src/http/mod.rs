@@ -734,7 +734,7 @@ impl HttpServer {
         let auth = if caller_auth {
             Some(Authenticator::new(
                 cfg.auth,
-                upstream.settings().clone(),
+                upstream.clone(),
                 cfg.api_keys,
                 cfg.token_recheck,
                 100_000,

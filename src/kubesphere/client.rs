@@ -160,6 +160,20 @@ impl KsClient {
             .user_agent(concat!("ks-devops-mcp/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| KsError::Invalid(format!("cannot build HTTP client: {e}")))?;
+        Ok(Self::with_http(settings, http))
+    }
+
+    /// A client for the same KubeSphere acting as another identity, with
+    /// its own token, caches and redactor but this client's connection pool
+    /// (requests carry their own `Authorization`; connections hold no
+    /// identity). Used for the HTTP transport's callers.
+    pub fn sibling(&self, credentials: Credentials, unauthorized_hint: &'static str) -> KsClient {
+        let mut settings = self.inner.settings.with_credentials(credentials);
+        settings.unauthorized_hint = Some(unauthorized_hint);
+        Self::with_http(settings, self.inner.http.clone())
+    }
+
+    fn with_http(settings: ClientSettings, http: reqwest::Client) -> KsClient {
         let redactor = Redactor::default();
         // The default client secret `kubesphere` is public (the ks-core chart
         // installs it) and appears in every API group name: not redacted.
@@ -175,7 +189,7 @@ impl KsClient {
             Credentials::Token(t) => Some(Session::from_static(t.clone())),
             Credentials::Password { .. } | Credentials::None => None,
         };
-        Ok(KsClient {
+        KsClient {
             inner: Arc::new(Inner {
                 http,
                 settings,
@@ -184,7 +198,7 @@ impl KsClient {
                 redactor,
                 caches: Default::default(),
             }),
-        })
+        }
     }
 
     pub fn settings(&self) -> &ClientSettings {
