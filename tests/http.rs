@@ -812,3 +812,28 @@ async fn non_loopback_bind_without_caller_auth_refuses_to_start() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not used with --http"));
 }
+
+#[tokio::test]
+async fn shutdown_delay_keeps_serving_while_not_ready() {
+    let sim = sim().await;
+    let server = start_with(&sim, |c| c.shutdown_delay = Duration::from_millis(600)).await;
+    let url = mcp_url(&server);
+    let base = format!("http://{}", server.local_addr());
+    let t = bearer(&sim.issue_token("tenant").unwrap());
+    server.begin_shutdown();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let r = reqwest::get(format!("{base}/readyz")).await.unwrap();
+    assert_eq!(r.status(), 503, "not ready once SIGTERM arrived");
+    assert_eq!(
+        post(&url, Some(&t), None, initialize_body()).await.status,
+        200,
+        "still serving"
+    );
+    tokio::time::timeout(Duration::from_secs(10), server.stopped())
+        .await
+        .expect("stops after the delay");
+    assert!(
+        reqwest::get(format!("{base}/healthz")).await.is_err(),
+        "no longer listening"
+    );
+}

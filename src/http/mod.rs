@@ -117,6 +117,10 @@ pub struct HttpArgs {
     #[arg(long, env = "KS_DEVOPS_MCP_DRAIN_SECS", default_value_t = 30, global = true)]
     pub drain_secs: u64,
 
+    /// On SIGTERM, first keep serving this many seconds while /readyz says 503 (so a load balancer stops routing here), then drain.
+    #[arg(long, env = "KS_DEVOPS_MCP_SHUTDOWN_DELAY_SECS", default_value_t = 0, global = true)]
+    pub shutdown_delay_secs: u64,
+
     /// Re-check a caller's KubeSphere token with KubeSphere after this many seconds.
     #[arg(long, env = "KS_DEVOPS_MCP_TOKEN_RECHECK_SECS", default_value_t = 60, global = true)]
     pub token_recheck_secs: u64,
@@ -139,6 +143,8 @@ pub struct HttpConfig {
     pub session_idle: Duration,
     pub stateless: bool,
     pub drain_timeout: Duration,
+    /// Time between SIGTERM and the drain, serving but not ready.
+    pub shutdown_delay: Duration,
     pub token_recheck: Duration,
 }
 
@@ -178,6 +184,7 @@ impl HttpConfig {
             session_idle: Duration::from_secs(600),
             stateless: false,
             drain_timeout: Duration::from_secs(30),
+            shutdown_delay: Duration::ZERO,
             token_recheck: Duration::from_secs(60),
         }
     }
@@ -272,6 +279,7 @@ impl HttpArgs {
             session_idle: Duration::from_secs(self.session_idle_secs),
             stateless: self.stateless,
             drain_timeout: Duration::from_secs(self.drain_secs.min(3600)),
+            shutdown_delay: Duration::from_secs(self.shutdown_delay_secs.min(300)),
             token_recheck: Duration::from_secs(self.token_recheck_secs),
         }))
     }
@@ -290,6 +298,9 @@ struct App {
     book: Arc<SessionBook>,
     probe: KsClient,
     ready: Mutex<Option<(Instant, Result<(), String>)>>,
+    /// SIGTERM received: not ready, still serving (the shutdown delay).
+    terminating: AtomicBool,
+    /// Not accepting new requests; finishing those in flight.
     draining: AtomicBool,
     inflight: AtomicUsize,
 }
@@ -637,8 +648,8 @@ async fn healthz() -> Response {
 }
 
 async fn readyz(State(app): State<Arc<App>>) -> Response {
-    if app.draining.load(Ordering::SeqCst) {
-        return plain(StatusCode::SERVICE_UNAVAILABLE, "draining");
+    if app.terminating.load(Ordering::SeqCst) {
+        return plain(StatusCode::SERVICE_UNAVAILABLE, "shutting down");
     }
     let cached = app
         .ready
@@ -761,6 +772,7 @@ impl HttpServer {
             book: book.clone(),
             probe: upstream,
             ready: Mutex::new(None),
+            terminating: AtomicBool::new(false),
             draining: AtomicBool::new(false),
             inflight: AtomicUsize::new(0),
         });
@@ -800,16 +812,26 @@ impl HttpServer {
             .map_err(|e| format!("cannot listen on {}: {e}", cfg.listen))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
         let shutdown = CancellationToken::new();
+        let stop_accepting = CancellationToken::new();
 
-        // Drain: stop accepting, let requests in flight finish (bounded),
-        // then end the sessions and their streams.
+        // Shutdown: not ready (still serving) for the delay; then stop
+        // accepting, let requests in flight finish (bounded), and end the
+        // sessions and their streams.
         {
             let shutdown = shutdown.clone();
+            let stop_accepting = stop_accepting.clone();
             let app = app.clone();
             let drain = cfg.drain_timeout;
+            let delay = cfg.shutdown_delay;
             tokio::spawn(async move {
                 shutdown.cancelled().await;
+                app.terminating.store(true, Ordering::SeqCst);
+                if !delay.is_zero() {
+                    tracing::info!(secs = delay.as_secs_f64(), "shutting down: not ready, still serving");
+                    tokio::time::sleep(delay).await;
+                }
                 app.draining.store(true, Ordering::SeqCst);
+                stop_accepting.cancel();
                 let n = app.inflight.load(Ordering::SeqCst);
                 tracing::info!(in_flight = n, "shutting down: draining requests in flight");
                 let deadline = Instant::now() + drain;
@@ -839,7 +861,7 @@ impl HttpServer {
                 }
             });
         }
-        let serve = axum::serve(listener, router).with_graceful_shutdown(shutdown.clone().cancelled_owned());
+        let serve = axum::serve(listener, router).with_graceful_shutdown(stop_accepting.cancelled_owned());
         let task = tokio::spawn(async move {
             if let Err(e) = serve.await {
                 tracing::error!(error = %e, "HTTP server failed");
@@ -849,7 +871,7 @@ impl HttpServer {
             addr,
             shutdown,
             task,
-            drain_timeout: cfg.drain_timeout,
+            drain_timeout: cfg.drain_timeout + cfg.shutdown_delay,
             app,
         })
     }

@@ -23,7 +23,7 @@ use super::error::ToolError;
 use super::registry::{Registry, ToolOutcome};
 use crate::kubesphere::KsClient;
 
-const INSTRUCTIONS: &str = "Operates KubeSphere DevOps as the configured tenant user, through KubeSphere's tenant API only. \
+const INSTRUCTIONS: &str = "Operates KubeSphere DevOps as one tenant user (the configured one, or over HTTP the calling user), through KubeSphere's tenant API only. \
 Start with whoami or list_devops_projects. Every tool that takes `project` accepts the name the user typed; when it matches several projects the tool asks or returns the candidates: ask the user, never pick one yourself. \
 Results are compact summaries; failures come back as tool errors whose text says what to do next.";
 
