@@ -271,10 +271,15 @@ async fn missing_or_invalid_credentials_get_401_with_the_discovery_header() {
         &base,
         Some("invalid_request"),
     );
+    sim.clear_requests();
     assert_discovery_401(
         &post(&url, Some("Bearer not-a-kubesphere-token"), None, initialize_body()).await,
         &base,
         Some("invalid_token"),
+    );
+    assert!(
+        sim.requests().iter().all(|r| r.path != "/oauth/userinfo"),
+        "junk that is not a JWT is refused without asking KubeSphere"
     );
     // A token that worked, then was revoked (logout): refused on the next
     // check (the cache re-checks after token_recheck; here right away,
@@ -297,6 +302,22 @@ async fn missing_or_invalid_credentials_get_401_with_the_discovery_header() {
         assert_eq!(doc["authorization_servers"], json!([sim.url().trim_end_matches('/')]));
         assert_eq!(doc["bearer_methods_supported"], json!(["header"]));
     }
+}
+
+#[tokio::test]
+async fn a_token_is_checked_with_kubesphere_once_per_interval() {
+    let sim = sim().await;
+    let server = start(&sim).await;
+    let url = mcp_url(&server);
+    let t = sim.issue_token("tenant").unwrap();
+    sim.clear_requests();
+    let c = http_client(&url, &t, TestClient::new(false, Reply::Decline), Lifecycle::Initialize).await;
+    for _ in 0..5 {
+        workspaces(&call(&c, "list_workspaces", json!({})).await);
+    }
+    let checks = sim.requests().iter().filter(|r| r.path == "/oauth/userinfo").count();
+    assert_eq!(checks, 1, "one check for initialize, notifications and five calls");
+    c.cancel().await.unwrap();
 }
 
 #[tokio::test]

@@ -206,8 +206,13 @@ impl Authenticator {
 
     async fn token_caller(&self, d: Digest32, token: &str) -> Result<Caller, AuthError> {
         let now = Instant::now();
-        let expires = jwt_claims(token)
-            .and_then(|c| c.exp)
+        // KubeSphere access tokens are JWTs: anything else is refused
+        // without asking KubeSphere (no upstream request per junk token).
+        let Some(claims) = jwt_claims(token) else {
+            return Err(AuthError::Invalid("neither a KubeSphere token nor a known API key"));
+        };
+        let expires = claims
+            .exp
             .and_then(|e| u64::try_from(e).ok())
             .map(|e| UNIX_EPOCH + Duration::from_secs(e));
         if expires.is_some_and(|e| e <= SystemTime::now()) {
@@ -274,6 +279,10 @@ impl Authenticator {
                 let mut refused = lock(&self.refused);
                 if refused.len() >= self.max_tokens {
                     refused.retain(|_, at| now.duration_since(*at) < REFUSED_TTL);
+                    if refused.len() >= self.max_tokens {
+                        // Only an optimisation: under a flood, start over.
+                        refused.clear();
+                    }
                 }
                 refused.insert(d, now);
                 Err(AuthError::Invalid("KubeSphere refused the token"))

@@ -748,7 +748,7 @@ impl HttpServer {
                 upstream.clone(),
                 cfg.api_keys,
                 cfg.token_recheck,
-                100_000,
+                10_000,
             )?)
         } else {
             None
