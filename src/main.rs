@@ -10,6 +10,8 @@ use clap::Parser;
 use rmcp::ServiceExt;
 use secrecy::SecretString;
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::{FilterExt, filter_fn};
+use tracing_subscriber::prelude::*;
 
 use ks_devops_mcp::catalog;
 use ks_devops_mcp::config::{Cli, Command, Settings, Target};
@@ -27,10 +29,17 @@ fn main() -> ExitCode {
     let filter = EnvFilter::try_from_env("RUST_LOG")
         .or_else(|_| EnvFilter::try_new(&cli.global.log))
         .unwrap_or_else(|_| EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(false)
+    // rmcp logs whole JSON-RPC messages at debug and trace, tool arguments
+    // included (passwords, tokens, keys given to create_credential): its
+    // events are capped at info whatever the filter asks for.
+    let no_message_dumps = filter_fn(|m| !(m.target().starts_with("rmcp") && *m.level() > tracing::Level::INFO));
+    tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_ansi(false)
+                .with_filter(filter.and(no_message_dumps)),
+        )
         .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
@@ -162,6 +171,19 @@ async fn connect(settings: &Settings, caller_auth: bool) -> Result<(KsClient, Op
 
 async fn call_once(server: &DevopsServer, tool: &str, args: Option<&str>) -> ExitCode {
     let Some(entry) = server.registry().get(tool) else {
+        if let Some(e) = Registry::all().get(tool) {
+            return fail(format!(
+                "tool {tool:?} is not served with these settings (toolset {}{}); add --toolsets default,{} (or all){}",
+                e.toolset.name(),
+                if e.hints.read_only { "" } else { ", changes state" },
+                e.toolset.name(),
+                if e.hints.read_only {
+                    ""
+                } else {
+                    " and leave out --read-only"
+                }
+            ));
+        }
         let names: Vec<&str> = server.registry().entries().iter().map(|e| e.name()).collect();
         return fail(format!("unknown tool {tool:?}; available: {}", names.join(", ")));
     };

@@ -858,3 +858,46 @@ async fn shutdown_delay_keeps_serving_while_not_ready() {
         "no longer listening"
     );
 }
+
+#[tokio::test]
+async fn no_token_or_key_in_the_log_even_at_trace_level() {
+    let dir = tempfile::tempdir().unwrap();
+    let (key, hex) = ks_devops_mcp::http::keys::generate();
+    let file = dir.path().join("keys.toml");
+    std::fs::write(
+        &file,
+        format!("[[keys]]\nname = \"ci\"\nsha256 = \"{hex}\"\nusername = \"tenant\"\npassword = \"P@88w0rd\"\n"),
+    )
+    .unwrap();
+    let mut bin = Binary::spawn(&[
+        "--sandbox",
+        "--http",
+        "127.0.0.1:0",
+        "--log",
+        "trace",
+        "--api-keys",
+        file.to_str().unwrap(),
+    ])
+    .await;
+    let url = format!("{}/mcp", bin.base);
+    let token = login_via_metadata(&bin.base, "demo-admin").await;
+    for credential in [&token, &key] {
+        let c = http_client(
+            &url,
+            credential,
+            TestClient::new(false, Reply::Decline),
+            Lifecycle::Initialize,
+        )
+        .await;
+        assert_eq!(call(&c, "whoami", json!({})).await.is_error, Some(false));
+        c.cancel().await.unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let log = bin.drain_log();
+    assert!(log.contains("via=\"key:ci\""), "the key is named, not shown");
+    for secret in [token.as_str(), key.as_str(), hex.as_str()] {
+        assert!(!log.contains(secret), "a credential reached the trace log");
+    }
+    bin.sigterm();
+    let _ = tokio::time::timeout(Duration::from_secs(15), bin.child.wait()).await;
+}

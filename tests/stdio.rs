@@ -86,7 +86,9 @@ async fn raw_protocol_unknown_method_and_clean_exit() {
         .env("KS_DEVOPS_MCP_LOG", "debug")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        // Not read here: a piped stderr nobody drains would block the
+        // server once debug logs fill the pipe.
+        .stderr(Stdio::null());
     let mut child = cmd.spawn().unwrap();
     let mut stdin = child.stdin.take().unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();

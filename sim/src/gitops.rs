@@ -88,11 +88,6 @@ fn image_of(app: &App) -> String {
 pub(crate) fn refresh_app(app: &mut App, ns: &str, now: DateTime<Utc>, phase: Duration) {
     let name = util::meta_name(&app.cr).to_string();
     let image = image_of(app);
-    let resources = json!([
-        {"group": "apps", "version": "v1", "kind": "Deployment", "namespace": ns, "name": name,
-         "status": "Synced", "health": {"status": "Healthy"}},
-        {"version": "v1", "kind": "Service", "namespace": ns, "name": name, "status": "Synced", "health": {"status": "Healthy"}},
-    ]);
     let (sync, health, op_state, keep_op) = match app.op_started {
         None => ("OutOfSync", "Missing", Value::Null, false),
         Some(start) if now < start + phase => (
@@ -124,6 +119,30 @@ pub(crate) fn refresh_app(app: &mut App, ns: &str, now: DateTime<Utc>, phase: Du
             }
         }
     };
+    // Per-resource state follows the application's: the Deployment is what
+    // fails or is still rolling out; the Service applies at once.
+    let (deploy_sync, deploy_health) = match health {
+        "Healthy" => ("Synced", json!({"status": "Healthy"})),
+        "Missing" => ("OutOfSync", json!({"status": "Missing"})),
+        "Progressing" => (
+            "OutOfSync",
+            json!({"status": "Progressing", "message": "Waiting for rollout to finish: 0 of 1 updated replicas are available..."}),
+        ),
+        _ => (
+            "OutOfSync",
+            json!({"status": "Degraded", "message": format!("Back-off pulling image \"{image}\": image pull failed")}),
+        ),
+    };
+    let service = if health == "Missing" {
+        json!({"version": "v1", "kind": "Service", "namespace": ns, "name": name, "status": "OutOfSync", "health": {"status": "Missing"}})
+    } else {
+        json!({"version": "v1", "kind": "Service", "namespace": ns, "name": name, "status": "Synced", "health": {"status": "Healthy"}})
+    };
+    let resources = json!([
+        {"group": "apps", "version": "v1", "kind": "Deployment", "namespace": ns, "name": name,
+         "status": deploy_sync, "health": deploy_health},
+        service,
+    ]);
     let mut status = json!({
         "sync": {"status": sync, "revision": app.revision,
                  "comparedTo": {"source": app.cr.pointer("/spec/argoApp/spec/source").cloned().unwrap_or(Value::Null),

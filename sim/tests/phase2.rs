@@ -568,7 +568,13 @@ async fn credentials() {
 
 #[tokio::test]
 async fn gitrepos_and_applications() {
-    let t = start().await;
+    // Long enough that the seeded guestbook sync is still running when it
+    // is synced again below, however slow the machine.
+    let t = start_with(ks_sim::SimOptions {
+        run_phase: std::time::Duration::from_secs(2),
+        ..ks_sim::SimOptions::default()
+    })
+    .await;
     let g = format!("{DV3}/namespaces/{NS}/gitrepositories");
     let (_, l) = t.get_json(&g).await;
     assert_eq!(l["totalItems"], 1);
@@ -598,8 +604,14 @@ async fn gitrepos_and_applications() {
         (c, b.as_str()),
         (400, "[ServiceError:400] another operation is already in progress\n")
     );
-    sleep_ms(80).await;
-    let (_, g1) = t.get_json(&format!("{a}/guestbook")).await;
+    let mut g1 = Value::Null;
+    for _ in 0..100 {
+        g1 = t.get_json(&format!("{a}/guestbook")).await.1;
+        if g1["metadata"]["labels"]["gitops.kubesphere.io/sync-status"] == "Synced" {
+            break;
+        }
+        sleep_ms(50).await;
+    }
     assert_eq!(g1["metadata"]["labels"]["gitops.kubesphere.io/sync-status"], "Synced");
     assert_eq!(
         g1["metadata"]["labels"]["gitops.kubesphere.io/health-status"],

@@ -31,7 +31,7 @@ pub struct ListQuery {
 }
 
 impl ListQuery {
-    fn params(&self) -> Vec<(&str, String)> {
+    pub(crate) fn params(&self) -> Vec<(&str, String)> {
         let mut q: Vec<(&str, String)> = Vec::new();
         if let Some(l) = self.limit {
             q.push(("page", self.page.unwrap_or(1).max(1).to_string()));

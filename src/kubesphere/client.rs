@@ -601,6 +601,44 @@ impl KsClient {
     }
 }
 
+/// Reads a whole text answer (scan log, input reply) up to `cap` bytes,
+/// keeping only the last `keep` bytes; returns the total size and the tail.
+pub(crate) async fn read_tail(r: RawResponse, keep: usize, path: &str) -> KsResult<(u64, Vec<u8>)> {
+    let mut resp = r.response;
+    let mut total: u64 = 0;
+    let mut tail: std::collections::VecDeque<u8> = std::collections::VecDeque::with_capacity(keep.min(1 << 20));
+    loop {
+        match resp.chunk().await {
+            Ok(Some(chunk)) => {
+                total += chunk.len() as u64;
+                let chunk: &[u8] = if chunk.len() > keep {
+                    &chunk[chunk.len() - keep..]
+                } else {
+                    &chunk
+                };
+                let overflow = (tail.len() + chunk.len()).saturating_sub(keep);
+                tail.drain(..overflow.min(tail.len()));
+                tail.extend(chunk.iter().copied());
+            }
+            Ok(None) => return Ok((total, tail.into_iter().collect())),
+            Err(e) if e.is_timeout() => {
+                return Err(KsError::Timeout {
+                    path: path.into(),
+                    timeout: Duration::ZERO,
+                    hint: "the answer stopped arriving; retry later",
+                });
+            }
+            Err(_) => {
+                return Err(KsError::Network {
+                    path: path.into(),
+                    reason: "the connection broke while the answer was arriving".into(),
+                    hint: "retry later",
+                });
+            }
+        }
+    }
+}
+
 async fn read_capped(mut resp: reqwest::Response, cap: usize, path: &str) -> KsResult<Bytes> {
     let mut buf = bytes::BytesMut::new();
     loop {

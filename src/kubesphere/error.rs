@@ -145,6 +145,70 @@ impl KsError {
         }
     }
 
+    /// Rewrites every upstream-derived text of the error (used to scrub
+    /// values a request carried out of the answer quoting them).
+    pub fn map_messages(self, f: impl Fn(String) -> String) -> KsError {
+        match self {
+            KsError::Login {
+                error,
+                description,
+                hint,
+            } => KsError::Login {
+                error: f(error),
+                description: f(description),
+                hint,
+            },
+            KsError::Unauthorized { path, message, hint } => KsError::Unauthorized {
+                path,
+                message: f(message),
+                hint,
+            },
+            KsError::Forbidden { path, message } => KsError::Forbidden {
+                path,
+                message: f(message),
+            },
+            KsError::NotFound { path, message } => KsError::NotFound {
+                path,
+                message: f(message),
+            },
+            KsError::Conflict { path, message } => KsError::Conflict {
+                path,
+                message: f(message),
+            },
+            KsError::BadRequest { path, status, message } => KsError::BadRequest {
+                path,
+                status,
+                message: f(message),
+            },
+            KsError::UnknownCluster { cluster, message } => KsError::UnknownCluster {
+                cluster,
+                message: f(message),
+            },
+            KsError::Upstream {
+                path,
+                status,
+                message,
+                hint,
+            } => KsError::Upstream {
+                path,
+                status,
+                message: f(message),
+                hint,
+            },
+            KsError::Network { path, reason, hint } => KsError::Network {
+                path,
+                reason: f(reason),
+                hint,
+            },
+            KsError::InvalidResponse { path, reason } => KsError::InvalidResponse {
+                path,
+                reason: f(reason),
+            },
+            KsError::Invalid(m) => KsError::Invalid(f(m)),
+            other @ (KsError::InvalidName { .. } | KsError::NotAllowed { .. } | KsError::Timeout { .. }) => other,
+        }
+    }
+
     /// Whether a read may be tried again.
     pub(crate) fn is_transient(&self) -> bool {
         match self {

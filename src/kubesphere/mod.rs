@@ -4,11 +4,15 @@
 mod api;
 pub mod auth;
 mod client;
+pub mod creds;
 pub mod error;
+pub mod gitops;
 pub mod models;
 pub mod path;
+mod pipelines;
 pub mod redact;
-mod runs;
+pub mod repos;
+pub mod runs;
 
 pub use api::{ListQuery, PROJECT_CACHE_TTL};
 pub use auth::{Credentials, OAuthClient};

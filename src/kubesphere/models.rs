@@ -59,6 +59,10 @@ pub struct ObjectMeta {
     pub annotations: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub creation_timestamp: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uid: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_version: Option<String>,
 }
 
 impl ObjectMeta {
@@ -534,4 +538,54 @@ impl Branch {
                 .into_owned()
         })
     }
+}
+
+/// A stage of a Blue Ocean run (`nodesdetail`), with its steps.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BlueNode {
+    #[serde(default)]
+    pub id: String,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub state: Option<String>,
+    #[serde(default)]
+    pub result: Option<String>,
+    #[serde(default)]
+    pub steps: Option<Vec<BlueStep>>,
+}
+
+/// A step of a Blue Ocean run.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BlueStep {
+    #[serde(default)]
+    pub id: String,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub state: Option<String>,
+    #[serde(default)]
+    pub result: Option<String>,
+    /// Set while an `input` step waits for an answer.
+    #[serde(default)]
+    pub input: Option<BlueInput>,
+    /// Upstream spells it `aprovable` on v1alpha2 (`approvable` on v1alpha3).
+    #[serde(default, alias = "approvable")]
+    pub aprovable: Option<bool>,
+}
+
+/// The pending input of a paused step.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct BlueInput {
+    #[serde(default)]
+    pub id: String,
+    #[serde(default)]
+    pub message: Option<String>,
+    #[serde(default)]
+    pub ok: Option<String>,
+    /// Who may answer (comma-separated users/groups); empty = anyone.
+    #[serde(default)]
+    pub submitter: Option<String>,
 }

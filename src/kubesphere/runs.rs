@@ -2,9 +2,9 @@
 
 use reqwest::Method;
 
-use super::client::KsClient;
-use super::error::KsResult;
-use super::models::{Branch, List, NameValue, Page, PipelineRun};
+use super::client::{Body, KsClient, read_tail};
+use super::error::{KsError, KsResult};
+use super::models::{BlueNode, BlueRun, Branch, List, NameValue, Page, PipelineRun};
 use super::path::{ApiPath, Cluster, gv, validate_label, validate_subdomain};
 
 fn pipeline_path(namespace: &str, pipeline: &str) -> KsResult<ApiPath> {
@@ -91,5 +91,166 @@ impl KsClient {
             .lit("pipelineruns")
             .seg(name);
         self.get_json(cluster, &path, &[]).await
+    }
+}
+
+/// Where a Jenkins run lives in v1alpha2: `R` for a regular pipeline, `RB`
+/// (through the branch job) for a multi-branch one.
+fn v2_run_path(namespace: &str, pipeline: &str, branch: Option<&str>, run_id: &str) -> KsResult<ApiPath> {
+    validate_label("project (namespace) name", namespace)?;
+    validate_subdomain("pipeline name", pipeline)?;
+    if run_id.is_empty() || !run_id.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(KsError::Invalid(format!(
+            "Jenkins run id {run_id:?} must be a build number such as \"3\""
+        )));
+    }
+    let mut p = ApiPath::kapi(gv::DEVOPS_V1ALPHA2)
+        .lit("namespaces")
+        .seg(namespace)
+        .lit("pipelines")
+        .seg(pipeline);
+    if let Some(b) = branch {
+        if b.is_empty() || b.len() > 255 || b.chars().any(char::is_control) {
+            return Err(KsError::Invalid(format!("branch name {b:?} is not valid")));
+        }
+        // Upstream wants the URL-encoded branch name as one segment.
+        p = p.lit("branches").seg(b);
+    }
+    Ok(p.lit("runs").seg(run_id))
+}
+
+/// What Jenkins said to an input answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum InputReply {
+    Accepted,
+    /// HTTP 200 with `{"allow":"false","message":...}`.
+    NoPermission(String),
+}
+
+impl KsClient {
+    /// `POST R/runs/{id}/stop?blocking=true&timeOutInSecs=10` (or `RB/...`).
+    /// Returns the run as Jenkins reports it afterwards. Not retried.
+    pub async fn stop_run(
+        &self,
+        cluster: &Cluster,
+        namespace: &str,
+        pipeline: &str,
+        branch: Option<&str>,
+        run_id: &str,
+    ) -> KsResult<BlueRun> {
+        let path = v2_run_path(namespace, pipeline, branch, run_id)?.lit("stop");
+        let q = [("blocking", "true".to_string()), ("timeOutInSecs", "10".to_string())];
+        self.send_json(Method::POST, cluster, &path, &q, &serde_json::json!({}))
+            .await
+    }
+
+    /// `GET R/runs/{id}/nodesdetail` (or `RB/...`): stages with their steps
+    /// and the `aprovable` flag of paused input steps.
+    pub async fn run_nodes_detail(
+        &self,
+        cluster: &Cluster,
+        namespace: &str,
+        pipeline: &str,
+        branch: Option<&str>,
+        run_id: &str,
+    ) -> KsResult<Vec<BlueNode>> {
+        let path = v2_run_path(namespace, pipeline, branch, run_id)?.lit("nodesdetail");
+        let nodes: Option<Vec<BlueNode>> = self.get_json(cluster, &path, &[]).await?;
+        Ok(nodes.unwrap_or_default())
+    }
+
+    /// `POST R/runs/{id}/nodes/{node}/steps/{step}`: proceed (with
+    /// parameters) or abort a paused input step. Upstream answers a refusal
+    /// with HTTP 200, so the body is inspected. Not retried.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn submit_input(
+        &self,
+        cluster: &Cluster,
+        namespace: &str,
+        pipeline: &str,
+        branch: Option<&str>,
+        run_id: &str,
+        node: &str,
+        step: &str,
+        input_id: &str,
+        proceed: bool,
+        parameters: &[NameValue],
+    ) -> KsResult<InputReply> {
+        for (what, v) in [("node id", node), ("step id", step)] {
+            if v.is_empty() || !v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+                return Err(KsError::Invalid(format!("{what} {v:?} is not valid")));
+            }
+        }
+        let path = v2_run_path(namespace, pipeline, branch, run_id)?
+            .lit("nodes")
+            .seg(node)
+            .lit("steps")
+            .seg(step);
+        let body = if proceed {
+            serde_json::json!({"id": input_id, "parameters": parameters})
+        } else {
+            serde_json::json!({"id": input_id, "abort": true})
+        };
+        let r = self
+            .execute(
+                Method::POST,
+                cluster,
+                &path,
+                &[],
+                Body::Json(&body),
+                "application/json, */*",
+            )
+            .await?;
+        let full = path.for_cluster(cluster);
+        let (_, bytes) = read_tail(r, 64 * 1024, &full).await?;
+        Ok(input_reply(&bytes))
+    }
+}
+
+fn input_reply(body: &[u8]) -> InputReply {
+    let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return InputReply::Accepted;
+    };
+    let denied = match v.get("allow") {
+        Some(serde_json::Value::String(s)) => s.eq_ignore_ascii_case("false"),
+        Some(serde_json::Value::Bool(b)) => !b,
+        _ => false,
+    };
+    if denied {
+        let msg = v
+            .get("message")
+            .and_then(|m| m.as_str())
+            .unwrap_or("no permission to approve this step")
+            .to_string();
+        InputReply::NoPermission(msg)
+    } else {
+        InputReply::Accepted
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_200_refusal_is_read_as_a_refusal() {
+        assert_eq!(
+            input_reply(br#"{"allow":"false","message":"you have no permission to approve this step"}"#),
+            InputReply::NoPermission("you have no permission to approve this step".into())
+        );
+        assert_eq!(input_reply(b""), InputReply::Accepted);
+        assert_eq!(input_reply(b"<html>ok</html>"), InputReply::Accepted);
+        assert_eq!(input_reply(br#"{"allow":true}"#), InputReply::Accepted);
+    }
+
+    #[test]
+    fn run_paths_validate_ids_and_encode_branches() {
+        let p = v2_run_path("ns", "p", Some("feature/x"), "3").unwrap();
+        assert_eq!(
+            p.for_cluster(&Cluster::Host),
+            "/kapis/devops.kubesphere.io/v1alpha2/namespaces/ns/pipelines/p/branches/feature%2Fx/runs/3"
+        );
+        assert!(v2_run_path("ns", "p", None, "3/../x").is_err());
+        assert!(v2_run_path("ns", "p", None, "").is_err());
     }
 }

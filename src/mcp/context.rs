@@ -47,8 +47,11 @@ pub(crate) enum Channel {
 
 /// A question for the human (a flat form).
 pub struct Question {
-    /// Stable key of this question within the tool (e.g. `project`).
-    pub key: &'static str,
+    /// Stable key of this question within the tool (e.g. `project`). A
+    /// question whose premise can change (a confirmation) puts the state it
+    /// was asked about into the key, so an answer never carries over to a
+    /// changed target.
+    pub key: String,
     pub message: String,
     /// JSON Schema of the form: an object of primitive properties.
     pub schema: JsonObject,
@@ -115,7 +118,7 @@ impl ToolCtx {
                 }
             }
             Channel::Mrtr { answers } => {
-                if let Some(v) = answers.get(q.key) {
+                if let Some(v) = answers.get(&q.key) {
                     return match serde_json::from_value::<ElicitResult>(v.clone()) {
                         Ok(r) => Ok(Some(answer_of(r))),
                         Err(_) => Ok(Some(Answer::Cancel)),
@@ -129,7 +132,7 @@ impl ToolCtx {
                     requested_schema: schema,
                 };
                 let mut requests = BTreeMap::new();
-                requests.insert(q.key.to_string(), InputRequest::Elicitation(ElicitRequest::new(params)));
+                requests.insert(q.key, InputRequest::Elicitation(ElicitRequest::new(params)));
                 let result = InputRequiredResult::new(Some(requests), encode_state(answers));
                 Err(ToolError::InputRequired(Box::new(result)))
             }

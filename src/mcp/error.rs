@@ -68,6 +68,25 @@ pub enum ToolError {
     #[error("needs user input, nothing was done: {0}")]
     NeedsUserInput(String),
 
+    /// A destructive operation needs a human confirmation that this client
+    /// cannot give; nothing was done.
+    #[error("{0}")]
+    ConfirmationRequired(String),
+
+    /// The human declined or cancelled the confirmation; nothing was done.
+    #[error("{0}")]
+    NotConfirmed(String),
+
+    /// The target changed between the confirmation and the action; nothing
+    /// was done.
+    #[error("{0}")]
+    TargetChanged(String),
+
+    /// KubeSphere answered with success but refused inside the body (e.g.
+    /// input approval without permission).
+    #[error("{0}")]
+    Refused(String),
+
     /// The client cancelled the call.
     #[error("cancelled by the client; nothing further was done")]
     Cancelled,
@@ -98,6 +117,10 @@ impl ToolError {
             ToolError::AmbiguousProject { .. } => "ambiguous_project",
             ToolError::ProjectNotFound { .. } => "project_not_found",
             ToolError::NeedsUserInput(_) => "needs_user_input",
+            ToolError::ConfirmationRequired(_) => "confirmation_required",
+            ToolError::NotConfirmed(_) => "not_confirmed",
+            ToolError::TargetChanged(_) => "target_changed",
+            ToolError::Refused(_) => "refused",
             ToolError::Cancelled => "cancelled",
             ToolError::InputRequired(_) => "input_required",
             ToolError::Internal(_) => "internal",

@@ -1,5 +1,7 @@
 //! The MCP layer: tools, guardrails, and the server handler.
 
+pub mod appview;
+pub mod confirm;
 pub mod context;
 pub mod error;
 pub mod paging;
@@ -7,6 +9,7 @@ pub mod registry;
 pub mod resolve;
 pub mod runview;
 pub mod schema;
+pub mod secret;
 pub mod server;
 pub mod tools;
 

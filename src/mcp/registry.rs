@@ -60,7 +60,7 @@ impl Toolset {
 
     /// Toolsets on when `--toolsets` is not given.
     pub fn is_default(self) -> bool {
-        !matches!(self, Toolset::Repos)
+        !matches!(self, Toolset::Repos | Toolset::Gitops)
     }
 
     /// Parses a comma-separated list; `all` and `default` are shorthands.
@@ -108,6 +108,21 @@ impl Hints {
     pub const READ: Hints = Hints {
         read_only: true,
         destructive: false,
+        idempotent: true,
+        open_world: false,
+    };
+    /// Creates something new each call (create, trigger): never retried.
+    pub const CREATE: Hints = Hints {
+        read_only: false,
+        destructive: false,
+        idempotent: false,
+        open_world: false,
+    };
+    /// Deletes or irreversibly ends something; repeating it changes nothing
+    /// more (delete, stop). Needs the confirmation rule.
+    pub const DESTROY: Hints = Hints {
+        read_only: false,
+        destructive: true,
         idempotent: true,
         open_world: false,
     };

@@ -35,6 +35,14 @@ pub struct ProjectRef {
 }
 
 impl ProjectRef {
+    /// Human wording, e.g. `DevOps project stone-devops (workspace stone, cluster host)`.
+    pub fn describe(&self) -> String {
+        format!(
+            "DevOps project {} (workspace {}, cluster {})",
+            self.name, self.workspace, self.cluster
+        )
+    }
+
     pub fn from_project(p: &DevOpsProject, workspace: &str, cluster: &Cluster) -> ProjectRef {
         ProjectRef {
             name: p.namespace().to_string(),
@@ -297,7 +305,7 @@ pub fn choice_question(name: &str, candidates: &[ProjectRef]) -> Question {
         "required": ["project"],
     });
     Question {
-        key: "project",
+        key: "project".into(),
         message: format!("Several DevOps projects match {name:?}. Which one do you mean?"),
         schema: schema.as_object().cloned().unwrap_or_default(),
     }

@@ -20,9 +20,14 @@ use secrecy::SecretString;
 use serde_json::Value;
 
 pub async fn sim() -> Sim {
+    sim_with_phase(Duration::from_millis(50)).await
+}
+
+/// A simulated KubeSphere whose runs stay QUEUED, then RUNNING, for `phase`.
+pub async fn sim_with_phase(phase: Duration) -> Sim {
     Sim::start(
         SimOptions {
-            run_phase: Duration::from_millis(50),
+            run_phase: phase,
             ..Default::default()
         },
         ([127, 0, 0, 1], 0).into(),
@@ -57,12 +62,19 @@ pub enum Reply {
     Cancel,
 }
 
+/// Runs before the client answers an elicitation (e.g. to change the
+/// target behind the human's back).
+pub type Hook = Arc<dyn Fn() -> futures::future::BoxFuture<'static, ()> + Send + Sync>;
+
 #[derive(Clone)]
 pub struct TestClient {
     pub elicitation: bool,
     pub reply: Reply,
     pub asked: Arc<AtomicUsize>,
     pub last_schema: Arc<std::sync::Mutex<Option<Value>>>,
+    pub last_message: Arc<std::sync::Mutex<Option<String>>>,
+    pub progress: Arc<AtomicUsize>,
+    pub before_reply: Option<Hook>,
 }
 
 impl TestClient {
@@ -72,7 +84,23 @@ impl TestClient {
             reply,
             asked: Default::default(),
             last_schema: Default::default(),
+            last_message: Default::default(),
+            progress: Default::default(),
+            before_reply: None,
         }
+    }
+
+    pub fn with_hook(mut self, hook: Hook) -> TestClient {
+        self.before_reply = Some(hook);
+        self
+    }
+
+    pub fn progress_seen(&self) -> usize {
+        self.progress.load(Ordering::SeqCst)
+    }
+
+    pub fn last_message(&self) -> String {
+        self.last_message.lock().unwrap().clone().unwrap_or_default()
     }
 
     pub fn asked(&self) -> usize {
@@ -93,15 +121,32 @@ impl ClientHandler for TestClient {
             .with_protocol_version(ProtocolVersion::LATEST_WITH_INITIALIZE)
     }
 
+    async fn on_progress(
+        &self,
+        _params: rmcp::model::ProgressNotificationParam,
+        _context: rmcp::service::NotificationContext<RoleClient>,
+    ) {
+        self.count_progress();
+    }
+
     async fn create_elicitation(
         &self,
         request: ElicitRequestParams,
         _context: RequestContext<RoleClient>,
     ) -> Result<ElicitResult, ErrorData> {
         self.asked.fetch_add(1, Ordering::SeqCst);
-        let ElicitRequestParams::FormElicitationParams { requested_schema, .. } = request else {
+        let ElicitRequestParams::FormElicitationParams {
+            requested_schema,
+            message,
+            ..
+        } = request
+        else {
             return Err(ErrorData::invalid_params("only form mode", None));
         };
+        *self.last_message.lock().unwrap() = Some(message);
+        if let Some(hook) = &self.before_reply {
+            hook().await;
+        }
         let schema = serde_json::to_value(&requested_schema).unwrap_or_default();
         *self.last_schema.lock().unwrap() = Some(schema.clone());
         Ok(match &self.reply {
@@ -115,6 +160,12 @@ impl ClientHandler for TestClient {
             Reply::Decline => ElicitResult::new(ElicitationAction::Decline),
             Reply::Cancel => ElicitResult::new(ElicitationAction::Cancel),
         })
+    }
+}
+
+impl TestClient {
+    fn count_progress(&self) {
+        self.progress.fetch_add(1, Ordering::SeqCst);
     }
 }
 

@@ -3,14 +3,30 @@
 
 use super::registry::ToolEntry;
 
+pub mod approve_input;
+pub mod create_application;
+pub mod create_credential;
+pub mod create_multibranch_pipeline;
+pub mod create_pipeline;
+pub mod delete_application;
+pub mod delete_credential;
+pub mod delete_pipeline;
+pub mod get_application_status;
 pub mod get_pipeline;
 pub mod get_run;
+pub mod get_scan_log;
+pub mod git_repositories;
+pub mod list_applications;
 pub mod list_branches;
+pub mod list_credentials;
 pub mod list_devops_projects;
 pub mod list_pipelines;
 pub mod list_runs;
 pub mod list_workspaces;
 pub mod resolve_devops_project;
+pub mod scan_repository;
+pub mod stop_run;
+pub mod sync_application;
 pub mod trigger_run;
 pub mod wait_for_run;
 pub mod whoami;
@@ -24,10 +40,27 @@ pub fn all() -> Vec<ToolEntry> {
         ToolEntry::of::<resolve_devops_project::ResolveDevopsProject>(),
         ToolEntry::of::<list_pipelines::ListPipelines>(),
         ToolEntry::of::<get_pipeline::GetPipeline>(),
+        ToolEntry::of::<create_pipeline::CreatePipeline>(),
+        ToolEntry::of::<create_multibranch_pipeline::CreateMultibranchPipeline>(),
+        ToolEntry::of::<delete_pipeline::DeletePipeline>(),
         ToolEntry::of::<list_branches::ListBranches>(),
+        ToolEntry::of::<scan_repository::ScanRepository>(),
+        ToolEntry::of::<get_scan_log::GetScanLog>(),
         ToolEntry::of::<trigger_run::TriggerRun>(),
         ToolEntry::of::<list_runs::ListRuns>(),
         ToolEntry::of::<get_run::GetRun>(),
         ToolEntry::of::<wait_for_run::WaitForRun>(),
+        ToolEntry::of::<stop_run::StopRun>(),
+        ToolEntry::of::<approve_input::ApproveInput>(),
+        ToolEntry::of::<list_credentials::ListCredentials>(),
+        ToolEntry::of::<create_credential::CreateCredential>(),
+        ToolEntry::of::<delete_credential::DeleteCredential>(),
+        ToolEntry::of::<list_applications::ListApplications>(),
+        ToolEntry::of::<get_application_status::GetApplicationStatus>(),
+        ToolEntry::of::<create_application::CreateApplication>(),
+        ToolEntry::of::<sync_application::SyncApplication>(),
+        ToolEntry::of::<delete_application::DeleteApplication>(),
+        ToolEntry::of::<git_repositories::CreateGitRepository>(),
+        ToolEntry::of::<git_repositories::ListGitRepositories>(),
     ]
 }

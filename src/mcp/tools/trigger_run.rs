@@ -67,12 +67,7 @@ impl ToolDef for TriggerRun {
     const TITLE: &'static str = "Trigger a pipeline run";
     const DESCRIPTION: &'static str = "Starts one run of a pipeline and returns its PipelineRun name (and the Jenkins run id once known). A multi-branch pipeline needs `branch`: if the user did not name one, omit it; the server asks the user, or returns status needs_branch with the branches to offer and creates nothing. Not retried automatically: if the call fails, check list_runs before triggering again. Follow the run with wait_for_run.";
     const TOOLSET: Toolset = Toolset::Runs;
-    const HINTS: Hints = Hints {
-        read_only: false,
-        destructive: false,
-        idempotent: false,
-        open_world: false,
-    };
+    const HINTS: Hints = Hints::CREATE;
     type Input = TriggerRunInput;
     type Output = TriggerRunOutput;
 
@@ -195,7 +190,7 @@ fn branch_question(pipeline: &str, branches: &[String]) -> Question {
         "required": ["branch"],
     });
     Question {
-        key: "branch",
+        key: "branch".into(),
         message: format!("{pipeline} is a multi-branch pipeline. Which branch should be built?"),
         schema: schema.as_object().cloned().unwrap_or_default(),
     }

@@ -1,0 +1,172 @@
+//! `delete_application`: destructive; needs the user's confirmation.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::kubesphere::gitops::Application;
+use crate::mcp::appview::ApplicationSummary;
+use crate::mcp::confirm::{ConfirmedBy, Target, confirm};
+use crate::mcp::context::ToolCtx;
+use crate::mcp::error::ToolError;
+use crate::mcp::registry::{Hints, ToolDef, Toolset};
+use crate::mcp::resolve::{ProjectRef, resolve_for_tool};
+
+pub struct DeleteApplication;
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeleteApplicationInput {
+    /// DevOps project as the user named it (full or short name); an ambiguous name is never guessed.
+    pub project: String,
+    /// Application to delete.
+    pub application: String,
+    /// Also delete every Kubernetes resource the application deployed (default false: they stay, unmanaged). Only if the user said so.
+    #[serde(default)]
+    pub cascade: bool,
+    #[serde(default)]
+    pub workspace: Option<String>,
+    #[serde(default)]
+    pub cluster: Option<String>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct DeleteApplicationOutput {
+    pub project: ProjectRef,
+    pub application: String,
+    /// The deployed resources are deleted too.
+    pub cascade: bool,
+    pub deleted: bool,
+    /// `user` (accepted a confirmation naming the application) or `operator_flag` (--allow-unconfirmed-destructive).
+    pub confirmed_by: ConfirmedBy,
+}
+
+impl ToolDef for DeleteApplication {
+    const NAME: &'static str = "delete_application";
+    const TITLE: &'static str = "Delete a GitOps application";
+    const DESCRIPTION: &'static str = "Deletes a GitOps (Argo CD) application. With cascade: true Argo CD also deletes everything it deployed (the running workload goes away); without it the resources stay, no longer managed. Irreversible. Only call it when the user asked to delete this exact application and said whether to cascade; the server then asks the user to confirm (MCP elicitation) and deletes nothing without it. Clients without elicitation get a refusal.";
+    const TOOLSET: Toolset = Toolset::Gitops;
+    const HINTS: Hints = Hints::DESTROY;
+    type Input = DeleteApplicationInput;
+    type Output = DeleteApplicationOutput;
+
+    async fn call(ctx: ToolCtx, input: DeleteApplicationInput) -> Result<DeleteApplicationOutput, ToolError> {
+        let name = input.application.trim().to_string();
+        let project = resolve_for_tool(
+            &ctx,
+            &input.project,
+            input.workspace.as_deref(),
+            input.cluster.as_deref(),
+        )
+        .await?;
+        let cluster = project.cluster();
+        let read = || async {
+            Ok::<Application, ToolError>(ctx.client.get_application(&cluster, &project.name, &name).await?)
+        };
+        let describe = |a: &Application| {
+            let s = ApplicationSummary::of(a, &cluster);
+            let source = format!(
+                "{}@{} path {}",
+                s.repo_url.as_deref().unwrap_or("?"),
+                s.target_revision.as_deref().unwrap_or("HEAD"),
+                s.path.as_deref().unwrap_or(".")
+            );
+            let dest = format!(
+                "namespace {} on cluster {}",
+                s.destination_namespace.as_deref().unwrap_or("?"),
+                s.destination_cluster.as_deref().unwrap_or("?")
+            );
+            Target {
+                description: format!(
+                    "GitOps application {} ({source} -> {dest}) in {}{}",
+                    a.metadata.name,
+                    project.describe(),
+                    if input.cascade {
+                        ", together with every resource it deployed"
+                    } else {
+                        ""
+                    }
+                ),
+                // Status changes all the time: only what the user saw of the spec counts.
+                fingerprint: format!("uid {}, {source} -> {dest}", a.metadata.uid.as_deref().unwrap_or("?")),
+            }
+        };
+        let consequence = if input.cascade {
+            "Argo CD deletes every resource the application deployed; this cannot be undone."
+        } else {
+            "The deployed resources stay in the cluster but nothing manages them any more; this cannot be undone."
+        };
+        let (_, confirmed_by) = confirm(&ctx, Self::NAME, "Delete", consequence, read, describe).await?;
+        ctx.client
+            .delete_application(&cluster, &project.name, &name, input.cascade)
+            .await?;
+        Ok(DeleteApplicationOutput {
+            project,
+            application: name,
+            cascade: input.cascade,
+            deleted: true,
+            confirmed_by,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use crate::mcp::{ServerOptions, ToolCtx};
+    use crate::testing::{call, client, ctx, sim};
+
+    #[tokio::test]
+    async fn without_elicitation_nothing_is_deleted() {
+        let sim = sim().await;
+        let err = call(
+            &ctx(&sim),
+            "delete_application",
+            serde_json::json!({"project": "stone-devops", "application": "guestbook", "cascade": true}),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.kind(), "confirmation_required");
+        let text = err.to_string();
+        assert!(
+            text.contains("GitOps application guestbook") && text.contains("every resource it deployed"),
+            "{text}"
+        );
+        assert!(
+            sim.requests()
+                .iter()
+                .all(|r| r.method == "GET" || r.path == "/oauth/token")
+        );
+    }
+
+    #[tokio::test]
+    async fn the_operator_flag_deletes_with_the_cascade_asked_for() {
+        let sim = sim().await;
+        let ctx = ToolCtx::detached(
+            client(&sim, "tenant"),
+            Arc::new(ServerOptions {
+                allow_unconfirmed_destructive: true,
+            }),
+        );
+        let out = call(
+            &ctx,
+            "delete_application",
+            serde_json::json!({"project": "stone-devops", "application": "broken-app"}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(out["deleted"], true);
+        assert_eq!(out["cascade"], false);
+        let del = sim.requests().into_iter().find(|r| r.method == "DELETE").unwrap();
+        assert!(del.path.ends_with("/applications/broken-app"), "{del:?}");
+        assert_eq!(del.query.as_deref(), Some("cascade=false"));
+        let err = call(
+            &ctx,
+            "get_application_status",
+            serde_json::json!({"project": "stone-devops", "application": "broken-app"}),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.kind(), "not_found");
+    }
+}

@@ -1,0 +1,131 @@
+//! `list_applications`: the GitOps (Argo CD) applications of a project.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::kubesphere::ListQuery;
+use crate::mcp::appview::{ApplicationSummary, HealthStatus, SyncStatus};
+use crate::mcp::context::ToolCtx;
+use crate::mcp::error::ToolError;
+use crate::mcp::paging::{PageInfo, PageRequest};
+use crate::mcp::registry::{Hints, ToolDef, Toolset};
+use crate::mcp::resolve::{ProjectRef, resolve_for_tool};
+
+pub struct ListApplications;
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListApplicationsInput {
+    /// DevOps project as the user named it (full or short name); an ambiguous name is never guessed.
+    pub project: String,
+    /// Only applications with this health.
+    #[serde(default)]
+    pub health: Option<HealthStatus>,
+    /// Only applications with this sync status.
+    #[serde(default)]
+    pub sync: Option<SyncStatus>,
+    /// Only applications whose name contains this text.
+    #[serde(default)]
+    pub name_contains: Option<String>,
+    #[serde(default)]
+    pub workspace: Option<String>,
+    #[serde(default)]
+    pub cluster: Option<String>,
+    /// Page size (1-500, default 50).
+    #[serde(default)]
+    pub limit: Option<u32>,
+    /// `continue` value of the previous page.
+    #[serde(default, rename = "continue")]
+    pub continue_token: Option<String>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ListApplicationsOutput {
+    pub project: ProjectRef,
+    pub applications: Vec<ApplicationSummary>,
+    #[serde(flatten)]
+    pub page: PageInfo,
+}
+
+impl ToolDef for ListApplications {
+    const NAME: &'static str = "list_applications";
+    const TITLE: &'static str = "List GitOps applications";
+    const DESCRIPTION: &'static str = "Lists the GitOps (Argo CD) applications of a DevOps project: name, health (Healthy, Progressing, Degraded, Suspended, Missing, Unknown), sync (Synced, OutOfSync, Unknown), whether a sync is running, repository, revision, path, destination and sync policy. Filter by health or sync, e.g. to find failing deployments. get_application_status explains one.";
+    const TOOLSET: Toolset = Toolset::Gitops;
+    const HINTS: Hints = Hints::READ;
+    type Input = ListApplicationsInput;
+    type Output = ListApplicationsOutput;
+
+    async fn call(ctx: ToolCtx, input: ListApplicationsInput) -> Result<ListApplicationsOutput, ToolError> {
+        let page = PageRequest::parse(input.limit, input.continue_token.as_deref())?;
+        let project = resolve_for_tool(
+            &ctx,
+            &input.project,
+            input.workspace.as_deref(),
+            input.cluster.as_deref(),
+        )
+        .await?;
+        let cluster = project.cluster();
+        let mut query = ListQuery {
+            name: input.name_contains.clone(),
+            extra: vec![("sortBy", "name".into()), ("ascending", "true".into())],
+            ..Default::default()
+        };
+        if let Some(h) = input.health {
+            query.extra.push(("healthStatus", h.as_str().into()));
+        }
+        if let Some(s) = input.sync {
+            query.extra.push(("syncStatus", s.as_str().into()));
+        }
+        let (apps, info) = page
+            .fetch(|p| {
+                query.page = p.map(|x| x.0);
+                query.limit = p.map(|x| x.1);
+                ctx.client.list_applications(&cluster, &project.name, &query)
+            })
+            .await?;
+        Ok(ListApplicationsOutput {
+            applications: apps.iter().map(|a| ApplicationSummary::of(a, &cluster)).collect(),
+            project,
+            page: info,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::{call, ctx, sim};
+
+    #[tokio::test]
+    async fn lists_and_filters_by_health() {
+        let sim = sim().await;
+        let c = ctx(&sim);
+        let out = call(&c, "list_applications", serde_json::json!({"project": "stone-devops"}))
+            .await
+            .unwrap();
+        let apps = out["applications"].as_array().unwrap();
+        let names: Vec<&str> = apps.iter().map(|a| a["name"].as_str().unwrap()).collect();
+        assert_eq!(names, ["broken-app", "guestbook"]);
+        assert_eq!(apps[1]["destination_cluster"], "host");
+        assert_eq!(apps[1]["auto_sync"], true);
+        let degraded = call(
+            &c,
+            "list_applications",
+            serde_json::json!({"project": "stone-devops", "health": "Degraded"}),
+        )
+        .await
+        .unwrap();
+        let only: Vec<&str> = degraded["applications"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(only, ["broken-app"]);
+        assert!(
+            sim.requests()
+                .iter()
+                .any(|r| r.query.as_deref().is_some_and(|q| q.contains("healthStatus=Degraded")))
+        );
+    }
+}

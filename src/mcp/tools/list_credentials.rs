@@ -1,0 +1,212 @@
+//! `list_credentials`: the DevOps credentials of a project, without any
+//! secret data.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::kubesphere::ListQuery;
+use crate::kubesphere::creds::{Credential, CredentialType};
+use crate::mcp::context::ToolCtx;
+use crate::mcp::error::ToolError;
+use crate::mcp::paging::{PageInfo, PageRequest};
+use crate::mcp::registry::{Hints, ToolDef, Toolset};
+use crate::mcp::resolve::{ProjectRef, resolve_for_tool};
+
+pub struct ListCredentials;
+
+/// The four credential types, by their short names.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+pub enum CredentialKind {
+    #[serde(rename = "basic-auth")]
+    BasicAuth,
+    #[serde(rename = "ssh-auth")]
+    SshAuth,
+    #[serde(rename = "secret-text")]
+    SecretText,
+    #[serde(rename = "kubeconfig")]
+    Kubeconfig,
+}
+
+impl CredentialKind {
+    pub fn upstream(self) -> CredentialType {
+        match self {
+            CredentialKind::BasicAuth => CredentialType::BasicAuth,
+            CredentialKind::SshAuth => CredentialType::SshAuth,
+            CredentialKind::SecretText => CredentialType::SecretText,
+            CredentialKind::Kubeconfig => CredentialType::Kubeconfig,
+        }
+    }
+
+    pub fn of(t: CredentialType) -> CredentialKind {
+        match t {
+            CredentialType::BasicAuth => CredentialKind::BasicAuth,
+            CredentialType::SshAuth => CredentialKind::SshAuth,
+            CredentialType::SecretText => CredentialKind::SecretText,
+            CredentialType::Kubeconfig => CredentialKind::Kubeconfig,
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListCredentialsInput {
+    /// DevOps project as the user named it (full or short name); an ambiguous name is never guessed.
+    pub project: String,
+    /// Only credentials of this type.
+    #[serde(default, rename = "type")]
+    pub kind: Option<CredentialKind>,
+    /// Only credentials whose id contains this text.
+    #[serde(default)]
+    pub name_contains: Option<String>,
+    #[serde(default)]
+    pub workspace: Option<String>,
+    #[serde(default)]
+    pub cluster: Option<String>,
+    /// Page size (1-500, default 50).
+    #[serde(default)]
+    pub limit: Option<u32>,
+    /// `continue` value of the previous page.
+    #[serde(default, rename = "continue")]
+    pub continue_token: Option<String>,
+}
+
+/// One credential: never any secret data.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct CredentialSummary {
+    /// The credential id pipelines use (e.g. as `credential_id`).
+    pub id: String,
+    /// basic-auth, ssh-auth, secret-text or kubeconfig.
+    #[serde(rename = "type")]
+    pub kind: CredentialKind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub creator: Option<String>,
+    /// Sync to Jenkins: pending, successful or failed. Pipelines can use the credential once successful.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sync_status: Option<String>,
+    /// Why a sync failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sync_message: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sync_time: Option<String>,
+    /// Creation time (RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
+}
+
+impl CredentialSummary {
+    pub fn of(c: &Credential) -> CredentialSummary {
+        CredentialSummary {
+            id: c.metadata.name.clone(),
+            kind: CredentialKind::of(c.kind),
+            description: c.description().map(str::to_string),
+            creator: c.creator().map(str::to_string),
+            sync_status: c.sync_status().map(str::to_string),
+            sync_message: c.sync_message().map(str::to_string),
+            sync_time: c.sync_time().map(str::to_string),
+            created: c.metadata.creation_timestamp.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ListCredentialsOutput {
+    pub project: ProjectRef,
+    pub credentials: Vec<CredentialSummary>,
+    #[serde(flatten)]
+    pub page: PageInfo,
+}
+
+impl ToolDef for ListCredentials {
+    const NAME: &'static str = "list_credentials";
+    const TITLE: &'static str = "List credentials";
+    const DESCRIPTION: &'static str = "Lists the DevOps credentials of a project (the ids pipelines use for Git, registries, SSH, kubeconfig): id, type (basic-auth, ssh-auth, secret-text, kubeconfig), description, creator and Jenkins sync status. Never returns secret data. Use it to find the credential id a pipeline needs, or to check a new credential synced.";
+    const TOOLSET: Toolset = Toolset::Credentials;
+    const HINTS: Hints = Hints::READ;
+    type Input = ListCredentialsInput;
+    type Output = ListCredentialsOutput;
+
+    async fn call(ctx: ToolCtx, input: ListCredentialsInput) -> Result<ListCredentialsOutput, ToolError> {
+        let page = PageRequest::parse(input.limit, input.continue_token.as_deref())?;
+        let project = resolve_for_tool(
+            &ctx,
+            &input.project,
+            input.workspace.as_deref(),
+            input.cluster.as_deref(),
+        )
+        .await?;
+        let cluster = project.cluster();
+        let mut query = ListQuery {
+            name: input.name_contains.clone(),
+            extra: vec![("sortBy", "name".into()), ("ascending", "true".into())],
+            ..Default::default()
+        };
+        let (credentials, info) = match input.kind {
+            // Upstream cannot filter by type: read the whole list, cut it here.
+            Some(kind) => {
+                let all = ctx.client.list_credentials(&cluster, &project.name, &query).await?;
+                let want = kind.upstream();
+                page.slice(all.items.into_iter().filter(|c| c.kind == want).collect())
+            }
+            None => {
+                page.fetch(|p| {
+                    query.page = p.map(|x| x.0);
+                    query.limit = p.map(|x| x.1);
+                    ctx.client.list_credentials(&cluster, &project.name, &query)
+                })
+                .await?
+            }
+        };
+        Ok(ListCredentialsOutput {
+            credentials: credentials.iter().map(CredentialSummary::of).collect(),
+            project,
+            page: info,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::{call, ctx, sim};
+
+    #[tokio::test]
+    async fn lists_only_credentials_and_no_data() {
+        let sim = sim().await;
+        let out = call(
+            &ctx(&sim),
+            "list_credentials",
+            serde_json::json!({"project": "stone-devops"}),
+        )
+        .await
+        .unwrap();
+        let ids: Vec<&str> = out["credentials"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids, ["github-token"]);
+        assert_eq!(out["credentials"][0]["type"], "basic-auth");
+        assert_eq!(out["credentials"][0]["sync_status"], "successful");
+        // Seeded values of the credential and of the other Secrets.
+        let text = out.to_string();
+        for leak in [
+            "ghp_simulatedTokenValue123",
+            "sim-api-key",
+            "eyJhbGci",
+            "Z2hwX3NpbXVsYXRlZFRva2VuVmFsdWUxMjM",
+        ] {
+            assert!(!text.contains(leak), "{leak} in {text}");
+        }
+        let none = call(
+            &ctx(&sim),
+            "list_credentials",
+            serde_json::json!({"project": "stone-devops", "type": "kubeconfig"}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(none["credentials"].as_array().unwrap().len(), 0);
+        assert_eq!(none["total"], 0);
+    }
+}

@@ -1,0 +1,153 @@
+//! `scan_repository`: start branch indexing of a multi-branch pipeline.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::kubesphere::models::PIPELINE_TYPE_MULTI_BRANCH;
+use crate::mcp::context::ToolCtx;
+use crate::mcp::error::ToolError;
+use crate::mcp::registry::{Hints, ToolDef, Toolset};
+use crate::mcp::resolve::{ProjectRef, resolve_for_tool};
+
+pub struct ScanRepository;
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScanRepositoryInput {
+    /// DevOps project as the user named it (full or short name); an ambiguous name is never guessed.
+    pub project: String,
+    /// Multi-branch pipeline to scan.
+    pub pipeline: String,
+    #[serde(default)]
+    pub workspace: Option<String>,
+    #[serde(default)]
+    pub cluster: Option<String>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ScanRepositoryOutput {
+    pub project: ProjectRef,
+    pub pipeline: String,
+    /// True: Jenkins accepted the scan request.
+    pub started: bool,
+    pub next: String,
+}
+
+impl ToolDef for ScanRepository {
+    const NAME: &'static str = "scan_repository";
+    const TITLE: &'static str = "Scan a repository for branches";
+    const DESCRIPTION: &'static str = "Starts branch indexing of a multi-branch pipeline: Jenkins lists the repository's branches, keeps those with a Jenkinsfile, and builds new ones. Use it after create_multibranch_pipeline or when a pushed branch is missing from list_branches. It returns at once; read the result with get_scan_log and list_branches.";
+    const TOOLSET: Toolset = Toolset::Pipelines;
+    const HINTS: Hints = Hints {
+        read_only: false,
+        destructive: false,
+        idempotent: true,
+        open_world: false,
+    };
+    type Input = ScanRepositoryInput;
+    type Output = ScanRepositoryOutput;
+
+    async fn call(ctx: ToolCtx, input: ScanRepositoryInput) -> Result<ScanRepositoryOutput, ToolError> {
+        let project = resolve_for_tool(
+            &ctx,
+            &input.project,
+            input.workspace.as_deref(),
+            input.cluster.as_deref(),
+        )
+        .await?;
+        let cluster = project.cluster();
+        let p = ctx
+            .client
+            .get_pipeline(&cluster, &project.name, &input.pipeline)
+            .await?;
+        if p.spec.kind != PIPELINE_TYPE_MULTI_BRANCH {
+            return Err(ToolError::InvalidInput(format!(
+                "{} is a regular pipeline: only multi-branch pipelines have branches to scan. Start it with trigger_run.",
+                input.pipeline
+            )));
+        }
+        ctx.client
+            .scan_pipeline(&cluster, &project.name, &input.pipeline)
+            .await?;
+        Ok(ScanRepositoryOutput {
+            next: format!(
+                "Indexing runs in Jenkins: read get_scan_log (pipeline {:?}) to see which branches have a Jenkinsfile, then list_branches.",
+                input.pipeline
+            ),
+            pipeline: input.pipeline,
+            project,
+            started: true,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::{call, ctx, sim};
+
+    #[tokio::test]
+    async fn scan_then_log_then_branches() {
+        let sim = sim().await;
+        let c = ctx(&sim);
+        assert!(sim.add_repo_branch(
+            "host",
+            "stone-devops",
+            "echo-pipeline",
+            "release-1",
+            Some("pipeline { agent any\n stages { stage('x') { steps { echo 'r' } } } }")
+        ));
+        let out = call(
+            &c,
+            "scan_repository",
+            serde_json::json!({"project": "stone-devops", "pipeline": "echo-pipeline"}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(out["started"], true);
+        let log = call(
+            &c,
+            "get_scan_log",
+            serde_json::json!({"project": "stone-devops", "pipeline": "echo-pipeline"}),
+        )
+        .await
+        .unwrap();
+        let text = log["log"].as_str().unwrap();
+        assert!(
+            text.contains("release-1") && text.contains("Does not meet criteria"),
+            "{text}"
+        );
+        assert_eq!(log["finished"], true);
+        let br = call(
+            &c,
+            "list_branches",
+            serde_json::json!({"project": "stone-devops", "pipeline": "echo-pipeline"}),
+        )
+        .await
+        .unwrap();
+        let names: Vec<&str> = br["branches"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|b| b["name"].as_str())
+            .collect();
+        assert!(names.contains(&"release-1") && !names.contains(&"docs"), "{names:?}");
+    }
+
+    #[tokio::test]
+    async fn a_regular_pipeline_is_not_scanned() {
+        let sim = sim().await;
+        let err = call(
+            &ctx(&sim),
+            "scan_repository",
+            serde_json::json!({"project": "stone-devops", "pipeline": "hello"}),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.kind(), "invalid_input");
+        assert!(
+            sim.requests()
+                .iter()
+                .all(|r| r.method == "GET" || r.path == "/oauth/token")
+        );
+    }
+}
