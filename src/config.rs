@@ -39,6 +39,12 @@ pub enum Command {
         #[arg(long)]
         write: Option<PathBuf>,
     },
+    /// Print a new random API key and the entry for the API key file.
+    ApiKey {
+        /// Name of the entry (shown in access logs).
+        #[arg(long)]
+        name: Option<String>,
+    },
     /// Run the simulated KubeSphere alone (for curl experiments).
     Sandbox {
         /// Address to listen on.
@@ -107,6 +113,9 @@ pub struct GlobalArgs {
     /// Log filter for stderr (RUST_LOG syntax), e.g. debug or ks_devops_mcp=trace.
     #[arg(long, env = "KS_DEVOPS_MCP_LOG", default_value = "info", global = true)]
     pub log: String,
+
+    #[command(flatten)]
+    pub http: crate::http::HttpArgs,
 }
 
 /// Where the server's KubeSphere is.
@@ -124,6 +133,16 @@ pub struct Settings {
     pub options: ServerOptions,
     pub default_cluster: Cluster,
     pub search_clusters: Option<Vec<Cluster>>,
+    /// `--http`: serve streamable HTTP instead of stdio.
+    pub http: Option<crate::http::HttpConfig>,
+}
+
+impl Settings {
+    /// Whether HTTP callers bring their own identity (the server then has
+    /// none of its own).
+    pub fn caller_auth(&self) -> bool {
+        self.http.as_ref().is_some_and(crate::http::HttpConfig::caller_auth)
+    }
 }
 
 fn env_secret(name: &str) -> Option<SecretString> {
@@ -182,6 +201,8 @@ impl Settings {
         if g.timeout_secs == 0 || g.timeout_secs > 600 {
             return Err("KUBESPHERE_TIMEOUT must be between 1 and 600 seconds".into());
         }
+        let http = g.http.to_config()?;
+        let caller_auth = http.as_ref().is_some_and(crate::http::HttpConfig::caller_auth);
         if g.sandbox {
             return Ok(Settings {
                 target: Target::Sandbox,
@@ -189,6 +210,7 @@ impl Settings {
                 options,
                 default_cluster,
                 search_clusters,
+                http,
             });
         }
         let url = g
@@ -214,6 +236,12 @@ impl Settings {
         };
         let username = g.username.as_deref().map(str::trim).filter(|u| !u.is_empty());
         let credentials = match (username, password, token) {
+            // Each HTTP caller brings its own identity: the server has none
+            // to fall back to, so configuring one is a mistake.
+            (None, None, None) if caller_auth => Credentials::None,
+            _ if caller_auth => {
+                return Err("KUBESPHERE_USERNAME/KUBESPHERE_PASSWORD/KUBESPHERE_TOKEN are not used with --http and caller authentication (each caller acts as itself): unset them, or use --auth none on a loopback address".into());
+            }
             (Some(_), _, Some(_)) => {
                 return Err(
                     "set either KUBESPHERE_TOKEN or KUBESPHERE_USERNAME + KUBESPHERE_PASSWORD, not both".into(),
@@ -262,6 +290,7 @@ impl Settings {
             options,
             default_cluster,
             search_clusters,
+            http,
         })
     }
 }

@@ -2,11 +2,13 @@
 //! DevOps as a namespace-scoped tenant.
 //!
 //! Layers: [`kubesphere`] (the HTTP client, no MCP inside), [`mcp`] (tools,
-//! guardrails and the MCP server handler), and the transports in `main.rs`.
+//! guardrails and the MCP server handler), [`http`] (the streamable HTTP
+//! transport with per-caller identity) and stdio in `main.rs`.
 //! The simulated KubeSphere lives in its own crate, `ks-sim`.
 
 pub mod catalog;
 pub mod config;
+pub mod http;
 pub mod kubesphere;
 pub mod mcp;
 

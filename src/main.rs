@@ -15,6 +15,7 @@ use tracing_subscriber::prelude::*;
 
 use ks_devops_mcp::catalog;
 use ks_devops_mcp::config::{Cli, Command, Settings, Target};
+use ks_devops_mcp::http::HttpServer;
 use ks_devops_mcp::kubesphere::{ClientSettings, Credentials, KsClient};
 use ks_devops_mcp::mcp::server::DevopsServer;
 use ks_devops_mcp::mcp::{Registry, ToolCtx};
@@ -91,16 +92,42 @@ async fn run(cli: Cli) -> ExitCode {
             sim.shutdown().await;
             ExitCode::SUCCESS
         }
+        Command::ApiKey { name } => {
+            let (key, hex) = ks_devops_mcp::http::keys::generate();
+            let name = name.unwrap_or_else(|| "my-agent".into());
+            eprintln!("Give the first line to the client (Authorization: Bearer <key>); it is shown only now.");
+            eprintln!("Add the entry below to the API key file (KS_DEVOPS_MCP_API_KEYS) and fill in the identity.");
+            println!("{key}");
+            println!();
+            println!("[[keys]]");
+            println!("name = {name:?}");
+            println!("sha256 = \"{hex}\"");
+            println!("username = \"KUBESPHERE-USER\"");
+            println!("password_file = \"/path/to/password\"   # or: token_file = \"/path/to/token\"");
+            ExitCode::SUCCESS
+        }
         Command::Serve | Command::Call { .. } => {
-            let settings = match Settings::from_args(&cli.global) {
+            let mut settings = match Settings::from_args(&cli.global) {
                 Ok(s) => s,
                 Err(e) => return fail(e),
             };
-            let (client, _sim) = match connect(&settings).await {
+            let http = match command {
+                Command::Serve => settings.http.take(),
+                _ => None,
+            };
+            if http.is_none() && settings.caller_auth() {
+                return fail("`call` runs as the server's own identity: unset KS_DEVOPS_MCP_HTTP, or use --auth none");
+            }
+            let caller_auth = http.as_ref().is_some_and(|h| h.caller_auth());
+            let (client, sim) = match connect(&settings, caller_auth).await {
                 Ok(x) => x,
                 Err(e) => return fail(e),
             };
-            let server = DevopsServer::new(Registry::filtered(&settings.filter), client, settings.options.clone());
+            let registry = Registry::filtered(&settings.filter);
+            if let Some(http) = http {
+                return serve_http(http, registry, settings.options.clone(), client, sim).await;
+            }
+            let server = DevopsServer::new(registry, client, settings.options.clone());
             match command {
                 Command::Call { tool, args } => call_once(&server, &tool, args.as_deref()).await,
                 _ => serve_stdio(server).await,
@@ -111,7 +138,9 @@ async fn run(cli: Cli) -> ExitCode {
 
 /// Builds the KubeSphere client (starting the simulated one for
 /// `--sandbox`). Makes no request to KubeSphere: login happens on first use.
-async fn connect(settings: &Settings) -> Result<(KsClient, Option<ks_sim::Sim>), String> {
+/// With `caller_auth` the client has no identity (each HTTP caller brings
+/// its own).
+async fn connect(settings: &Settings, caller_auth: bool) -> Result<(KsClient, Option<ks_sim::Sim>), String> {
     match &settings.target {
         Target::Real(cs) => Ok((KsClient::new((**cs).clone()).map_err(|e| e.to_string())?, None)),
         Target::Sandbox => {
@@ -119,16 +148,22 @@ async fn connect(settings: &Settings) -> Result<(KsClient, Option<ks_sim::Sim>),
                 .await
                 .map_err(|e| format!("cannot start the simulated KubeSphere: {e}"))?;
             let url = url::Url::parse(&sim.url()).map_err(|e| format!("simulated KubeSphere URL: {e}"))?;
-            let mut cs = ClientSettings::new(
-                url,
+            let credentials = if caller_auth {
+                Credentials::None
+            } else {
                 Credentials::Password {
                     username: SANDBOX_USER.into(),
                     password: SecretString::from(SANDBOX_PASSWORD),
-                },
-            );
+                }
+            };
+            let mut cs = ClientSettings::new(url, credentials);
             cs.default_cluster = settings.default_cluster.clone();
             cs.search_clusters = settings.search_clusters.clone();
-            tracing::info!(url = %sim.url(), user = SANDBOX_USER, "using the simulated KubeSphere");
+            if caller_auth {
+                tracing::info!(url = %sim.url(), "using the simulated KubeSphere; callers log in themselves (users tenant and demo-admin)");
+            } else {
+                tracing::info!(url = %sim.url(), user = SANDBOX_USER, "using the simulated KubeSphere");
+            }
             Ok((KsClient::new(cs).map_err(|e| e.to_string())?, Some(sim)))
         }
     }
@@ -160,7 +195,9 @@ async fn call_once(server: &DevopsServer, tool: &str, args: Option<&str>) -> Exi
             Err(e) => return fail(format!("arguments are not valid JSON: {e}")),
         },
     };
-    let ctx: ToolCtx = server.detached_ctx();
+    let Some(ctx): Option<ToolCtx> = server.detached_ctx() else {
+        return fail("`call` needs the server's own KubeSphere identity");
+    };
     match entry.run(ctx, args).await {
         Ok(value) => {
             println!(
@@ -206,6 +243,42 @@ async fn serve_stdio(server: DevopsServer) -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+async fn serve_http(
+    cfg: ks_devops_mcp::http::HttpConfig,
+    registry: Registry,
+    options: ks_devops_mcp::mcp::ServerOptions,
+    client: KsClient,
+    sim: Option<ks_sim::Sim>,
+) -> ExitCode {
+    let mode = cfg.auth.name();
+    let stateless = cfg.stateless;
+    let caller_auth = cfg.caller_auth();
+    let keys = cfg.api_keys.len();
+    let tools = registry.entries().len();
+    let server = match HttpServer::start(cfg, registry, options, client).await {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    let addr = server.local_addr();
+    tracing::info!(%addr, auth = mode, api_keys = keys, stateless, tools, "serving MCP on http://{addr}/mcp");
+    if let Some(sim) = &sim
+        && caller_auth
+    {
+        eprintln!(
+            "sandbox: get a token with\n  curl -s -d grant_type=password -d username=tenant -d password={SANDBOX_PASSWORD} -d client_id=kubesphere -d client_secret=kubesphere {}/oauth/token\nthen send Authorization: Bearer <access_token> to http://{addr}/mcp (user demo-admin sees workspace demo)",
+            sim.url()
+        );
+    }
+    shutdown_signal().await;
+    server.begin_shutdown();
+    server.stopped().await;
+    if let Some(sim) = sim {
+        sim.shutdown().await;
+    }
+    tracing::info!("stopped");
+    ExitCode::SUCCESS
 }
 
 async fn shutdown_signal() {

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use super::client::KsClient;
 use super::error::{KsError, KsResult};
-use super::models::{ClusterObject, DevOpsProject, List, Page, Pipeline, User, Workspace};
+use super::models::{ClusterObject, DevOpsProject, List, Page, Pipeline, User, UserInfo, Workspace};
 use super::path::{ApiPath, Cluster, gv, validate_label, validate_subdomain};
 
 /// How long a workspace's project list is reused for name resolution.
@@ -48,6 +48,24 @@ impl ListQuery {
 }
 
 impl KsClient {
+    /// `GET /oauth/userinfo`: who this client's token belongs to, as
+    /// KubeSphere sees it (401 = the token is not valid).
+    pub async fn userinfo(&self) -> KsResult<UserInfo> {
+        let info: UserInfo = self.get_json(&Cluster::Host, &ApiPath::oauth_userinfo(), &[]).await?;
+        if info.username().is_none() {
+            return Err(KsError::InvalidResponse {
+                path: "/oauth/userinfo".into(),
+                reason: "the answer names no user (no sub or preferred_username)".into(),
+            });
+        }
+        Ok(info)
+    }
+
+    /// `GET /healthz` without credentials: whether ks-apiserver answers.
+    pub async fn healthz(&self) -> KsResult<()> {
+        self.probe_health().await
+    }
+
     /// `GET IAM/users/{user}`: the user's own record.
     pub async fn get_user(&self, username: &str) -> KsResult<User> {
         validate_user(username)?;

@@ -15,6 +15,11 @@ pub enum Credentials {
     Password { username: String, password: SecretString },
     /// A bearer token obtained elsewhere (cannot be renewed by this server).
     Token(SecretString),
+    /// No identity at all: only anonymous requests (the health probe) work;
+    /// every authenticated call fails. The HTTP transport's template client
+    /// in caller-authentication mode, so the server never has an identity
+    /// of its own to fall back to.
+    None,
 }
 
 impl Credentials {
@@ -23,6 +28,7 @@ impl Credentials {
         match self {
             Credentials::Password { username, .. } => Some(username.clone()),
             Credentials::Token(t) => jwt_claims(t.expose_secret()).and_then(|c| c.username()),
+            Credentials::None => None,
         }
     }
 }

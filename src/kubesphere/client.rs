@@ -43,6 +43,9 @@ pub struct ClientSettings {
     pub read_attempts: u32,
     /// First backoff between read attempts (doubles each time).
     pub retry_backoff: Duration,
+    /// What a 401 tells the agent to do; `None` = derived from the
+    /// credentials (operator settings). Set for tokens callers bring.
+    pub unauthorized_hint: Option<&'static str>,
 }
 
 impl ClientSettings {
@@ -56,6 +59,30 @@ impl ClientSettings {
             timeout: Duration::from_secs(30),
             read_attempts: 3,
             retry_backoff: Duration::from_millis(200),
+            unauthorized_hint: None,
+        }
+    }
+
+    /// The same settings acting as another identity.
+    pub fn with_credentials(&self, credentials: Credentials) -> ClientSettings {
+        ClientSettings {
+            credentials,
+            ..self.clone()
+        }
+    }
+
+    fn unauthorized_hint(&self) -> &'static str {
+        if let Some(h) = self.unauthorized_hint {
+            return h;
+        }
+        match self.credentials {
+            Credentials::Password { .. } => {
+                "A fresh login did not help: the configured credentials are wrong, disabled or expired; ask the operator to fix KUBESPHERE_USERNAME/KUBESPHERE_PASSWORD"
+            }
+            Credentials::Token(_) => {
+                "The configured KUBESPHERE_TOKEN is wrong, revoked or expired and this server cannot renew it; ask the operator for a fresh token"
+            }
+            Credentials::None => "This server has no KubeSphere identity of its own; every caller must bring its own",
         }
     }
 }
@@ -137,6 +164,20 @@ impl KsClient {
             .user_agent(concat!("ks-devops-mcp/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| KsError::Invalid(format!("cannot build HTTP client: {e}")))?;
+        Ok(Self::with_http(settings, http))
+    }
+
+    /// A client for the same KubeSphere acting as another identity, with
+    /// its own token, caches and redactor but this client's connection pool
+    /// (requests carry their own `Authorization`; connections hold no
+    /// identity). Used for the HTTP transport's callers.
+    pub fn sibling(&self, credentials: Credentials, unauthorized_hint: &'static str) -> KsClient {
+        let mut settings = self.inner.settings.with_credentials(credentials);
+        settings.unauthorized_hint = Some(unauthorized_hint);
+        Self::with_http(settings, self.inner.http.clone())
+    }
+
+    fn with_http(settings: ClientSettings, http: reqwest::Client) -> KsClient {
         let redactor = Redactor::default();
         // The default client secret `kubesphere` is public (the ks-core chart
         // installs it) and appears in every API group name: not redacted.
@@ -146,12 +187,13 @@ impl KsClient {
         match &settings.credentials {
             Credentials::Password { password, .. } => redactor.add(password),
             Credentials::Token(t) => redactor.add(t),
+            Credentials::None => {}
         }
         let session = match &settings.credentials {
             Credentials::Token(t) => Some(Session::from_static(t.clone())),
-            Credentials::Password { .. } => None,
+            Credentials::Password { .. } | Credentials::None => None,
         };
-        Ok(KsClient {
+        KsClient {
             inner: Arc::new(Inner {
                 http,
                 settings,
@@ -160,7 +202,7 @@ impl KsClient {
                 redactor,
                 caches: Default::default(),
             }),
-        })
+        }
     }
 
     pub fn settings(&self) -> &ClientSettings {
@@ -195,6 +237,31 @@ impl KsClient {
             token_expires_at: session.expires_at,
             renewable: matches!(self.inner.settings.credentials, Credentials::Password { .. }),
         })
+    }
+
+    /// One unauthenticated GET of `/healthz` (no retry: probes repeat anyway).
+    pub(crate) async fn probe_health(&self) -> KsResult<()> {
+        let path = ApiPath::healthz();
+        let resp = self
+            .send_once(
+                &Method::GET,
+                &Cluster::Host,
+                &path,
+                &[],
+                &Body::None,
+                None,
+                "*/*",
+                false,
+            )
+            .await?;
+        let status = resp.status();
+        if status.is_success() {
+            return Ok(());
+        }
+        let body = read_capped(resp, MAX_ERROR_BODY, path.as_str())
+            .await
+            .unwrap_or_default();
+        Err(self.map_error(status, &body, path.as_str(), true))
     }
 
     // ---------------------------------------------------------------- auth
@@ -232,11 +299,18 @@ impl KsClient {
                 if s.expires_at.is_some_and(|e| e <= SystemTime::now()) {
                     return Err(KsError::Unauthorized {
                         path: "/oauth/token".into(),
-                        message: "the configured KUBESPHERE_TOKEN has expired and cannot be renewed by this server"
-                            .into(),
+                        message: "the bearer token has expired or was refused".into(),
+                        hint: settings.unauthorized_hint(),
                     });
                 }
                 return Ok(s);
+            }
+            Credentials::None => {
+                return Err(KsError::Unauthorized {
+                    path: "/oauth/token".into(),
+                    message: "no identity".into(),
+                    hint: settings.unauthorized_hint(),
+                });
             }
         };
         if let Some(refresh) = current.and_then(|s| s.refresh.as_ref()) {
@@ -569,7 +643,11 @@ impl KsClient {
         let message = self.inner.redactor.redact(&summarize_body(status, body));
         let path = path.to_string();
         match status.as_u16() {
-            401 => KsError::Unauthorized { path, message },
+            401 => KsError::Unauthorized {
+                path,
+                message,
+                hint: self.inner.settings.unauthorized_hint(),
+            },
             403 => KsError::Forbidden { path, message },
             404 => KsError::NotFound { path, message },
             409 => KsError::Conflict { path, message },

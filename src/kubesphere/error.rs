@@ -37,11 +37,13 @@ pub enum KsError {
         hint: &'static str,
     },
 
-    /// 401 that a fresh login did not cure.
-    #[error(
-        "KubeSphere answered 401 Unauthorized for {path} even after logging in again: {message}. The configured credentials are wrong, disabled or expired; ask the operator to fix KUBESPHERE_USERNAME/KUBESPHERE_PASSWORD or KUBESPHERE_TOKEN"
-    )]
-    Unauthorized { path: String, message: String },
+    /// 401 that a fresh login did not cure (or a token that cannot be renewed).
+    #[error("KubeSphere answered 401 Unauthorized for {path}: {message}. {hint}")]
+    Unauthorized {
+        path: String,
+        message: String,
+        hint: &'static str,
+    },
 
     /// 403 from KubeSphere RBAC.
     #[error(
@@ -156,9 +158,10 @@ impl KsError {
                 description: f(description),
                 hint,
             },
-            KsError::Unauthorized { path, message } => KsError::Unauthorized {
+            KsError::Unauthorized { path, message, hint } => KsError::Unauthorized {
                 path,
                 message: f(message),
+                hint,
             },
             KsError::Forbidden { path, message } => KsError::Forbidden {
                 path,

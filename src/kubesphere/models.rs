@@ -137,6 +137,27 @@ impl DevOpsProject {
 }
 
 /// `iam.kubesphere.io/v1beta1` User.
+/// `GET /oauth/userinfo`: who a token belongs to (upstream serialises the
+/// name under `url` by a json-tag bug; `sub` and `preferred_username` are
+/// reliable).
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct UserInfo {
+    #[serde(default)]
+    pub sub: Option<String>,
+    #[serde(default)]
+    pub preferred_username: Option<String>,
+}
+
+impl UserInfo {
+    /// The user name, if KubeSphere said one.
+    pub fn username(&self) -> Option<&str> {
+        self.preferred_username
+            .as_deref()
+            .or(self.sub.as_deref())
+            .filter(|u| !u.is_empty())
+    }
+}
+
 #[derive(Clone, Debug, Deserialize)]
 pub struct User {
     #[serde(default)]

@@ -129,6 +129,16 @@ impl ApiPath {
         ApiPath("/oauth/token".to_string())
     }
 
+    /// The OIDC userinfo endpoint (checks a caller's token).
+    pub fn oauth_userinfo() -> ApiPath {
+        ApiPath("/oauth/userinfo".to_string())
+    }
+
+    /// ks-apiserver's unauthenticated health endpoint (readiness probe).
+    pub fn healthz() -> ApiPath {
+        ApiPath("/healthz".to_string())
+    }
+
     /// Appends literal, trusted segments (written in code, never user data).
     pub fn lit(mut self, segments: &'static str) -> ApiPath {
         self.0.push('/');
@@ -149,9 +159,9 @@ impl ApiPath {
         &self.0
     }
 
-    /// The full path for a cluster (oauth is never prefixed).
+    /// The full path for a cluster (oauth and healthz are never prefixed).
     pub fn for_cluster(&self, cluster: &Cluster) -> String {
-        if self.0.starts_with("/oauth/") {
+        if self.0.starts_with("/oauth/") || self.0 == "/healthz" {
             self.0.clone()
         } else {
             format!("{}{}", cluster.prefix(), self.0)
@@ -161,7 +171,8 @@ impl ApiPath {
 
 /// The tenant allowlist, applied to every path right before it is sent.
 ///
-/// Allowed: `/oauth/token`, and `[/clusters/{c}]/kapis/...` with no segment
+/// Allowed: `/oauth/token`, `/oauth/userinfo` (checking a caller's token),
+/// `/healthz` (readiness), and `[/clusters/{c}]/kapis/...` with no segment
 /// that is empty, `.`/`..`, the devops system namespace, or the Jenkins
 /// admin proxy (`.../namespaces/{ns}/jenkins/...`).
 pub fn check_allowed(path: &str) -> KsResult<()> {
@@ -171,7 +182,7 @@ pub fn check_allowed(path: &str) -> KsResult<()> {
             reason,
         })
     };
-    if path == "/oauth/token" {
+    if matches!(path, "/oauth/token" | "/oauth/userinfo" | "/healthz") {
         return Ok(());
     }
     if path.contains('?') || path.contains('#') {
@@ -204,7 +215,7 @@ pub fn check_allowed(path: &str) -> KsResult<()> {
         Some("apis") | Some("api") => {
             return deny("cluster-scoped Kubernetes APIs (/apis, /api) answer 403 to tenants");
         }
-        Some("oauth") => return deny("only /oauth/token is used, and only on the host"),
+        Some("oauth") => return deny("only /oauth/token and /oauth/userinfo are used, and only on the host"),
         _ => return deny("only /kapis/... routes are allowed"),
     }
     if segs.get(i + 1).map(String::as_str) == Some("clusters") {
@@ -262,6 +273,8 @@ mod tests {
     fn allowlist() {
         for ok in [
             "/oauth/token",
+            "/oauth/userinfo",
+            "/healthz",
             "/kapis/tenant.kubesphere.io/v1beta1/workspaces",
             "/clusters/member-1/kapis/devops.kubesphere.io/v1alpha3/namespaces/a/pipelines",
             "/kapis/devops.kubesphere.io/v1alpha3/namespaces/a/pipelines/jenkins",
@@ -279,9 +292,12 @@ mod tests {
             "/kapis/clusters/member-1/devops.kubesphere.io/v1alpha3/x",
             "/kapis/devops.kubesphere.io/v1alpha3/namespaces/%2E%2E/x",
             "/kapis/a/../../apis/x",
-            "/oauth/userinfo",
+            "/oauth/authorize",
+            "/oauth/keys",
             "/clusters/m/oauth/token",
-            "/healthz",
+            "/clusters/m/oauth/userinfo",
+            "/healthz/x",
+            "/clusters/m/healthz",
             "relative/kapis/x",
             "/kapis//x/y",
             "/kapis/x/y?a=b",

@@ -1,5 +1,12 @@
 //! The MCP server handler: lists the registry's tools and runs them.
-//! Transport-agnostic; `main.rs` puts it on stdio (and, later, HTTP).
+//! Transport-agnostic; `main.rs` puts it on stdio, `crate::http` on
+//! streamable HTTP.
+//!
+//! Who a tool acts as is decided per request: either the one identity the
+//! server was configured with ([`Acting::Fixed`]: stdio, the `call` CLI,
+//! HTTP without caller authentication on loopback), or the authenticated
+//! caller the HTTP layer attached to the request ([`Acting::PerCaller`]),
+//! with no fallback: a request without a caller is refused.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -16,23 +23,65 @@ use super::error::ToolError;
 use super::registry::{Registry, ToolOutcome};
 use crate::kubesphere::KsClient;
 
-const INSTRUCTIONS: &str = "Operates KubeSphere DevOps as the configured tenant user, through KubeSphere's tenant API only. \
+const INSTRUCTIONS: &str = "Operates KubeSphere DevOps as one tenant user (the configured one, or over HTTP the calling user), through KubeSphere's tenant API only. \
 Start with whoami or list_devops_projects. Every tool that takes `project` accepts the name the user typed; when it matches several projects the tool asks or returns the candidates: ask the user, never pick one yourself. \
 Results are compact summaries; failures come back as tool errors whose text says what to do next.";
+
+/// The authenticated caller of one HTTP request, put into the request's
+/// extensions by the HTTP layer. Holds the caller's own KubeSphere client
+/// (its token cache); never shared between identities.
+#[derive(Clone)]
+pub struct Caller {
+    /// The KubeSphere user, as KubeSphere confirmed it (for logs and
+    /// session ownership).
+    pub user: Arc<str>,
+    /// How the caller proved it: `token` (its own KubeSphere token) or
+    /// `key:<name>` (an operator-managed API key).
+    pub via: Arc<str>,
+    pub client: KsClient,
+}
+
+impl std::fmt::Debug for Caller {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Caller")
+            .field("user", &self.user)
+            .field("via", &self.via)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Whose KubeSphere identity tools use.
+#[derive(Clone)]
+pub enum Acting {
+    /// The one configured identity.
+    Fixed(KsClient),
+    /// The request's authenticated [`Caller`]; no fallback.
+    PerCaller,
+}
 
 /// The ks-devops MCP server. Cheap to clone (one per session).
 #[derive(Clone)]
 pub struct DevopsServer {
     registry: Registry,
-    client: KsClient,
+    acting: Acting,
     options: Arc<ServerOptions>,
 }
 
 impl DevopsServer {
+    /// A server acting as one configured identity.
     pub fn new(registry: Registry, client: KsClient, options: ServerOptions) -> DevopsServer {
         DevopsServer {
             registry,
-            client,
+            acting: Acting::Fixed(client),
+            options: Arc::new(options),
+        }
+    }
+
+    /// A server acting as each request's authenticated caller.
+    pub fn per_caller(registry: Registry, options: ServerOptions) -> DevopsServer {
+        DevopsServer {
+            registry,
+            acting: Acting::PerCaller,
             options: Arc::new(options),
         }
     }
@@ -41,9 +90,36 @@ impl DevopsServer {
         &self.registry
     }
 
-    /// A context for a call outside MCP (the `call` CLI): nobody can be asked.
-    pub fn detached_ctx(&self) -> ToolCtx {
-        ToolCtx::detached(self.client.clone(), self.options.clone())
+    pub fn acting(&self) -> &Acting {
+        &self.acting
+    }
+
+    /// A context for a call outside MCP (the `call` CLI): nobody can be
+    /// asked. `None` for a per-caller server (there is nobody to act as).
+    pub fn detached_ctx(&self) -> Option<ToolCtx> {
+        match &self.acting {
+            Acting::Fixed(client) => Some(ToolCtx::detached(client.clone(), self.options.clone())),
+            Acting::PerCaller => None,
+        }
+    }
+
+    /// The client of this request and the user name for the access log.
+    fn client_for(&self, rc: &RequestContext<RoleServer>) -> Result<(KsClient, Arc<str>), ErrorData> {
+        let caller = rc
+            .extensions
+            .get::<http::request::Parts>()
+            .and_then(|p| p.extensions.get::<Caller>());
+        match (&self.acting, caller) {
+            (_, Some(c)) => Ok((c.client.clone(), c.user.clone())),
+            (Acting::Fixed(client), None) => {
+                let user = client.settings().credentials.username().unwrap_or_default();
+                Ok((client.clone(), Arc::from(user)))
+            }
+            (Acting::PerCaller, None) => Err(ErrorData::invalid_request(
+                "this request carries no authenticated caller; send Authorization: Bearer <KubeSphere token or API key>",
+                None,
+            )),
+        }
     }
 
     /// The server's advertised configuration.
@@ -56,7 +132,7 @@ impl DevopsServer {
             .with_instructions(INSTRUCTIONS)
     }
 
-    fn ctx_for(&self, rc: &RequestContext<RoleServer>, params: &CallToolRequestParams) -> ToolCtx {
+    fn ctx_for(&self, client: KsClient, rc: &RequestContext<RoleServer>, params: &CallToolRequestParams) -> ToolCtx {
         let can_elicit = rc
             .client_capabilities()
             .and_then(|c| c.elicitation)
@@ -72,7 +148,7 @@ impl DevopsServer {
             },
         };
         ToolCtx {
-            client: self.client.clone(),
+            client,
             options: self.options.clone(),
             cancel: rc.ct.clone(),
             channel,
@@ -121,13 +197,16 @@ impl ServerHandler for DevopsServer {
                 None,
             ));
         };
-        let ctx = self.ctx_for(&context, &request);
+        let (client, caller) = self.client_for(&context)?;
+        let ctx = self.ctx_for(client, &context, &request);
         let started = Instant::now();
         let outcome = entry.run(ctx, request.arguments.clone().unwrap_or_default()).await;
         let ms = started.elapsed().as_millis() as u64;
+        // The access log of tool calls: never arguments or results (they
+        // may hold secrets), never a token.
         match &outcome {
-            Ok(_) => tracing::info!(tool = %request.name, ms, outcome = "ok", "tool call"),
-            Err(e) => tracing::info!(tool = %request.name, ms, outcome = e.kind(), "tool call"),
+            Ok(_) => tracing::info!(%caller, tool = %request.name, ms, outcome = "ok", "tool call"),
+            Err(e) => tracing::info!(%caller, tool = %request.name, ms, outcome = e.kind(), "tool call"),
         }
         Ok(to_response(outcome))
     }
