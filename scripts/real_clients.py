@@ -99,7 +99,9 @@ class CheckFailed(Exception):
 
 
 def short(value: Any, limit: int = 300) -> str:
+    """A bounded one-liner for the report, with bearer tokens masked."""
     text = value if isinstance(value, str) else json.dumps(value, default=str)
+    text = re.sub(r"(Bearer\s+)[^\s\"',|]+", r"\1[redacted]", text)
     return text if len(text) <= limit else text[:limit] + "..."
 
 
@@ -491,23 +493,20 @@ class HttpServer:
     log_path: Path
 
 
-def http_auth_headers(log_text: str) -> dict[str, str]:
+def http_auth_headers(log_text: str, mcp_port: int) -> dict[str, str]:
     """The Authorization header an HTTP caller sends to `--sandbox --http`.
 
     The HTTP transport authenticates callers by `Authorization: Bearer
     <KubeSphere token>` (or an API key). `KS_MCP_HTTP_AUTHORIZATION`, when
     set, is used as is. Otherwise the sandbox's simulated KubeSphere address
-    is read from the server log (the `using the simulated KubeSphere url=...`
-    line) and a token for the demo tenant is obtained there with the OAuth
-    password grant, as any KubeSphere user would.
+    is read from the server log (the `using the simulated KubeSphere
+    url=http://127.0.0.1:PORT` line, or any other loopback URL there that is
+    not the MCP endpoint) and a token for the demo tenant is obtained there
+    with the OAuth password grant, as any KubeSphere user would. No header
+    when neither works (a sandbox that needs no caller auth).
     """
     if value := os.environ.get("KS_MCP_HTTP_AUTHORIZATION"):
         return {"Authorization": value}
-    m = re.search(r"simulated KubeSphere\S*\s.*?url=(http://127\.0\.0\.1:\d+)", log_text) or re.search(
-        r"(http://127\.0\.0\.1:\d+)", log_text
-    )
-    if not m:
-        return {}
     form = {
         "grant_type": "password",
         "username": "tenant",
@@ -515,9 +514,18 @@ def http_auth_headers(log_text: str) -> dict[str, str]:
         "client_id": "kubesphere",
         "client_secret": "kubesphere",
     }
-    resp = httpx2.post(f"{m.group(1)}/oauth/token", data=form, timeout=10)
-    resp.raise_for_status()
-    return {"Authorization": f"Bearer {resp.json()['access_token']}"}
+    candidates = re.findall(r"simulated KubeSphere.*?url=(http://127\.0\.0\.1:\d+)", log_text)
+    candidates += re.findall(r"(http://127\.0\.0\.1:\d+)", log_text)
+    for base in dict.fromkeys(candidates):
+        if base.endswith(f":{mcp_port}"):
+            continue
+        try:
+            resp = httpx2.post(f"{base}/oauth/token", data=form, timeout=10)
+            if resp.status_code == 200 and "access_token" in resp.json():
+                return {"Authorization": f"Bearer {resp.json()['access_token']}"}
+        except (httpx2.HTTPError, ValueError):
+            continue
+    return {}
 
 
 @contextmanager
@@ -540,7 +548,7 @@ def http_server(binary: str, workdir: Path) -> Iterator[HttpServer]:
                     raise CheckFailed(f"nothing listens on 127.0.0.1:{port} after 30 s") from None
                 time.sleep(0.1)
         time.sleep(0.2)  # let the start-up log lines land
-        headers = http_auth_headers(log_path.read_text())
+        headers = http_auth_headers(log_path.read_text(), port)
         yield HttpServer(url=f"http://127.0.0.1:{port}/mcp", headers=headers, proc=proc, log_path=log_path)
     finally:
         proc.terminate()
