@@ -22,6 +22,7 @@ for arg in "$@"; do
   esac
 done
 
+LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)"
 OUT="$ROOT/target/bench"
 rm -rf "$OUT"
 mkdir -p "$OUT"
@@ -84,6 +85,7 @@ mem="$(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo 2>/dev/nul
   fi
   echo
   echo "Machine: ${cpu:-unknown CPU}, $(nproc) cores, ${mem:-unknown memory}, $(uname -sr); $(rustc --version)."
+  echo "Load average (1, 5, 15 min) when the run started: $LOAD_BEFORE (other work on the machine shows in the max figures)."
   echo "Figures are the median with (min–max) over the repeated runs; a single number means every run agreed."
   echo "Wall-clock figures depend on the machine and its load; compare runs from the same machine only."
   echo

@@ -451,6 +451,41 @@ async def _sdk_session(
         and "ask the user" in text.lower(),
         f"{len(elicitor.seen)} elicitation(s); isError={result.is_error}; text: {short(text, 160)}",
     )
+
+    # 8. A second kind: trigger_run on a multi-branch pipeline without a
+    # branch asks which branch; accepted it starts exactly that branch,
+    # declined it creates nothing.
+    if "trigger_run" in by_name and "list_runs" in by_name:
+        runs_args = {"project": "stone-devops", "pipeline": "echo-pipeline"}
+
+        async def run_names() -> set[str]:
+            with anyio.fail_after(CALL_TIMEOUT):
+                r = await client.call_tool("list_runs", {**runs_args, "limit": 100})
+            return {x["name"] for x in (r.structured_content or {}).get("runs", [])}
+
+        for action in ("accept", "decline"):
+            before = await run_names()
+            elicitor.seen.clear()
+            chosen.clear()
+            elicitor.reply = accept if action == "accept" else (lambda params: types.ElicitResult(action="decline"))
+            with anyio.fail_after(CALL_TIMEOUT):
+                result = await client.call_tool("trigger_run", runs_args)
+            created = (await run_names()) - before
+            sc = result.structured_content or {}
+            errs = validation_errors(by_name["trigger_run"].output_schema or {}, sc) if sc else ["no structuredContent"]
+            asked = json.dumps(elicitor.seen[0].requested_schema) if elicitor.seen else ""
+            if action == "accept":
+                ok = sc.get("status") == "started" and sc.get("run", {}).get("branch") == chosen.get("value")
+                ok = ok and len(created) == 1 and sc.get("run", {}).get("name") in created
+            else:
+                ok = sc.get("status") == "needs_branch" and not created
+            report.check(
+                f"{tag}: elicitation {action} (trigger_run branch)",
+                ok and len(elicitor.seen) == 1 and '"main"' in asked and not errs and result.is_error is not True,
+                f"{len(elicitor.seen)} elicitation(s); answered {chosen.get('value', action)!r}; status "
+                f"{sc.get('status')!r}, run {sc.get('run', {}).get('name')!r} on {sc.get('run', {}).get('branch')!r}; "
+                f"{len(created)} run(s) created" + (f"; outputSchema: {errs}" if errs else ""),
+            )
     elicitor.reply = None
 
 
