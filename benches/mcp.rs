@@ -84,7 +84,7 @@ impl Opts {
 
     /// Repetitions: (cold starts per style, memory runs, samples per tool).
     fn reps(&self) -> (usize, usize, usize) {
-        if self.quick { (5, 2, 20) } else { (30, 5, 200) }
+        if self.quick { (5, 2, 20) } else { (50, 10, 500) }
     }
 }
 
@@ -743,7 +743,7 @@ fn run(opts: &Opts, dog: &Watchdog) -> Res<String> {
     md.push_str(&rows);
 
     // 5. Output economy, per read-only tool, cold (a fresh server per sample).
-    let econ_reps = if opts.quick { 2 } else { 5 };
+    let econ_reps = if opts.quick { 2 } else { 10 };
     eprintln!("bench: output economy ({econ_reps} fresh servers per tool)");
     let mut rows = String::new();
     for e in &ex {

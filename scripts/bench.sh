@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates BENCHMARKS.md: every figure a median (min–max) over repeated runs.
 #
-#   scripts/bench.sh            # the published run (a few minutes)
+#   scripts/bench.sh            # the published run (under a minute once built)
 #   scripts/bench.sh --quick    # few repetitions, to try a change (the file says so)
 #
 # Core figures (cold start, memory, overhead over the upstream, catalog size,
