@@ -325,6 +325,37 @@ pub fn chosen(answer: &Answer, candidates: &[ProjectRef]) -> Option<ProjectRef> 
 
 /// Resolution for tools that act on a project: resolved, or asked of the
 /// human, or an error that tells the agent exactly what to ask.
+/// A tool input that names a DevOps project (`project`, optional
+/// `workspace` and `cluster`); see [`project_scoped!`](crate::project_scoped).
+pub trait ProjectScoped {
+    fn project(&self) -> &str;
+    fn workspace(&self) -> Option<&str>;
+    fn cluster(&self) -> Option<&str>;
+}
+
+/// Implements [`ProjectScoped`] for input structs with the usual fields.
+#[macro_export]
+macro_rules! project_scoped {
+    ($($t:ty),+ $(,)?) => {$(
+        impl $crate::mcp::resolve::ProjectScoped for $t {
+            fn project(&self) -> &str {
+                &self.project
+            }
+            fn workspace(&self) -> Option<&str> {
+                self.workspace.as_deref()
+            }
+            fn cluster(&self) -> Option<&str> {
+                self.cluster.as_deref()
+            }
+        }
+    )+};
+}
+
+/// [`resolve_for_tool`] with the project named by a tool's input.
+pub async fn resolve_input(ctx: &ToolCtx, input: &impl ProjectScoped) -> Result<ProjectRef, ToolError> {
+    resolve_for_tool(ctx, input.project(), input.workspace(), input.cluster()).await
+}
+
 pub async fn resolve_for_tool(
     ctx: &ToolCtx,
     project: &str,

@@ -12,10 +12,12 @@ use crate::mcp::confirm::{ConfirmedBy, Target, confirm};
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
-use crate::mcp::resolve::{ProjectRef, resolve_for_tool};
+use crate::mcp::resolve::{ProjectRef, resolve_input};
 use crate::mcp::runview::RunView;
 use crate::mcp::tools::get_run::find_run;
 use crate::mcp::tools::stop_run::{ActiveRun, active_run};
+
+crate::project_scoped!(ApproveInputInput);
 
 pub struct ApproveInput;
 
@@ -98,13 +100,7 @@ impl ToolDef for ApproveInput {
     type Output = ApproveInputOutput;
 
     async fn call(ctx: ToolCtx, input: ApproveInputInput) -> Result<ApproveInputOutput, ToolError> {
-        let project = resolve_for_tool(
-            &ctx,
-            &input.project,
-            input.workspace.as_deref(),
-            input.cluster.as_deref(),
-        )
-        .await?;
+        let project = resolve_input(&ctx, &input).await?;
         let cluster = project.cluster();
         let read = || async {
             let run = active_run(

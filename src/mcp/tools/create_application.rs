@@ -16,7 +16,9 @@ use crate::mcp::appview::ApplicationSummary;
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
-use crate::mcp::resolve::{ProjectRef, resolve_for_tool};
+use crate::mcp::resolve::{ProjectRef, resolve_input};
+
+crate::project_scoped!(CreateApplicationInput);
 
 pub struct CreateApplication;
 
@@ -101,13 +103,7 @@ impl ToolDef for CreateApplication {
                 )));
             }
         }
-        let project = resolve_for_tool(
-            &ctx,
-            &input.project,
-            input.workspace.as_deref(),
-            input.cluster.as_deref(),
-        )
-        .await?;
+        let project = resolve_input(&ctx, &input).await?;
         let destination_namespace = match input.destination_namespace.as_deref().map(str::trim) {
             None | Some("") => project.name.clone(),
             Some(ns) => validate_label("destination namespace", ns)?.to_string(),

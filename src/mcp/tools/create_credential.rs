@@ -12,8 +12,10 @@ use crate::kubesphere::path::validate_subdomain;
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
-use crate::mcp::resolve::{ProjectRef, resolve_for_tool};
+use crate::mcp::resolve::{ProjectRef, resolve_input};
 use crate::mcp::secret::SecretArg;
+
+crate::project_scoped!(CreateCredentialInput);
 
 pub struct CreateCredential;
 
@@ -76,13 +78,7 @@ impl ToolDef for CreateCredential {
         let id = input.id.trim().to_string();
         validate_subdomain("credential id", &id)?;
         let data = credential_data(&input)?;
-        let project = resolve_for_tool(
-            &ctx,
-            &input.project,
-            input.workspace.as_deref(),
-            input.cluster.as_deref(),
-        )
-        .await?;
+        let project = resolve_input(&ctx, &input).await?;
         let creator = match ctx.client.identity().await {
             Ok(i) => i.username,
             Err(e) => {

@@ -15,8 +15,10 @@ use crate::kubesphere::path::validate_subdomain;
 use crate::mcp::context::{Answer, Question, ToolCtx};
 use crate::mcp::error::ToolError;
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
-use crate::mcp::resolve::{ProjectRef, resolve_for_tool};
+use crate::mcp::resolve::{ProjectRef, resolve_input};
 use crate::mcp::tools::create_pipeline::ensure_absent;
+
+crate::project_scoped!(CreateMultibranchPipelineInput);
 
 pub struct CreateMultibranchPipeline;
 
@@ -162,13 +164,7 @@ impl ToolDef for CreateMultibranchPipeline {
                 "a public repository is read without a credential: drop credential_id, or, if the user said the repository is private, pass repository_visibility private".into(),
             ));
         }
-        let project = resolve_for_tool(
-            &ctx,
-            &input.project,
-            input.workspace.as_deref(),
-            input.cluster.as_deref(),
-        )
-        .await?;
+        let project = resolve_input(&ctx, &input).await?;
         let cluster = project.cluster();
         ensure_absent(&ctx, &project, &input.name).await?;
         let credentials: Vec<CredentialChoice> = project_credentials(&ctx, &project).await?;

@@ -12,7 +12,9 @@ use crate::kubesphere::{KsError, path::validate_subdomain};
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
-use crate::mcp::resolve::{ProjectRef, resolve_for_tool};
+use crate::mcp::resolve::{ProjectRef, resolve_input};
+
+crate::project_scoped!(CreatePipelineInput);
 
 pub struct CreatePipeline;
 
@@ -121,13 +123,7 @@ impl ToolDef for CreatePipeline {
                 )));
             }
         }
-        let project = resolve_for_tool(
-            &ctx,
-            &input.project,
-            input.workspace.as_deref(),
-            input.cluster.as_deref(),
-        )
-        .await?;
+        let project = resolve_input(&ctx, &input).await?;
         let cluster = project.cluster();
         ensure_absent(&ctx, &project, &input.name).await?;
         let mut annotations = BTreeMap::new();

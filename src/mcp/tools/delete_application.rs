@@ -9,7 +9,9 @@ use crate::mcp::confirm::{ConfirmedBy, Target, confirm};
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
-use crate::mcp::resolve::{ProjectRef, resolve_for_tool};
+use crate::mcp::resolve::{ProjectRef, resolve_input};
+
+crate::project_scoped!(DeleteApplicationInput);
 
 pub struct DeleteApplication;
 
@@ -51,13 +53,7 @@ impl ToolDef for DeleteApplication {
 
     async fn call(ctx: ToolCtx, input: DeleteApplicationInput) -> Result<DeleteApplicationOutput, ToolError> {
         let name = input.application.trim().to_string();
-        let project = resolve_for_tool(
-            &ctx,
-            &input.project,
-            input.workspace.as_deref(),
-            input.cluster.as_deref(),
-        )
-        .await?;
+        let project = resolve_input(&ctx, &input).await?;
         let cluster = project.cluster();
         let read = || async {
             Ok::<Application, ToolError>(ctx.client.get_application(&cluster, &project.name, &name).await?)

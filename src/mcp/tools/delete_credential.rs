@@ -11,7 +11,9 @@ use crate::mcp::confirm::{ConfirmedBy, Target, confirm};
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
-use crate::mcp::resolve::{ProjectRef, resolve_for_tool};
+use crate::mcp::resolve::{ProjectRef, resolve_input};
+
+crate::project_scoped!(DeleteCredentialInput);
 
 pub struct DeleteCredential;
 
@@ -50,13 +52,7 @@ impl ToolDef for DeleteCredential {
 
     async fn call(ctx: ToolCtx, input: DeleteCredentialInput) -> Result<DeleteCredentialOutput, ToolError> {
         let id = input.id.trim().to_string();
-        let project = resolve_for_tool(
-            &ctx,
-            &input.project,
-            input.workspace.as_deref(),
-            input.cluster.as_deref(),
-        )
-        .await?;
+        let project = resolve_input(&ctx, &input).await?;
         let cluster = project.cluster();
         // Refuses Secrets of other types (NotFound naming the type).
         let read =

@@ -8,7 +8,9 @@ use crate::mcp::confirm::{ConfirmedBy, Target, confirm};
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
-use crate::mcp::resolve::{ProjectRef, resolve_for_tool};
+use crate::mcp::resolve::{ProjectRef, resolve_input};
+
+crate::project_scoped!(DeletePipelineInput);
 
 pub struct DeletePipeline;
 
@@ -44,13 +46,7 @@ impl ToolDef for DeletePipeline {
     type Output = DeletePipelineOutput;
 
     async fn call(ctx: ToolCtx, input: DeletePipelineInput) -> Result<DeletePipelineOutput, ToolError> {
-        let project = resolve_for_tool(
-            &ctx,
-            &input.project,
-            input.workspace.as_deref(),
-            input.cluster.as_deref(),
-        )
-        .await?;
+        let project = resolve_input(&ctx, &input).await?;
         let cluster = project.cluster();
         let read = || async {
             Ok::<Pipeline, ToolError>(

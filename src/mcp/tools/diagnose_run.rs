@@ -13,9 +13,11 @@ use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
 use crate::mcp::logread::{FirstLastSink, Kept, LogSource, Pos, Segment, TailSink, read_log, render_lines};
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
-use crate::mcp::resolve::{ProjectRef, resolve_for_tool};
+use crate::mcp::resolve::{ProjectRef, resolve_input};
 use crate::mcp::runlocate::{RunSelector, locate_run};
 use crate::mcp::runview::RunView;
+
+crate::project_scoped!(DiagnoseRunInput);
 
 const DEFAULT_TAIL: u32 = 40;
 const MAX_TAIL: u32 = 200;
@@ -198,13 +200,7 @@ impl ToolDef for DiagnoseRun {
                 "max_error_lines must be between 1 and {MAX_ERROR_LINES}"
             )));
         }
-        let project = resolve_for_tool(
-            &ctx,
-            &input.project,
-            input.workspace.as_deref(),
-            input.cluster.as_deref(),
-        )
-        .await?;
+        let project = resolve_input(&ctx, &input).await?;
         let located = locate_run(
             &ctx,
             &project,

@@ -13,11 +13,13 @@ use crate::kubesphere::KsError;
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
-use crate::mcp::resolve::{ProjectRef, resolve_for_tool};
+use crate::mcp::resolve::{ProjectRef, resolve_input};
 use crate::mcp::runlocate::{RunSelector, locate_run};
 use crate::mcp::runview::RunView;
 
 use super::list_artifacts::{ArtifactView, all_artifacts};
+
+crate::project_scoped!(DownloadArtifactInput);
 
 /// Largest artifact downloaded.
 pub const MAX_ARTIFACT_BYTES: u64 = 256 * 1024 * 1024;
@@ -90,13 +92,7 @@ impl ToolDef for DownloadArtifact {
                 "path is empty: pass an artifact `path` from list_artifacts".into(),
             ));
         }
-        let project = resolve_for_tool(
-            &ctx,
-            &input.project,
-            input.workspace.as_deref(),
-            input.cluster.as_deref(),
-        )
-        .await?;
+        let project = resolve_input(&ctx, &input).await?;
         let located = locate_run(
             &ctx,
             &project,

@@ -10,7 +10,9 @@ use crate::mcp::appview::{ApplicationDetail, ApplicationSummary, problem};
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
-use crate::mcp::resolve::{ProjectRef, resolve_for_tool};
+use crate::mcp::resolve::{ProjectRef, resolve_input};
+
+crate::project_scoped!(GetApplicationStatusInput);
 
 pub struct GetApplicationStatus;
 
@@ -90,13 +92,7 @@ impl ToolDef for GetApplicationStatus {
     type Output = GetApplicationStatusOutput;
 
     async fn call(ctx: ToolCtx, input: GetApplicationStatusInput) -> Result<GetApplicationStatusOutput, ToolError> {
-        let project = resolve_for_tool(
-            &ctx,
-            &input.project,
-            input.workspace.as_deref(),
-            input.cluster.as_deref(),
-        )
-        .await?;
+        let project = resolve_input(&ctx, &input).await?;
         let cluster = project.cluster();
         let app = ctx
             .client

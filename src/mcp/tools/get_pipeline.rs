@@ -7,7 +7,9 @@ use crate::kubesphere::models::keys;
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
-use crate::mcp::resolve::{ProjectRef, resolve_for_tool};
+use crate::mcp::resolve::{ProjectRef, resolve_input};
+
+crate::project_scoped!(GetPipelineInput);
 
 pub struct GetPipeline;
 
@@ -98,13 +100,7 @@ impl ToolDef for GetPipeline {
     type Output = GetPipelineOutput;
 
     async fn call(ctx: ToolCtx, input: GetPipelineInput) -> Result<GetPipelineOutput, ToolError> {
-        let project = resolve_for_tool(
-            &ctx,
-            &input.project,
-            input.workspace.as_deref(),
-            input.cluster.as_deref(),
-        )
-        .await?;
+        let project = resolve_input(&ctx, &input).await?;
         let p = ctx
             .client
             .get_pipeline(&project.cluster(), &project.name, &input.name)

@@ -6,8 +6,10 @@ use serde::{Deserialize, Serialize};
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
-use crate::mcp::resolve::{ProjectRef, resolve_for_tool};
+use crate::mcp::resolve::{ProjectRef, resolve_input};
 use crate::mcp::runview::RunView;
+
+crate::project_scoped!(GetRunInput);
 
 pub struct GetRun;
 
@@ -49,13 +51,7 @@ impl ToolDef for GetRun {
     type Output = GetRunOutput;
 
     async fn call(ctx: ToolCtx, input: GetRunInput) -> Result<GetRunOutput, ToolError> {
-        let project = resolve_for_tool(
-            &ctx,
-            &input.project,
-            input.workspace.as_deref(),
-            input.cluster.as_deref(),
-        )
-        .await?;
+        let project = resolve_input(&ctx, &input).await?;
         let run = find_run_on_branch(
             &ctx,
             &project,

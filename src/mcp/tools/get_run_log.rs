@@ -15,11 +15,13 @@ use crate::mcp::logread::{
     GrepSink, HeadSink, Kept, LINE_CAP, LogSource, Pos, ReadOutcome, Segment, TailSink, read_log, render_lines,
 };
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
-use crate::mcp::resolve::{ProjectRef, resolve_for_tool};
+use crate::mcp::resolve::{ProjectRef, resolve_input};
 use crate::mcp::runlocate::{LocatedRun, RunSelector, locate_run};
 use crate::mcp::runview::RunView;
 
 use super::diagnose_run::{find_stage, find_step, nodes_of, stage_finished};
+
+crate::project_scoped!(GetRunLogInput);
 
 pub const DEFAULT_LINES: u32 = 200;
 pub const MAX_LINES: u32 = 5000;
@@ -183,13 +185,7 @@ impl ToolDef for GetRunLog {
             Some(c) => Some(Cursor::decode(c)?),
             None => None,
         };
-        let project = resolve_for_tool(
-            &ctx,
-            &input.project,
-            input.workspace.as_deref(),
-            input.cluster.as_deref(),
-        )
-        .await?;
+        let project = resolve_input(&ctx, &input).await?;
         let target = Target::of(&input, cursor.as_ref(), &project)?;
         let located = locate_run(&ctx, &project, target.selector()).await?;
         read(&ctx, project, located, &target, cursor.map(|c| c.pos), mode, max_bytes).await

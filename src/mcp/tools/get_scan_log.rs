@@ -8,7 +8,9 @@ use crate::kubesphere::KsError;
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
-use crate::mcp::resolve::{ProjectRef, resolve_for_tool};
+use crate::mcp::resolve::{ProjectRef, resolve_input};
+
+crate::project_scoped!(GetScanLogInput);
 
 pub struct GetScanLog;
 
@@ -58,13 +60,7 @@ impl ToolDef for GetScanLog {
 
     async fn call(ctx: ToolCtx, input: GetScanLogInput) -> Result<GetScanLogOutput, ToolError> {
         let lines = input.tail_lines.unwrap_or(DEFAULT_LINES).clamp(1, MAX_LINES) as usize;
-        let project = resolve_for_tool(
-            &ctx,
-            &input.project,
-            input.workspace.as_deref(),
-            input.cluster.as_deref(),
-        )
-        .await?;
+        let project = resolve_input(&ctx, &input).await?;
         let cluster = project.cluster();
         // Tells a missing pipeline (404) from a missing log (404 too).
         ctx.client

@@ -14,7 +14,9 @@ use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
 use crate::mcp::paging::{PageInfo, PageRequest};
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
-use crate::mcp::resolve::{ProjectRef, resolve_for_tool};
+use crate::mcp::resolve::{ProjectRef, resolve_input};
+
+crate::project_scoped!(ListGitRepositoriesInput, CreateGitRepositoryInput);
 
 #[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
@@ -113,13 +115,7 @@ impl ToolDef for ListGitRepositories {
 
     async fn call(ctx: ToolCtx, input: ListGitRepositoriesInput) -> Result<ListGitRepositoriesOutput, ToolError> {
         let page = PageRequest::parse(input.limit, input.continue_token.as_deref())?;
-        let project = resolve_for_tool(
-            &ctx,
-            &input.project,
-            input.workspace.as_deref(),
-            input.cluster.as_deref(),
-        )
-        .await?;
+        let project = resolve_input(&ctx, &input).await?;
         let cluster = project.cluster();
         let (items, info) = page
             .fetch(|p| ctx.client.list_git_repositories(&cluster, &project.name, p))
@@ -188,13 +184,7 @@ impl ToolDef for CreateGitRepository {
                 url.scheme()
             )));
         }
-        let project = resolve_for_tool(
-            &ctx,
-            &input.project,
-            input.workspace.as_deref(),
-            input.cluster.as_deref(),
-        )
-        .await?;
+        let project = resolve_input(&ctx, &input).await?;
         let cluster = project.cluster();
         let credential = input.credential_id.as_deref().map(str::trim).filter(|c| !c.is_empty());
         if let Some(c) = credential {

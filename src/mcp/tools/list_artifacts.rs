@@ -9,9 +9,11 @@ use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
 use crate::mcp::paging::{PageInfo, PageRequest};
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
-use crate::mcp::resolve::{ProjectRef, resolve_for_tool};
+use crate::mcp::resolve::{ProjectRef, resolve_input};
 use crate::mcp::runlocate::{RunSelector, locate_run};
 use crate::mcp::runview::RunView;
+
+crate::project_scoped!(ListArtifactsInput);
 
 /// Upstream page size when collecting the artifact list.
 const UPSTREAM_PAGE: u32 = 100;
@@ -99,13 +101,7 @@ impl ToolDef for ListArtifacts {
 
     async fn call(ctx: ToolCtx, input: ListArtifactsInput) -> Result<ListArtifactsOutput, ToolError> {
         let page = PageRequest::parse(input.limit, input.continue_token.as_deref())?;
-        let project = resolve_for_tool(
-            &ctx,
-            &input.project,
-            input.workspace.as_deref(),
-            input.cluster.as_deref(),
-        )
-        .await?;
+        let project = resolve_input(&ctx, &input).await?;
         let located = locate_run(
             &ctx,
             &project,

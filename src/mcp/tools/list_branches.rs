@@ -7,8 +7,10 @@ use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
 use crate::mcp::paging::{PageInfo, PageRequest};
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
-use crate::mcp::resolve::{ProjectRef, resolve_for_tool};
+use crate::mcp::resolve::{ProjectRef, resolve_input};
 use crate::mcp::runview::RunView;
+
+crate::project_scoped!(ListBranchesInput);
 
 pub struct ListBranches;
 
@@ -67,13 +69,7 @@ impl ToolDef for ListBranches {
 
     async fn call(ctx: ToolCtx, input: ListBranchesInput) -> Result<ListBranchesOutput, ToolError> {
         let page = PageRequest::parse(input.limit, input.continue_token.as_deref())?;
-        let project = resolve_for_tool(
-            &ctx,
-            &input.project,
-            input.workspace.as_deref(),
-            input.cluster.as_deref(),
-        )
-        .await?;
+        let project = resolve_input(&ctx, &input).await?;
         let cluster = project.cluster();
         let (items, info) = page
             .fetch(|p| {

@@ -10,7 +10,9 @@ use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
 use crate::mcp::paging::{PageInfo, PageRequest};
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
-use crate::mcp::resolve::{ProjectRef, resolve_for_tool};
+use crate::mcp::resolve::{ProjectRef, resolve_input};
+
+crate::project_scoped!(ListCredentialsInput);
 
 pub struct ListCredentials;
 
@@ -129,13 +131,7 @@ impl ToolDef for ListCredentials {
 
     async fn call(ctx: ToolCtx, input: ListCredentialsInput) -> Result<ListCredentialsOutput, ToolError> {
         let page = PageRequest::parse(input.limit, input.continue_token.as_deref())?;
-        let project = resolve_for_tool(
-            &ctx,
-            &input.project,
-            input.workspace.as_deref(),
-            input.cluster.as_deref(),
-        )
-        .await?;
+        let project = resolve_input(&ctx, &input).await?;
         let cluster = project.cluster();
         let mut query = ListQuery {
             name: input.name_contains.clone(),

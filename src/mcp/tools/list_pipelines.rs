@@ -9,7 +9,9 @@ use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
 use crate::mcp::paging::{PageInfo, PageRequest};
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
-use crate::mcp::resolve::{ProjectRef, resolve_for_tool};
+use crate::mcp::resolve::{ProjectRef, resolve_input};
+
+crate::project_scoped!(ListPipelinesInput);
 
 pub struct ListPipelines;
 
@@ -112,13 +114,7 @@ impl ToolDef for ListPipelines {
 
     async fn call(ctx: ToolCtx, input: ListPipelinesInput) -> Result<ListPipelinesOutput, ToolError> {
         let page = PageRequest::parse(input.limit, input.continue_token.as_deref())?;
-        let project = resolve_for_tool(
-            &ctx,
-            &input.project,
-            input.workspace.as_deref(),
-            input.cluster.as_deref(),
-        )
-        .await?;
+        let project = resolve_input(&ctx, &input).await?;
         let mut query = ListQuery {
             name: input.name_contains.clone(),
             extra: vec![("sortBy", "name".into()), ("ascending", "true".into())],

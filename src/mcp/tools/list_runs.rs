@@ -7,8 +7,10 @@ use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
 use crate::mcp::paging::{PageInfo, PageRequest};
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
-use crate::mcp::resolve::{ProjectRef, resolve_for_tool};
+use crate::mcp::resolve::{ProjectRef, resolve_input};
 use crate::mcp::runview::RunView;
+
+crate::project_scoped!(ListRunsInput);
 
 pub struct ListRuns;
 
@@ -58,13 +60,7 @@ impl ToolDef for ListRuns {
             Some(input.limit.unwrap_or(20).min(100)),
             input.continue_token.as_deref(),
         )?;
-        let project = resolve_for_tool(
-            &ctx,
-            &input.project,
-            input.workspace.as_deref(),
-            input.cluster.as_deref(),
-        )
-        .await?;
+        let project = resolve_input(&ctx, &input).await?;
         let cluster = project.cluster();
         let branch = input.branch.as_deref().map(str::trim).filter(|b| !b.is_empty());
         // Upstream pages are 1-based and fixed-size: fetch the page holding the offset.

@@ -7,7 +7,9 @@ use crate::kubesphere::models::PIPELINE_TYPE_MULTI_BRANCH;
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
-use crate::mcp::resolve::{ProjectRef, resolve_for_tool};
+use crate::mcp::resolve::{ProjectRef, resolve_input};
+
+crate::project_scoped!(ScanRepositoryInput);
 
 pub struct ScanRepository;
 
@@ -48,13 +50,7 @@ impl ToolDef for ScanRepository {
     type Output = ScanRepositoryOutput;
 
     async fn call(ctx: ToolCtx, input: ScanRepositoryInput) -> Result<ScanRepositoryOutput, ToolError> {
-        let project = resolve_for_tool(
-            &ctx,
-            &input.project,
-            input.workspace.as_deref(),
-            input.cluster.as_deref(),
-        )
-        .await?;
+        let project = resolve_input(&ctx, &input).await?;
         let cluster = project.cluster();
         let p = ctx
             .client

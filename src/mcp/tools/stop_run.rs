@@ -8,9 +8,11 @@ use crate::mcp::confirm::{ConfirmedBy, Target, confirm};
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
-use crate::mcp::resolve::{ProjectRef, resolve_for_tool};
+use crate::mcp::resolve::{ProjectRef, resolve_input};
 use crate::mcp::runview::RunView;
 use crate::mcp::tools::get_run::find_run;
+
+crate::project_scoped!(StopRunInput);
 
 pub struct StopRun;
 
@@ -52,13 +54,7 @@ impl ToolDef for StopRun {
     type Output = StopRunOutput;
 
     async fn call(ctx: ToolCtx, input: StopRunInput) -> Result<StopRunOutput, ToolError> {
-        let project = resolve_for_tool(
-            &ctx,
-            &input.project,
-            input.workspace.as_deref(),
-            input.cluster.as_deref(),
-        )
-        .await?;
+        let project = resolve_input(&ctx, &input).await?;
         let read = || async {
             active_run(
                 &ctx,

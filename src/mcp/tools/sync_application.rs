@@ -10,7 +10,9 @@ use crate::mcp::appview::ApplicationSummary;
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
-use crate::mcp::resolve::{ProjectRef, resolve_for_tool};
+use crate::mcp::resolve::{ProjectRef, resolve_input};
+
+crate::project_scoped!(SyncApplicationInput);
 
 pub struct SyncApplication;
 
@@ -61,13 +63,7 @@ impl ToolDef for SyncApplication {
                 "revision must be one branch, tag or commit without spaces".into(),
             ));
         }
-        let project = resolve_for_tool(
-            &ctx,
-            &input.project,
-            input.workspace.as_deref(),
-            input.cluster.as_deref(),
-        )
-        .await?;
+        let project = resolve_input(&ctx, &input).await?;
         let cluster = project.cluster();
         let name = input.application.trim();
         let request = SyncRequest {

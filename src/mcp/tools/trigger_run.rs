@@ -10,8 +10,10 @@ use crate::kubesphere::models::{NameValue, PIPELINE_TYPE_MULTI_BRANCH};
 use crate::mcp::context::{Question, ToolCtx};
 use crate::mcp::error::ToolError;
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
-use crate::mcp::resolve::{ProjectRef, resolve_for_tool};
+use crate::mcp::resolve::{ProjectRef, resolve_input};
 use crate::mcp::runview::RunView;
+
+crate::project_scoped!(TriggerRunInput);
 
 pub struct TriggerRun;
 
@@ -72,13 +74,7 @@ impl ToolDef for TriggerRun {
     type Output = TriggerRunOutput;
 
     async fn call(ctx: ToolCtx, input: TriggerRunInput) -> Result<TriggerRunOutput, ToolError> {
-        let project = resolve_for_tool(
-            &ctx,
-            &input.project,
-            input.workspace.as_deref(),
-            input.cluster.as_deref(),
-        )
-        .await?;
+        let project = resolve_input(&ctx, &input).await?;
         let cluster = project.cluster();
         let pipeline = ctx
             .client

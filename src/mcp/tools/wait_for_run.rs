@@ -8,10 +8,12 @@ use serde::{Deserialize, Serialize};
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
-use crate::mcp::resolve::{ProjectRef, resolve_for_tool};
+use crate::mcp::resolve::{ProjectRef, resolve_input};
 use crate::mcp::runview::RunView;
 
 use super::get_run::find_run;
+
+crate::project_scoped!(WaitForRunInput);
 
 pub struct WaitForRun;
 
@@ -57,13 +59,7 @@ impl ToolDef for WaitForRun {
     async fn call(ctx: ToolCtx, input: WaitForRunInput) -> Result<WaitForRunOutput, ToolError> {
         let timeout = Duration::from_secs(input.timeout_seconds.unwrap_or(300).clamp(1, 1800));
         let poll = Duration::from_secs(input.poll_seconds.unwrap_or(3).clamp(1, 60));
-        let project = resolve_for_tool(
-            &ctx,
-            &input.project,
-            input.workspace.as_deref(),
-            input.cluster.as_deref(),
-        )
-        .await?;
+        let project = resolve_input(&ctx, &input).await?;
         let started = Instant::now();
         let mut polls = 0u64;
         loop {
