@@ -2,15 +2,27 @@
 //! huge simulated log.
 //!
 //! ```sh
-//! cargo bench --bench log_bench                     # 1 GiB log
+//! cargo bench --bench log_bench                     # 1 GiB log, one run per case
 //! LOG_BENCH_BYTES=200000000 cargo bench --bench log_bench
+//! cargo bench --bench log_bench -- --markdown PATH  # 5 runs per case, Markdown table
+//! cargo bench --bench log_bench -- --quick          # 128 MiB, 2 runs per case
 //! ```
 //!
-//! The simulated KubeSphere runs in the same process and generates the log
-//! while streaming it (never held in memory), so its buffers are part of
-//! the RSS figures. Peak RSS is Linux `VmHWM`, reset before each case
-//! through `/proc/self/clear_refs`; elsewhere only timings are printed.
+//! Every run of a case is a fresh process: the bench re-executes itself with
+//! `--case NAME --bytes N`. That child starts the simulated KubeSphere in
+//! process (it generates the log while streaming it, never holding it in
+//! memory), seeds a finished run with that log, makes a warm-up call (login,
+//! project resolution, connection), resets the peak RSS counter (Linux
+//! `VmHWM`, through `/proc/self/clear_refs`) and measures the case. So the
+//! peak RSS of a run is that process over that case alone, simulator
+//! included; elsewhere than Linux only timings are reported.
 
+#[path = "support/stat.rs"]
+mod stat;
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -20,6 +32,266 @@ use serde_json::{Value, json};
 use ks_devops_mcp::kubesphere::{ClientSettings, Credentials, KsClient};
 use ks_devops_mcp::mcp::{Registry, ServerOptions, ToolCtx};
 
+use stat::Stat;
+
+/// The cases, in order: key (the child's `--case`), label, and the
+/// `get_run_log` arguments besides project and run name (None: the raw
+/// stream, read and discarded without the tool).
+const CASES: &[(&str, &str, Option<&str>)] = &[
+    ("raw", "raw stream, discarded", None),
+    ("tail", "tail (defaults)", Some("{}")),
+    ("grep-rare", "grep rare literal", Some(r#"{"grep": "line +1234567 "}"#)),
+    (
+        "grep-many",
+        "grep regex, many matches",
+        Some(r#"{"grep": "line +[0-9]*000 ", "max_matches": 500, "max_bytes": 65536}"#),
+    ),
+    ("grep-none", "grep (?i) no match", Some(r#"{"grep": "(?i)exception"}"#)),
+];
+
+const PROJECT: &str = "stone-devops";
+const PIPELINE: &str = "hello";
+
+struct Opts {
+    quick: bool,
+    markdown: Option<PathBuf>,
+    case: Option<String>,
+    bytes: Option<u64>,
+}
+
+impl Opts {
+    fn parse() -> Result<Opts, String> {
+        let mut o = Opts {
+            quick: false,
+            markdown: None,
+            case: None,
+            bytes: None,
+        };
+        let mut args = std::env::args().skip(1);
+        while let Some(a) = args.next() {
+            match a.as_str() {
+                "--quick" => o.quick = true,
+                "--markdown" => o.markdown = Some(args.next().ok_or("--markdown needs a path")?.into()),
+                "--case" => o.case = Some(args.next().ok_or("--case needs a name")?),
+                "--bytes" => {
+                    o.bytes = Some(
+                        args.next()
+                            .and_then(|b| b.parse().ok())
+                            .ok_or("--bytes needs a number")?,
+                    )
+                }
+                "--bench" => {} // passed by `cargo bench`
+                other => return Err(format!("unknown argument {other:?}; use [--quick] [--markdown PATH]")),
+            }
+        }
+        Ok(o)
+    }
+
+    /// Without flags: one run per case, printed as lines (the original
+    /// behaviour). With `--markdown`: the published repetitions.
+    fn reps(&self) -> usize {
+        if self.quick {
+            2
+        } else if self.markdown.is_some() {
+            5
+        } else {
+            1
+        }
+    }
+
+    fn log_bytes(&self) -> u64 {
+        std::env::var("LOG_BENCH_BYTES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(if self.quick { 128 << 20 } else { 1 << 30 })
+    }
+}
+
+fn main() {
+    let opts = match Opts::parse() {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("log_bench: {e}");
+            std::process::exit(2);
+        }
+    };
+    if let Some(case) = &opts.case {
+        let bytes = opts.bytes.unwrap_or_else(|| opts.log_bytes());
+        match child(case, bytes) {
+            Ok(r) => println!("RESULT {r}"),
+            Err(e) => {
+                eprintln!("log_bench child {case}: {e}");
+                std::process::exit(1);
+            }
+        }
+        return;
+    }
+    if let Err(e) = parent(&opts) {
+        eprintln!("log_bench: {e}");
+        std::process::exit(1);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Parent: runs every case in fresh child processes, aggregates.
+
+#[derive(Default)]
+struct Samples {
+    secs: Vec<f64>,
+    mib_s: Vec<f64>,
+    peak_mib: Vec<f64>,
+    before_mib: Vec<f64>,
+    returned: Vec<f64>,
+    reset: bool,
+}
+
+fn parent(opts: &Opts) -> Result<(), String> {
+    let reps = opts.reps();
+    let bytes = opts.log_bytes();
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find my own executable: {e}"))?;
+    let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let table = opts.markdown.is_some() || opts.quick;
+    println!(
+        "get_run_log over a {:.0} MiB simulated log, {reps} run(s) per case, each in a fresh process, {cpus} CPUs",
+        mib(bytes)
+    );
+    let mut samples: Vec<Samples> = CASES.iter().map(|_| Samples::default()).collect();
+    // Repetition-major, so drift in the machine's load spreads over all cases.
+    for rep in 0..reps {
+        for (i, (key, label, _)) in CASES.iter().enumerate() {
+            let out = Command::new(&exe)
+                .args(["--case", key, "--bytes", &bytes.to_string()])
+                .stdin(Stdio::null())
+                .stderr(Stdio::inherit())
+                .output()
+                .map_err(|e| format!("cannot run case {key}: {e}"))?;
+            let line = String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .rev()
+                .find_map(|l| l.strip_prefix("RESULT ").map(str::to_string));
+            let r: Value = match (out.status.success(), line) {
+                (true, Some(l)) => {
+                    serde_json::from_str(&l).map_err(|e| format!("case {key}: bad result {l:?}: {e}"))?
+                }
+                _ => return Err(format!("case {key} (run {}) failed: {}", rep + 1, out.status)),
+            };
+            let secs = r["secs"].as_f64().unwrap_or(f64::NAN);
+            // Absent when the call stopped before the end of the log.
+            let read = r["bytes_read"].as_u64();
+            let rate = read.map(|b| mib(b) / secs.max(1e-9));
+            let peak = r["peak_kib"].as_u64();
+            let before = r["before_kib"].as_u64();
+            let reset = r["reset"].as_bool().unwrap_or(false);
+            let returned = r["returned"].as_u64().unwrap_or(0);
+            let s = &mut samples[i];
+            s.secs.push(secs);
+            s.mib_s.extend(rate);
+            s.peak_mib.extend(peak.map(kib_to_mib));
+            s.before_mib.extend(before.map(kib_to_mib));
+            s.returned.push(returned as f64);
+            s.reset = reset;
+            let line = format!(
+                "{label:<28} {secs:>7.2} s  {}  peak RSS {}  (RSS before {})  returned {returned} bytes, log {} bytes",
+                rate.map(|r| format!("{r:>8.1} MiB/s"))
+                    .unwrap_or_else(|| "   (stopped early)".into()),
+                match (peak, reset) {
+                    (Some(p), true) => format!("{:>6.1} MiB", kib_to_mib(p)),
+                    (Some(p), false) => format!("{:>6.1} MiB (process peak, not reset)", kib_to_mib(p)),
+                    _ => "n/a".into(),
+                },
+                before
+                    .map(|b| format!("{:.1} MiB", kib_to_mib(b)))
+                    .unwrap_or_else(|| "n/a".into()),
+                read.map(|b| b.to_string()).unwrap_or_else(|| "?".into()),
+            );
+            if table {
+                eprintln!("log_bench: run {}/{reps}: {line}", rep + 1);
+            } else {
+                println!("{line}");
+            }
+        }
+    }
+    if !table {
+        return Ok(());
+    }
+    let md = markdown(opts, reps, bytes, &samples);
+    match &opts.markdown {
+        Some(path) => {
+            std::fs::write(path, &md).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            eprintln!("log_bench: wrote {}", path.display());
+        }
+        None => print!("{md}"),
+    }
+    Ok(())
+}
+
+fn markdown(opts: &Opts, reps: usize, bytes: u64, samples: &[Samples]) -> String {
+    let mut md = String::new();
+    writeln!(md, "### `get_run_log` over a {:.0} MiB log\n", mib(bytes)).ok();
+    writeln!(
+        md,
+        "From `cargo bench --bench log_bench` (`benches/log_bench.rs`): the `get_run_log` tool handler with its \
+         KubeSphere client, called in process (no MCP transport), against the simulated KubeSphere on loopback, \
+         which generates the run log ({bytes} bytes of numbered lines) while streaming it and never holds it whole. \
+         Every run is a fresh process: it starts the simulator, seeds the run, makes a warm-up call \
+         (`head_lines: 10`: login, project resolution, connection), resets the peak RSS counter and runs the case. \
+         {reps} runs per case{}.\n",
+        if opts.quick {
+            " (`--quick`: a smaller log and too few runs for publishing)"
+        } else {
+            ""
+        }
+    )
+    .ok();
+    writeln!(
+        md,
+        "- *time*: wall time of the call (the raw stream: reading the whole log body and discarding it, without \
+         the tool: the simulator's own ceiling); *throughput*: log size over that time (n/a if the call stopped \
+         before the end of the log).\n\
+         - *peak RSS*: VmHWM of the process during the case{}. It includes the simulated KubeSphere generating \
+         and serving the log, its HTTP server and the tokio runtime, not only the tool; *RSS before* is the same \
+         process just before the case.\n\
+         - *bytes returned*: the length of the tool's text result.\n",
+        if samples.iter().all(|s| s.reset) {
+            " (reset right before it)"
+        } else {
+            " (**not reset**: the process's lifetime peak)"
+        }
+    )
+    .ok();
+    writeln!(
+        md,
+        "| case | arguments | time (s) | throughput (MiB/s) | peak RSS (MiB) | RSS before (MiB) | bytes returned |"
+    )
+    .ok();
+    writeln!(md, "|---|---|---|---|---|---|---|").ok();
+    for ((_, label, args), s) in CASES.iter().zip(samples) {
+        writeln!(
+            md,
+            "| {label} | {} | {} | {} | {} | {} | {} |",
+            args.map(|a| format!("`{a}`")).unwrap_or_else(|| "—".into()),
+            Stat::of(&s.secs).fmt(2),
+            Stat::of(&s.mib_s).fmt(0),
+            Stat::of(&s.peak_mib).fmt(1),
+            Stat::of(&s.before_mib).fmt(1),
+            Stat::of(&s.returned).fmt(0),
+        )
+        .ok();
+    }
+    md
+}
+
+fn mib(bytes: u64) -> f64 {
+    bytes as f64 / (1024.0 * 1024.0)
+}
+
+fn kib_to_mib(kib: u64) -> f64 {
+    kib as f64 / 1024.0
+}
+
+// ---------------------------------------------------------------------------
+// Child: one case in this fresh process.
+
 fn status_kb(field: &str) -> Option<u64> {
     let s = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = s.lines().find(|l| l.starts_with(field))?;
@@ -27,168 +299,98 @@ fn status_kb(field: &str) -> Option<u64> {
 }
 
 fn reset_peak() -> bool {
+    // "5" resets the peak RSS counter (Linux >= 4.0).
     std::fs::write("/proc/self/clear_refs", "5").is_ok()
 }
 
-fn mib(kb: u64) -> f64 {
-    kb as f64 / 1024.0
+fn child(key: &str, bytes: u64) -> Result<Value, String> {
+    let Some((_, _, extra)) = CASES.iter().find(|(k, _, _)| *k == key) else {
+        return Err(format!("unknown case {key:?}"));
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start tokio: {e}"))?;
+    rt.block_on(async move {
+        let sim = ks_sim::Sim::start(ks_sim::SimOptions::default(), ([127, 0, 0, 1], 0).into())
+            .await
+            .map_err(|e| format!("cannot start the simulated KubeSphere: {e}"))?;
+        let result = measure(&sim, *extra, bytes).await;
+        sim.shutdown().await;
+        result
+    })
 }
 
-async fn case(name: &str, ctx: &ToolCtx, args: Value, bytes: u64) {
+async fn measure(sim: &ks_sim::Sim, extra: Option<&str>, bytes: u64) -> Result<Value, String> {
+    let run = sim
+        .add_big_log_run("host", PROJECT, PIPELINE, None, bytes)
+        .ok_or("cannot seed the run")?;
+    let url = url::Url::parse(&sim.url()).map_err(|e| e.to_string())?;
+    let mut settings = ClientSettings::new(
+        url,
+        Credentials::Password {
+            username: "tenant".into(),
+            password: SecretString::from("P@88w0rd"),
+        },
+    );
+    settings.timeout = Duration::from_secs(120);
+    let client = KsClient::new(settings).map_err(|e| e.to_string())?;
+    let ctx = ToolCtx::detached(client, Arc::new(ServerOptions::default()));
     let registry = Registry::all();
-    let Some(tool) = registry.get("get_run_log") else {
-        eprintln!("get_run_log is not registered");
-        return;
+    let tool = registry.get("get_run_log").ok_or("get_run_log is not registered")?;
+    let call = |extra: &str| -> Result<serde_json::Map<String, Value>, String> {
+        let mut args: serde_json::Map<String, Value> =
+            serde_json::from_str(extra).map_err(|e| format!("bad case arguments: {e}"))?;
+        args.insert("project".into(), json!(PROJECT));
+        args.insert("name".into(), json!(run.pipelinerun));
+        Ok(args)
     };
-    let Value::Object(args) = args else {
-        return;
-    };
-    let resettable = reset_peak();
+    // Warm up: login, project resolution, connection.
+    tool.run(ctx.clone(), call(r#"{"head_lines": 10}"#)?)
+        .await
+        .map_err(|e| format!("warm-up call failed: {e}"))?;
+
+    let reset = reset_peak();
     let before = status_kb("VmRSS:");
     let started = Instant::now();
-    let out = tool.run(ctx.clone(), args).await;
-    let elapsed = started.elapsed();
-    let peak = status_kb("VmHWM:");
-    match out {
-        Ok(v) => {
-            let text = v["text"].as_str().map(str::len).unwrap_or(0);
-            println!(
-                "{name:<28} {:>7.2} s  {:>8.1} MiB/s  peak RSS {}  (RSS before {})  returned {} bytes, log {} bytes",
-                elapsed.as_secs_f64(),
-                bytes as f64 / (1024.0 * 1024.0) / elapsed.as_secs_f64().max(1e-9),
-                match (peak, resettable) {
-                    (Some(p), true) => format!("{:>6.1} MiB", mib(p)),
-                    (Some(p), false) => format!("{:>6.1} MiB (process peak, not reset)", mib(p)),
-                    _ => "n/a".into(),
-                },
-                before
-                    .map(|b| format!("{:.1} MiB", mib(b)))
-                    .unwrap_or_else(|| "n/a".into()),
-                text,
-                v["log_bytes"]
-            );
-        }
-        Err(e) => println!("{name}: failed: {e}"),
-    }
-}
-
-fn main() {
-    let bytes: u64 = std::env::var("LOG_BENCH_BYTES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1 << 30);
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("cannot start tokio: {e}");
-            return;
-        }
-    };
-    rt.block_on(async move {
-        let sim = match ks_sim::Sim::start(ks_sim::SimOptions::default(), ([127, 0, 0, 1], 0).into()).await {
-            Ok(s) => s,
-            Err(e) => {
-                eprintln!("cannot start the simulated KubeSphere: {e}");
-                return;
-            }
-        };
-        let Some(run) = sim.add_big_log_run("host", "stone-devops", "hello", None, bytes) else {
-            eprintln!("cannot seed the run");
-            return;
-        };
-        let Ok(url) = url::Url::parse(&sim.url()) else {
-            return;
-        };
-        let mut settings = ClientSettings::new(
-            url,
-            Credentials::Password {
-                username: "tenant".into(),
-                password: SecretString::from("P@88w0rd"),
-            },
-        );
-        settings.timeout = Duration::from_secs(60);
-        let Ok(client) = KsClient::new(settings) else {
-            return;
-        };
-        let ctx = ToolCtx::detached(client, Arc::new(ServerOptions::default()));
-        println!(
-            "get_run_log over a {:.0} MiB simulated log (run {}), {} CPUs",
-            bytes as f64 / (1024.0 * 1024.0),
-            run.pipelinerun,
-            std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
-        );
-        // The ceiling: stream the run log and throw it away (the simulated
-        // KubeSphere generates it on the fly, which costs CPU too).
-        {
+    let (read, returned) = match extra {
+        None => {
+            // The ceiling: stream the run log and throw it away (the simulated
+            // KubeSphere generates it on the fly, which costs CPU too).
             let blue = ks_devops_mcp::kubesphere::logs::BlueRunRef {
-                namespace: "stone-devops".into(),
-                pipeline: "hello".into(),
+                namespace: PROJECT.into(),
+                pipeline: PIPELINE.into(),
                 branch: None,
                 run_id: run.run_id.clone(),
             };
-            let resettable = reset_peak();
-            let started = Instant::now();
+            let mut body = ctx
+                .client
+                .run_log(&ks_devops_mcp::kubesphere::Cluster::Host, &blue, 0)
+                .await
+                .map_err(|e| format!("raw stream failed: {e}"))?;
             let mut n = 0u64;
-            match ctx.client.run_log(&ks_devops_mcp::kubesphere::Cluster::Host, &blue, 0).await {
-                Ok(mut body) => loop {
-                    match body.next_chunk().await {
-                        Ok(Some(c)) => n += c.len() as u64,
-                        Ok(None) => break,
-                        Err(e) => {
-                            eprintln!("raw stream failed: {e}");
-                            break;
-                        }
-                    }
-                },
-                Err(e) => eprintln!("raw stream failed: {e}"),
+            while let Some(c) = body.next_chunk().await.map_err(|e| format!("raw stream failed: {e}"))? {
+                n += c.len() as u64;
             }
-            let el = started.elapsed();
-            println!(
-                "{:<28} {:>7.2} s  {:>8.1} MiB/s  peak RSS {}  ({n} bytes)",
-                "raw stream, discarded",
-                el.as_secs_f64(),
-                n as f64 / (1024.0 * 1024.0) / el.as_secs_f64().max(1e-9),
-                status_kb("VmHWM:")
-                    .map(|p| format!("{:>6.1} MiB{}", mib(p), if resettable { "" } else { " (not reset)" }))
-                    .unwrap_or_else(|| "n/a".into()),
-            );
+            (Some(n), 0)
         }
-        // Warm up: login, project resolution, connection.
-        case(
-            "warm-up (head_lines 10)",
-            &ctx,
-            json!({"project": "stone-devops", "name": run.pipelinerun, "head_lines": 10}),
-            0,
-        )
-        .await;
-        case(
-            "tail (defaults)",
-            &ctx,
-            json!({"project": "stone-devops", "name": run.pipelinerun}),
-            bytes,
-        )
-        .await;
-        case(
-            "grep rare literal",
-            &ctx,
-            json!({"project": "stone-devops", "name": run.pipelinerun, "grep": "line +1234567 "}),
-            bytes,
-        )
-        .await;
-        case(
-            "grep regex, many matches",
-            &ctx,
-            json!({"project": "stone-devops", "name": run.pipelinerun, "grep": "line +[0-9]*000 ", "max_matches": 500, "max_bytes": 65536}),
-            bytes,
-        )
-        .await;
-        case(
-            "grep (?i) no match",
-            &ctx,
-            json!({"project": "stone-devops", "name": run.pipelinerun, "grep": "(?i)exception"}),
-            bytes,
-        )
-        .await;
-        sim.shutdown().await;
-    });
+        Some(extra) => {
+            let v = tool
+                .run(ctx.clone(), call(extra)?)
+                .await
+                .map_err(|e| format!("call failed: {e}"))?;
+            // log_bytes is absent when the tool stopped before the end.
+            (v["log_bytes"].as_u64(), v["text"].as_str().map(str::len).unwrap_or(0))
+        }
+    };
+    let secs = started.elapsed().as_secs_f64();
+    let peak = status_kb("VmHWM:");
+    Ok(json!({
+        "secs": secs,
+        "bytes_read": read,
+        "returned": returned,
+        "peak_kib": peak,
+        "before_kib": before,
+        "reset": reset,
+    }))
 }

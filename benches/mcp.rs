@@ -12,6 +12,9 @@
 //! the direct HTTP requests the overhead is measured against. Every figure
 //! is the median with min and max over repeated runs.
 
+#[path = "support/stat.rs"]
+mod stat;
+
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, Write};
@@ -22,6 +25,7 @@ use std::time::{Duration, Instant};
 
 use ks_sim::{RecordedRequest, Sim, SimOptions};
 use serde_json::{Map, Value, json};
+use stat::Stat;
 
 const BIN: &str = env!("CARGO_BIN_EXE_ks-devops-mcp");
 const MODERN: &str = "2026-07-28";
@@ -125,52 +129,6 @@ impl Watchdog {
 
 // ---------------------------------------------------------------------------
 // Statistics
-
-#[derive(Clone, Copy, Debug)]
-struct Stat {
-    median: f64,
-    min: f64,
-    max: f64,
-}
-
-impl Stat {
-    fn of(samples: &[f64]) -> Stat {
-        let mut v: Vec<f64> = samples.iter().copied().filter(|x| x.is_finite()).collect();
-        if v.is_empty() {
-            return Stat {
-                median: f64::NAN,
-                min: f64::NAN,
-                max: f64::NAN,
-            };
-        }
-        v.sort_by(f64::total_cmp);
-        let n = v.len();
-        let median = if n % 2 == 1 {
-            v[n / 2]
-        } else {
-            (v[n / 2 - 1] + v[n / 2]) / 2.0
-        };
-        Stat {
-            median,
-            min: v[0],
-            max: v[n - 1],
-        }
-    }
-
-    /// `median (min–max)` with `digits` decimals, or one value when all agree.
-    fn fmt(&self, digits: usize) -> String {
-        if self.median.is_nan() {
-            "n/a".into()
-        } else if self.min == self.max {
-            format!("{:.*}", digits, self.median)
-        } else {
-            format!(
-                "{:.*} ({:.*}–{:.*})",
-                digits, self.median, digits, self.min, digits, self.max
-            )
-        }
-    }
-}
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0

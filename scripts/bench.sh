@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Regenerates BENCHMARKS.md: every figure a median (min–max) over repeated runs.
 #
-#   scripts/bench.sh            # the published run (under a minute once built)
+#   scripts/bench.sh            # the published run (about 7 minutes once built)
 #   scripts/bench.sh --quick    # few repetitions, to try a change (the file says so)
 #
 # Core figures (cold start, memory, overhead over the upstream, catalog size,
-# output economy) come from `cargo bench --bench mcp` (benches/mcp.rs). The
-# sections owned by other benchmarks are slots below: each slot function writes
-# a Markdown fragment to the path it is given, or returns 3 while its benchmark
-# does not exist yet (the section then says so).
+# output economy) come from `cargo bench --bench mcp` (benches/mcp.rs); the log
+# figures from `--bench log_bench`, the HTTP load figures from `--bench
+# http_load`. Each slot function below writes a Markdown fragment to the path
+# it is given, or returns 3 when its benchmark is missing (the section then
+# says so).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
@@ -32,10 +33,10 @@ mkdir -p "$OUT"
 # fragment uses ### headings and the median (min–max) convention, and says
 # what was measured and how.
 
-# Log reading (run logs, step logs, large logs): the logs issue.
+# Log reading: get_run_log tail and grep over a 1 GiB simulated log.
 slot_logs() {
-  [[ -f benches/logs.rs ]] || return 3
-  cargo bench --locked --bench logs -- --markdown "$1" $2
+  [[ -f benches/log_bench.rs ]] || return 3
+  cargo bench --locked --bench log_bench -- --markdown "$1" $2
 }
 
 # The streamable HTTP transport under concurrent load: the HTTP issue.
@@ -86,7 +87,7 @@ mem="$(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo 2>/dev/nul
   echo
   echo "Machine: ${cpu:-unknown CPU}, $(nproc) cores, ${mem:-unknown memory}, $(uname -sr); $(rustc --version)."
   echo "Load average (1, 5, 15 min) when the run started: $LOAD_BEFORE (other work on the machine shows in the max figures)."
-  echo "Figures are the median with (min–max) over the repeated runs; a single number means every run agreed."
+  echo "Figures are the median with (min–max) over the repeated runs; a single number means every run agreed at the precision shown."
   echo "Wall-clock figures depend on the machine and its load; compare runs from the same machine only."
   echo
   # The core fragment starts with its own lines and ## sections.
