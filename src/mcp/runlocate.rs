@@ -20,6 +20,24 @@ pub struct RunSelector<'a> {
     pub branch: Option<&'a str>,
 }
 
+impl<'a> RunSelector<'a> {
+    /// The run named by a tool input's `name`, `pipeline`, `run_id` and
+    /// `branch` fields.
+    pub fn of(
+        name: &'a Option<String>,
+        pipeline: &'a Option<String>,
+        run_id: &'a Option<String>,
+        branch: &'a Option<String>,
+    ) -> RunSelector<'a> {
+        RunSelector {
+            name: name.as_deref(),
+            pipeline: pipeline.as_deref(),
+            run_id: run_id.as_deref(),
+            branch: branch.as_deref(),
+        }
+    }
+}
+
 /// A run, with its Jenkins address once Jenkins has it.
 #[derive(Clone, Debug)]
 pub struct LocatedRun {

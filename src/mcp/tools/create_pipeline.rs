@@ -163,7 +163,7 @@ impl ToolDef for CreatePipeline {
         Ok(CreatePipelineOutput {
             sync_status: created
                 .metadata
-                .annotation("pipeline.devops.kubesphere.io/syncstatus")
+                .annotation(keys::PIPELINE_SYNC_STATUS)
                 .map(str::to_string),
             next: format!(
                 "Start it with trigger_run (project {:?}, pipeline {:?}); Jenkins may need a few seconds to sync a new pipeline.",

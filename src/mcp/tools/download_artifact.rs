@@ -96,12 +96,7 @@ impl ToolDef for DownloadArtifact {
         let located = locate_run(
             &ctx,
             &project,
-            RunSelector {
-                name: input.name.as_deref(),
-                pipeline: input.pipeline.as_deref(),
-                run_id: input.run_id.as_deref(),
-                branch: input.branch.as_deref(),
-            },
+            RunSelector::of(&input.name, &input.pipeline, &input.run_id, &input.branch),
         )
         .await?;
         let run = located.view;

@@ -397,12 +397,7 @@ impl Target {
     }
 
     fn selector(&self) -> RunSelector<'_> {
-        RunSelector {
-            name: self.name.as_deref(),
-            pipeline: self.pipeline.as_deref(),
-            run_id: self.run_id.as_deref(),
-            branch: self.branch.as_deref(),
-        }
+        RunSelector::of(&self.name, &self.pipeline, &self.run_id, &self.branch)
     }
 }
 
