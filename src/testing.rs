@@ -49,6 +49,25 @@ pub fn ctx(sim: &ks_sim::Sim) -> ToolCtx {
     ToolCtx::detached(client(sim, "tenant"), Arc::new(ServerOptions::default()))
 }
 
+/// A detached context for the demo tenant on a server started with
+/// `--allow-unconfirmed-destructive`.
+pub fn ctx_unconfirmed(sim: &ks_sim::Sim) -> ToolCtx {
+    ToolCtx::detached(
+        client(sim, "tenant"),
+        Arc::new(ServerOptions {
+            allow_unconfirmed_destructive: true,
+            ..Default::default()
+        }),
+    )
+}
+
+/// True when the simulated KubeSphere saw nothing but reads (and logins).
+pub fn only_reads(sim: &ks_sim::Sim) -> bool {
+    sim.requests()
+        .iter()
+        .all(|r| r.method == "GET" || r.path == "/oauth/token")
+}
+
 /// Runs a tool by name with JSON arguments, through the registry path.
 pub async fn call(ctx: &ToolCtx, tool: &str, args: serde_json::Value) -> crate::mcp::registry::ToolOutcome {
     let registry = crate::mcp::Registry::all();

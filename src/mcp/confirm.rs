@@ -171,13 +171,7 @@ mod tests {
     #[tokio::test]
     async fn operator_flag_allows_but_still_checks_the_target() {
         let sim = sim().await;
-        let ctx = ToolCtx::detached(
-            client(&sim, "tenant"),
-            Arc::new(ServerOptions {
-                allow_unconfirmed_destructive: true,
-                ..Default::default()
-            }),
-        );
+        let ctx = crate::testing::ctx_unconfirmed(&sim);
         let (v, by) = confirm(
             &ctx,
             "t",

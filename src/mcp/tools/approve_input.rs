@@ -237,25 +237,15 @@ async fn pending_input(
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
+
     use std::time::Duration;
 
     use crate::kubesphere::Cluster;
     use crate::kubesphere::models::{NoScmPipeline, ObjectMeta, Pipeline, PipelineSpec};
-    use crate::mcp::{ServerOptions, ToolCtx};
+    use crate::mcp::ToolCtx;
     use crate::testing::{call, client, ctx, sim};
 
     const JF: &str = "pipeline {\n agent any\n stages {\n  stage('Build') { steps { echo 'built' } }\n  stage('Deploy') { steps {\n   input message: 'Deploy to prod?', submitter: 'alice'\n   echo 'deployed'\n  } }\n }\n}\n";
-
-    fn flag_ctx(sim: &ks_sim::Sim) -> ToolCtx {
-        ToolCtx::detached(
-            client(sim, "tenant"),
-            Arc::new(ServerOptions {
-                allow_unconfirmed_destructive: true,
-                ..Default::default()
-            }),
-        )
-    }
 
     async fn paused_run(c: &ToolCtx, pipeline: &str) -> String {
         let out = call(
@@ -302,7 +292,7 @@ mod tests {
     #[tokio::test]
     async fn proceed_and_abort_with_the_operator_flag_and_refusal_without() {
         let sim = sim().await;
-        let c = flag_ctx(&sim);
+        let c = crate::testing::ctx_unconfirmed(&sim);
         call(
             &c,
             "create_pipeline",
@@ -346,7 +336,7 @@ mod tests {
     #[tokio::test]
     async fn upstream_no_permission_on_http_200_is_a_failure() {
         let sim = sim().await;
-        let c = flag_ctx(&sim);
+        let c = crate::testing::ctx_unconfirmed(&sim);
         // Created without a creator annotation, so only `alice` may approve.
         let p = Pipeline {
             metadata: ObjectMeta {
@@ -393,7 +383,7 @@ mod tests {
     #[tokio::test]
     async fn a_run_not_waiting_is_refused_clearly() {
         let sim = sim().await;
-        let c = flag_ctx(&sim);
+        let c = crate::testing::ctx_unconfirmed(&sim);
         let out = call(
             &c,
             "trigger_run",

@@ -576,12 +576,6 @@ mod tests {
     use crate::kubesphere::Cluster;
     use crate::testing::{call, client, ctx, sim};
 
-    fn only_reads(sim: &ks_sim::Sim) -> bool {
-        sim.requests()
-            .iter()
-            .all(|r| r.method == "GET" || r.path == "/oauth/token")
-    }
-
     #[tokio::test]
     async fn without_visibility_nothing_is_created_and_the_question_is_given() {
         let sim = sim().await;
@@ -603,7 +597,7 @@ mod tests {
         // Only credential-type Secrets are offered.
         assert_eq!(out["credentials"].as_array().unwrap().len(), 1);
         assert!(!sim.pipeline_names("host", "stone-devops").contains(&"app".to_string()));
-        assert!(only_reads(&sim));
+        assert!(crate::testing::only_reads(&sim));
     }
 
     #[tokio::test]
@@ -651,7 +645,7 @@ mod tests {
         let mut opaque = base.clone();
         opaque["credential_id"] = "app-config".into();
         assert!(call(&ctx(&sim), "create_multibranch_pipeline", opaque).await.is_err());
-        assert!(only_reads(&sim));
+        assert!(crate::testing::only_reads(&sim));
 
         let mut ok = base;
         ok["credential_id"] = "github-token".into();

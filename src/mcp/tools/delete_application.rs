@@ -107,10 +107,8 @@ impl ToolDef for DeleteApplication {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
 
-    use crate::mcp::{ServerOptions, ToolCtx};
-    use crate::testing::{call, client, ctx, sim};
+    use crate::testing::{call, ctx, sim};
 
     #[tokio::test]
     async fn without_elicitation_nothing_is_deleted() {
@@ -128,23 +126,13 @@ mod tests {
             text.contains("GitOps application guestbook") && text.contains("every resource it deployed"),
             "{text}"
         );
-        assert!(
-            sim.requests()
-                .iter()
-                .all(|r| r.method == "GET" || r.path == "/oauth/token")
-        );
+        assert!(crate::testing::only_reads(&sim));
     }
 
     #[tokio::test]
     async fn the_operator_flag_deletes_with_the_cascade_asked_for() {
         let sim = sim().await;
-        let ctx = ToolCtx::detached(
-            client(&sim, "tenant"),
-            Arc::new(ServerOptions {
-                allow_unconfirmed_destructive: true,
-                ..Default::default()
-            }),
-        );
+        let ctx = crate::testing::ctx_unconfirmed(&sim);
         let out = call(
             &ctx,
             "delete_application",

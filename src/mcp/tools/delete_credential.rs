@@ -100,20 +100,8 @@ impl ToolDef for DeleteCredential {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
 
-    use crate::mcp::{ServerOptions, ToolCtx};
-    use crate::testing::{call, client, ctx, sim};
-
-    fn unconfirmed(sim: &ks_sim::Sim) -> ToolCtx {
-        ToolCtx::detached(
-            client(sim, "tenant"),
-            Arc::new(ServerOptions {
-                allow_unconfirmed_destructive: true,
-                ..Default::default()
-            }),
-        )
-    }
+    use crate::testing::{call, ctx, sim};
 
     #[tokio::test]
     async fn without_elicitation_nothing_is_deleted() {
@@ -134,11 +122,7 @@ mod tests {
             sim.secret_names("host", "stone-devops")
                 .contains(&"github-token".into())
         );
-        assert!(
-            sim.requests()
-                .iter()
-                .all(|r| r.method == "GET" || r.path == "/oauth/token")
-        );
+        assert!(crate::testing::only_reads(&sim));
     }
 
     #[tokio::test]
@@ -146,7 +130,7 @@ mod tests {
         let sim = sim().await;
         for name in ["app-config", "default-token-x7f2k"] {
             let err = call(
-                &unconfirmed(&sim),
+                &crate::testing::ctx_unconfirmed(&sim),
                 "delete_credential",
                 serde_json::json!({"project": "stone-devops", "id": name}),
             )
@@ -195,7 +179,7 @@ mod tests {
     async fn the_operator_flag_deletes_a_credential() {
         let sim = sim().await;
         let out = call(
-            &unconfirmed(&sim),
+            &crate::testing::ctx_unconfirmed(&sim),
             "delete_credential",
             serde_json::json!({"project": "stone-devops", "id": "github-token"}),
         )

@@ -91,10 +91,8 @@ impl ToolDef for DeletePipeline {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
 
-    use crate::mcp::{ServerOptions, ToolCtx};
-    use crate::testing::{call, client, ctx, sim};
+    use crate::testing::{call, ctx, sim};
 
     #[tokio::test]
     async fn without_elicitation_nothing_is_deleted() {
@@ -112,23 +110,13 @@ mod tests {
             sim.pipeline_names("host", "stone-devops")
                 .contains(&"hello".to_string())
         );
-        assert!(
-            sim.requests()
-                .iter()
-                .all(|r| r.method == "GET" || r.path == "/oauth/token")
-        );
+        assert!(crate::testing::only_reads(&sim));
     }
 
     #[tokio::test]
     async fn the_operator_flag_deletes_and_says_so() {
         let sim = sim().await;
-        let ctx = ToolCtx::detached(
-            client(&sim, "tenant"),
-            Arc::new(ServerOptions {
-                allow_unconfirmed_destructive: true,
-                ..Default::default()
-            }),
-        );
+        let ctx = crate::testing::ctx_unconfirmed(&sim);
         let out = call(
             &ctx,
             "delete_pipeline",

@@ -160,10 +160,8 @@ pub(crate) async fn active_run(
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
 
-    use crate::mcp::{ServerOptions, ToolCtx};
-    use crate::testing::{call, client, ctx, sim_with};
+    use crate::testing::{call, ctx, sim_with};
 
     #[tokio::test]
     async fn stop_needs_confirmation_and_aborts_with_the_flag() {
@@ -205,13 +203,7 @@ mod tests {
         assert!(err.to_string().contains("echo-pipeline (branch main)"), "{err}");
         assert!(!sim.requests().iter().any(|r| r.path.ends_with("/stop")));
 
-        let flag = ToolCtx::detached(
-            client(&sim, "tenant"),
-            Arc::new(ServerOptions {
-                allow_unconfirmed_destructive: true,
-                ..Default::default()
-            }),
-        );
+        let flag = crate::testing::ctx_unconfirmed(&sim);
         let out = call(
             &flag,
             "stop_run",
