@@ -11,6 +11,7 @@ pub mod config;
 pub mod http;
 pub mod kubesphere;
 pub mod mcp;
+pub mod text;
 
 #[cfg(test)]
 pub(crate) mod testing;

@@ -173,7 +173,8 @@ async fn call_once(server: &DevopsServer, tool: &str, args: Option<&str>) -> Exi
     let Some(entry) = server.registry().get(tool) else {
         if let Some(e) = Registry::all().get(tool) {
             return fail(format!(
-                "tool {tool:?} is not served with these settings (toolset {}{}); add --toolsets default,{} (or all){}",
+                "tool {} is not served with these settings (toolset {}{}); add --toolsets default,{} (or all){}",
+                ks_devops_mcp::text::quote(tool),
                 e.toolset.name(),
                 if e.hints.read_only { "" } else { ", changes state" },
                 e.toolset.name(),
@@ -185,7 +186,11 @@ async fn call_once(server: &DevopsServer, tool: &str, args: Option<&str>) -> Exi
             ));
         }
         let names: Vec<&str> = server.registry().entries().iter().map(|e| e.name()).collect();
-        return fail(format!("unknown tool {tool:?}; available: {}", names.join(", ")));
+        return fail(format!(
+            "unknown tool {}; available: {}",
+            ks_devops_mcp::text::quote(tool),
+            names.join(", ")
+        ));
     };
     let args = match args.map(str::trim).filter(|a| !a.is_empty()) {
         None => serde_json::Map::new(),
@@ -207,9 +212,10 @@ async fn call_once(server: &DevopsServer, tool: &str, args: Option<&str>) -> Exi
             ExitCode::SUCCESS
         }
         Err(e) => {
-            let out = serde_json::json!({"isError": true, "kind": e.kind(), "message": e.to_string()});
+            let message = ks_devops_mcp::text::bound(&e.to_string());
+            let out = serde_json::json!({"isError": true, "kind": e.kind(), "message": message});
             println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
-            eprintln!("ks-devops-mcp: {tool} failed: {e}");
+            eprintln!("ks-devops-mcp: {tool} failed: {}", e.agent_text());
             ExitCode::from(1)
         }
     }

@@ -15,7 +15,7 @@ use url::Url;
 use super::auth::{Credentials, OAuthClient, OAuthError, Session, TokenResponse, oauth_hint};
 use super::error::{KsError, KsResult, RETRY_LATER_HINT, UNKNOWN_OUTCOME_HINT};
 use super::path::{ApiPath, Cluster, check_allowed};
-use super::redact::Redactor;
+use super::redact::{Redactor, Scrubber, WITHHELD};
 
 /// Largest JSON body read into memory.
 const MAX_JSON_BODY: usize = 64 * 1024 * 1024;
@@ -252,16 +252,17 @@ impl KsClient {
                 None,
                 "*/*",
                 false,
+                true,
             )
             .await?;
         let status = resp.status();
         if status.is_success() {
             return Ok(());
         }
-        let body = read_capped(resp, MAX_ERROR_BODY, path.as_str())
+        let body = read_capped(resp, MAX_ERROR_BODY, path.as_str(), false)
             .await
             .unwrap_or_default();
-        Err(self.map_error(status, &body, path.as_str(), true))
+        Err(self.map_error(status, &body, path.as_str(), true, &[]))
     }
 
     // ---------------------------------------------------------------- auth
@@ -361,6 +362,9 @@ impl KsClient {
                     None,
                     "*/*",
                     false,
+                    // Issuing a token changes nothing a user can see: it is
+                    // retried like a read, and failures say so.
+                    true,
                 )
                 .await;
             let resp = match res {
@@ -373,7 +377,7 @@ impl KsClient {
                 Ok(r) => r,
             };
             let status = resp.status();
-            let body = read_capped(resp, MAX_JSON_BODY, path.as_str()).await?;
+            let body = read_capped(resp, MAX_JSON_BODY, path.as_str(), false).await?;
             if status.is_success() {
                 let tr: TokenResponse = serde_json::from_slice(&body).map_err(|e| KsError::InvalidResponse {
                     path: path.as_str().into(),
@@ -387,14 +391,17 @@ impl KsClient {
                 }
                 return Ok(session);
             }
-            if let Ok(err) = serde_json::from_slice::<OAuthError>(&body) {
+            // The answer may quote the form (password, client secret,
+            // refresh token, URL-encoded): scrubbed whole, then cut.
+            let scrubbed = self.inner.redactor.redact(&String::from_utf8_lossy(&body));
+            if let Ok(err) = serde_json::from_str::<OAuthError>(&scrubbed) {
                 return Err(KsError::Login {
                     hint: oauth_hint(&err.error, status.as_u16()),
-                    description: self.inner.redactor.redact(&err.error_description),
-                    error: err.error,
+                    description: crate::text::cut(err.error_description.trim(), crate::text::MAX_MESSAGE_CHARS),
+                    error: crate::text::cut(&err.error, crate::text::MAX_VALUE_CHARS),
                 });
             }
-            return Err(self.map_error(status, &body, path.as_str(), false));
+            return Err(self.map_error(status, &body, path.as_str(), true, &[]));
         }
     }
 
@@ -418,6 +425,7 @@ impl KsClient {
         token: Option<&SecretString>,
         accept: &str,
         streaming: bool,
+        idempotent: bool,
     ) -> KsResult<reqwest::Response> {
         let full = path.for_cluster(cluster);
         check_allowed(&full)?;
@@ -460,7 +468,7 @@ impl KsClient {
                     return Err(KsError::Timeout {
                         path: full,
                         timeout: self.inner.settings.timeout,
-                        hint: if *method == Method::GET {
+                        hint: if idempotent {
                             RETRY_LATER_HINT
                         } else {
                             UNKNOWN_OUTCOME_HINT
@@ -478,7 +486,6 @@ impl KsClient {
                 Ok(r)
             }
             Err(e) => {
-                let idempotent = *method == Method::GET;
                 let hint = if idempotent {
                     RETRY_LATER_HINT
                 } else {
@@ -522,7 +529,7 @@ impl KsClient {
         body: Body<'_>,
         accept: &str,
     ) -> KsResult<RawResponse> {
-        self.execute_with(method, cluster, path, query, body, accept, false)
+        self.execute_with(method, cluster, path, query, body, accept, false, &[], &mut 0)
             .await
     }
 
@@ -537,10 +544,14 @@ impl KsClient {
         query: &[(&str, String)],
         accept: &str,
     ) -> KsResult<RawResponse> {
-        self.execute_with(Method::GET, cluster, path, query, Body::None, accept, true)
+        self.execute_with(Method::GET, cluster, path, query, Body::None, accept, true, &[], &mut 0)
             .await
     }
 
+    /// The send loop. `secrets`: values the request carries (scrubbed from
+    /// any answer before it is cut). `attempt`: attempts made so far of this
+    /// read (a caller that retries a broken body continues the count: one
+    /// budget of [`ClientSettings::read_attempts`]).
     #[allow(clippy::too_many_arguments)]
     async fn execute_with(
         &self,
@@ -551,18 +562,16 @@ impl KsClient {
         body: Body<'_>,
         accept: &str,
         streaming: bool,
+        secrets: &[&SecretString],
+        attempt: &mut u32,
     ) -> KsResult<RawResponse> {
         let idempotent = method == Method::GET;
-        let max_attempts = if idempotent {
-            self.inner.settings.read_attempts.max(1)
-        } else {
-            1
-        };
+        let max_attempts = self.max_attempts(idempotent);
         let full = path.for_cluster(cluster);
-        let mut attempt = 0;
         let mut relogged = false;
         loop {
-            attempt += 1;
+            *attempt += 1;
+            let attempt = &mut *attempt;
             let session = self.session().await?;
             let result = self
                 .send_once(
@@ -574,11 +583,12 @@ impl KsClient {
                     Some(&session.access),
                     accept,
                     streaming,
+                    idempotent,
                 )
                 .await;
             let resp = match result {
-                Err(e) if idempotent && e.is_transient() && attempt < max_attempts => {
-                    tokio::time::sleep(self.backoff(attempt)).await;
+                Err(e) if idempotent && e.is_transient() && *attempt < max_attempts => {
+                    tokio::time::sleep(self.backoff(*attempt)).await;
                     continue;
                 }
                 Err(e) => return Err(e),
@@ -594,18 +604,28 @@ impl KsClient {
             }
             if status == StatusCode::UNAUTHORIZED && !relogged {
                 relogged = true;
-                attempt -= 1;
+                *attempt -= 1;
                 self.invalidate(session.generation).await;
                 tracing::debug!(path = %full, "401 from KubeSphere; logging in again");
                 continue;
             }
-            let body = read_capped(resp, MAX_ERROR_BODY, &full).await.unwrap_or_default();
-            let err = self.map_error(status, &body, &full, idempotent);
-            if idempotent && err.is_transient() && attempt < max_attempts {
-                tokio::time::sleep(self.backoff(attempt)).await;
+            let body = read_capped(resp, MAX_ERROR_BODY, &full, false)
+                .await
+                .unwrap_or_default();
+            let err = self.map_error(status, &body, &full, idempotent, secrets);
+            if idempotent && err.is_transient() && *attempt < max_attempts {
+                tokio::time::sleep(self.backoff(*attempt)).await;
                 continue;
             }
             return Err(err);
+        }
+    }
+
+    fn max_attempts(&self, idempotent: bool) -> u32 {
+        if idempotent {
+            self.inner.settings.read_attempts.max(1)
+        } else {
+            1
         }
     }
 
@@ -616,10 +636,32 @@ impl KsClient {
         path: &ApiPath,
         query: &[(&str, String)],
     ) -> KsResult<T> {
-        let r = self
-            .execute(Method::GET, cluster, path, query, Body::None, "application/json")
-            .await?;
-        decode(r, &path.for_cluster(cluster)).await
+        let full = path.for_cluster(cluster);
+        let max_attempts = self.max_attempts(true);
+        let mut attempt = 0;
+        loop {
+            let r = self
+                .execute_with(
+                    Method::GET,
+                    cluster,
+                    path,
+                    query,
+                    Body::None,
+                    "application/json",
+                    false,
+                    &[],
+                    &mut attempt,
+                )
+                .await?;
+            match self.decode(r, &full, false, &[]).await {
+                // The body broke off mid-answer: a transient read failure
+                // like a reset before the answer, retried within the budget.
+                Err(e) if e.is_transient() && attempt < max_attempts => {
+                    tokio::time::sleep(self.backoff(attempt)).await;
+                }
+                other => return other,
+            }
+        }
     }
 
     /// Sends JSON with `method` and decodes the JSON answer.
@@ -631,16 +673,147 @@ impl KsClient {
         query: &[(&str, String)],
         body: &B,
     ) -> KsResult<T> {
+        self.send_json_with_secrets(method, cluster, path, query, body, &[])
+            .await
+    }
+
+    /// [`Self::send_json`] for a body that carries `secrets`: every answer
+    /// quoting them (in any form, even cut) is scrubbed before it is
+    /// summarised. Never retried.
+    pub async fn send_json_with_secrets<B: Serialize + Sync, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        cluster: &Cluster,
+        path: &ApiPath,
+        query: &[(&str, String)],
+        body: &B,
+        secrets: &[&SecretString],
+    ) -> KsResult<T> {
+        let write = method != Method::GET;
         let r = self
-            .execute(method, cluster, path, query, Body::Json(body), "application/json")
+            .execute_with(
+                method,
+                cluster,
+                path,
+                query,
+                Body::Json(body),
+                "application/json",
+                false,
+                secrets,
+                &mut 0,
+            )
             .await?;
-        decode(r, &path.for_cluster(cluster)).await
+        self.decode(r, &path.for_cluster(cluster), write, secrets).await
+    }
+
+    /// Reads a whole text answer of a GET (scan log), keeping only the last
+    /// `keep` bytes; a body that breaks off is read again within the read
+    /// budget. Returns the total size and the tail.
+    pub(crate) async fn get_tail(
+        &self,
+        cluster: &Cluster,
+        path: &ApiPath,
+        accept: &str,
+        keep: usize,
+    ) -> KsResult<(u64, Vec<u8>)> {
+        let full = path.for_cluster(cluster);
+        let max_attempts = self.max_attempts(true);
+        let mut attempt = 0;
+        loop {
+            let r = self
+                .execute_with(
+                    Method::GET,
+                    cluster,
+                    path,
+                    &[],
+                    Body::None,
+                    accept,
+                    false,
+                    &[],
+                    &mut attempt,
+                )
+                .await?;
+            match read_tail(r, keep, &full, false).await {
+                Err(e) if e.is_transient() && attempt < max_attempts => {
+                    tokio::time::sleep(self.backoff(attempt)).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Decodes a 2xx JSON answer. A body that cannot be read or decoded is
+    /// [`KsError::InvalidResponse`] for a read, and for a write
+    /// [`KsError::OutcomeUnknown`] (it was sent; whether it took effect is
+    /// unknown). The reason is scrubbed of secrets before it is cut.
+    async fn decode<T: DeserializeOwned>(
+        &self,
+        r: RawResponse,
+        path: &str,
+        write: bool,
+        secrets: &[&SecretString],
+    ) -> KsResult<T> {
+        let body = read_capped(r.response, MAX_JSON_BODY, path, write).await?;
+        let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) {
+            b"null"
+        } else {
+            &body
+        };
+        serde_json::from_slice(body).map_err(|e| {
+            let reason = if body.first().is_some_and(|b| *b == b'<') {
+                "expected JSON but got an HTML page (is the URL ks-apiserver, not the console?)".to_string()
+            } else if e.classify() == serde_json::error::Category::Eof {
+                "the JSON answer is truncated".to_string()
+            } else {
+                let detail = self.scrub(&e.to_string(), secrets);
+                format!(
+                    "the JSON does not have the expected shape: {}",
+                    crate::text::cut(&detail, 240)
+                )
+            };
+            if write {
+                KsError::OutcomeUnknown {
+                    path: path.into(),
+                    reason,
+                }
+            } else {
+                KsError::InvalidResponse {
+                    path: path.into(),
+                    reason,
+                }
+            }
+        })
     }
 
     // ---------------------------------------------------------------- errors
 
-    fn map_error(&self, status: StatusCode, body: &[u8], path: &str, idempotent: bool) -> KsError {
-        let message = self.inner.redactor.redact(&summarize_body(status, body));
+    /// `text` without this client's secrets nor `secrets` (a text quoting
+    /// a secret too short to scrub is withheld whole).
+    fn scrub(&self, text: &str, secrets: &[&SecretString]) -> String {
+        let text = self.inner.redactor.redact(text);
+        if secrets.is_empty() {
+            return text;
+        }
+        let extra = Scrubber::of(secrets);
+        if extra.quotes_short(&text) {
+            return WITHHELD.to_string();
+        }
+        extra.scrub(&text).into_owned()
+    }
+
+    /// The error of a non-2xx answer: the body is scrubbed of every secret
+    /// (the client's and the request's `secrets`) *before* it is summarised
+    /// and cut.
+    fn map_error(
+        &self,
+        status: StatusCode,
+        body: &[u8],
+        path: &str,
+        idempotent: bool,
+        secrets: &[&SecretString],
+    ) -> KsError {
+        let scrubbed = self.scrub(&String::from_utf8_lossy(body), secrets);
+        let message = summarize_body(status, scrubbed.as_bytes());
         let path = path.to_string();
         match status.as_u16() {
             401 => KsError::Unauthorized {
@@ -674,9 +847,10 @@ impl KsClient {
     }
 }
 
-/// Reads a whole text answer (scan log, input reply) up to `cap` bytes,
-/// keeping only the last `keep` bytes; returns the total size and the tail.
-pub(crate) async fn read_tail(r: RawResponse, keep: usize, path: &str) -> KsResult<(u64, Vec<u8>)> {
+/// Reads a whole text answer (scan log, input reply), keeping only the
+/// last `keep` bytes; returns the total size and the tail. `write`: the
+/// request changed state (a broken answer leaves its outcome unknown).
+pub(crate) async fn read_tail(r: RawResponse, keep: usize, path: &str, write: bool) -> KsResult<(u64, Vec<u8>)> {
     let mut resp = r.response;
     let mut total: u64 = 0;
     let mut tail: std::collections::VecDeque<u8> = std::collections::VecDeque::with_capacity(keep.min(1 << 20));
@@ -694,74 +868,65 @@ pub(crate) async fn read_tail(r: RawResponse, keep: usize, path: &str) -> KsResu
                 tail.extend(chunk.iter().copied());
             }
             Ok(None) => return Ok((total, tail.into_iter().collect())),
-            Err(e) if e.is_timeout() => {
-                return Err(KsError::Timeout {
-                    path: path.into(),
-                    timeout: Duration::ZERO,
-                    hint: "the answer stopped arriving; retry later",
-                });
-            }
-            Err(_) => {
-                return Err(KsError::Network {
-                    path: path.into(),
-                    reason: "the connection broke while the answer was arriving".into(),
-                    hint: "retry later",
-                });
-            }
+            Err(e) => return Err(broken_body(path, write, e.is_timeout())),
         }
     }
 }
 
-async fn read_capped(mut resp: reqwest::Response, cap: usize, path: &str) -> KsResult<Bytes> {
+/// The error of an answer whose body stopped or broke off after a 2xx
+/// status: transient for a read (retried), outcome unknown for a write.
+fn broken_body(path: &str, write: bool, timeout: bool) -> KsError {
+    let reason = if timeout {
+        "the answer stopped arriving"
+    } else {
+        "the connection broke while the answer was arriving"
+    };
+    if write {
+        return KsError::OutcomeUnknown {
+            path: path.into(),
+            reason: reason.into(),
+        };
+    }
+    if timeout {
+        KsError::Timeout {
+            path: path.into(),
+            timeout: Duration::ZERO,
+            hint: RETRY_LATER_HINT,
+        }
+    } else {
+        KsError::Network {
+            path: path.into(),
+            reason: reason.into(),
+            hint: RETRY_LATER_HINT,
+        }
+    }
+}
+
+async fn read_capped(mut resp: reqwest::Response, cap: usize, path: &str, write: bool) -> KsResult<Bytes> {
     let mut buf = bytes::BytesMut::new();
     loop {
         match resp.chunk().await {
             Ok(Some(chunk)) => {
                 if buf.len() + chunk.len() > cap {
-                    return Err(KsError::InvalidResponse {
-                        path: path.into(),
-                        reason: format!("the answer is larger than {} MiB", cap / (1024 * 1024)),
+                    let reason = format!("the answer is larger than {} MiB", cap / (1024 * 1024));
+                    return Err(if write {
+                        KsError::OutcomeUnknown {
+                            path: path.into(),
+                            reason,
+                        }
+                    } else {
+                        KsError::InvalidResponse {
+                            path: path.into(),
+                            reason,
+                        }
                     });
                 }
                 buf.extend_from_slice(&chunk);
             }
             Ok(None) => return Ok(buf.freeze()),
-            Err(e) if e.is_timeout() => {
-                return Err(KsError::Timeout {
-                    path: path.into(),
-                    timeout: Duration::ZERO,
-                    hint: "the answer stopped arriving; retry later",
-                });
-            }
-            Err(_) => {
-                return Err(KsError::Network {
-                    path: path.into(),
-                    reason: "the connection broke while the answer was arriving".into(),
-                    hint: "retry later",
-                });
-            }
+            Err(e) => return Err(broken_body(path, write, e.is_timeout())),
         }
     }
-}
-
-async fn decode<T: DeserializeOwned>(r: RawResponse, path: &str) -> KsResult<T> {
-    let body = read_capped(r.response, MAX_JSON_BODY, path).await?;
-    let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) {
-        b"null"
-    } else {
-        &body
-    };
-    serde_json::from_slice(body).map_err(|e| KsError::InvalidResponse {
-        path: path.into(),
-        reason: if body.first().is_some_and(|b| *b == b'<') {
-            "expected JSON but got an HTML page (is the URL ks-apiserver, not the console?)".into()
-        } else {
-            format!("the JSON does not have the expected shape: {e}")
-                .chars()
-                .take(240)
-                .collect()
-        },
-    })
 }
 
 /// One readable line out of an upstream error body, whatever its format:
@@ -805,16 +970,9 @@ pub fn summarize_body(status: StatusCode, body: &[u8]) -> String {
     clip(trimmed.lines().next().unwrap_or(trimmed))
 }
 
+/// A message cut to [`crate::text::MAX_MESSAGE_CHARS`] and cleaned.
 fn clip(s: &str) -> String {
-    const MAX: usize = 400;
-    let s = s.trim();
-    if s.chars().count() <= MAX {
-        s.to_string()
-    } else {
-        let mut out: String = s.chars().take(MAX).collect();
-        out.push('…');
-        out
-    }
+    crate::text::cut(s.trim(), crate::text::MAX_MESSAGE_CHARS)
 }
 
 #[cfg(test)]

@@ -24,6 +24,7 @@ use super::client::{Body, KsClient};
 use super::error::{KsError, KsResult};
 use super::models::{List, ObjectMeta, Page, keys};
 use super::path::{ApiPath, Cluster, gv, validate_label, validate_subdomain};
+use super::redact::{Scrubber, WITHHELD};
 
 /// Annotation keys of credentials.
 pub mod cred_keys {
@@ -329,11 +330,14 @@ impl KsClient {
             "data": new.data.encoded(),
         });
         let secrets = new.data.secrets();
+        // Upstream answers may quote the body (the values base64-encoded):
+        // the client scrubs them before summarising; `scrub_error` is a
+        // second pass over whatever text the error ended up with.
         let raw: RawSecret = self
-            .send_json(Method::POST, cluster, &path, &[], &body)
+            .send_json_with_secrets(Method::POST, cluster, &path, &[], &body, &secrets)
             .await
             .map_err(|e| scrub_error(e, &secrets))?;
-        raw.into_credential().ok_or_else(|| KsError::InvalidResponse {
+        raw.into_credential().ok_or_else(|| KsError::OutcomeUnknown {
             path: path.for_cluster(cluster),
             reason: "the created Secret came back without a credential type".into(),
         })
@@ -371,77 +375,21 @@ impl KsClient {
     }
 }
 
-/// Text standing in for an upstream message that may quote a secret too
-/// short to scrub reliably.
-const WITHHELD: &str = "(upstream message withheld: it may quote a secret value)";
-
-/// Removes `secrets` from an error's upstream text: the raw value, its
-/// JSON-escaped and base64 forms, every longer line of a multi-line value,
-/// and a cut-off beginning of any of these at the end of a clipped message.
+/// Removes `secrets` from an error's texts in every form (see
+/// [`super::redact`]); a text quoting a secret too short to scrub is
+/// withheld. Linear in the sizes of the texts and the secrets.
 pub fn scrub_error(err: KsError, secrets: &[&SecretString]) -> KsError {
-    let forms = secret_forms(secrets);
-    err.map_messages(|m| scrub_text(&m, &forms))
-}
-
-struct Forms {
-    long: Vec<String>,
-    short: Vec<String>,
-}
-
-fn secret_forms(secrets: &[&SecretString]) -> Forms {
-    let mut long = Vec::new();
-    let mut short = Vec::new();
-    for s in secrets {
-        let v = s.expose_secret();
-        if v.is_empty() {
-            continue;
-        }
-        if v.chars().count() < 4 {
-            short.push(v.to_string());
-            continue;
-        }
-        long.push(v.to_string());
-        long.push(base64::engine::general_purpose::STANDARD.encode(v));
-        if let Ok(q) = serde_json::to_string(v) {
-            long.push(q.trim_matches('"').to_string());
-        }
-        for line in v.lines().map(str::trim) {
-            if line.chars().count() >= 8 {
-                long.push(line.to_string());
-            }
-        }
+    let scrubber = Scrubber::of(secrets);
+    if scrubber.is_empty() {
+        return err;
     }
-    long.sort_by_key(|f| std::cmp::Reverse(f.len()));
-    long.dedup();
-    Forms { long, short }
-}
-
-fn scrub_text(text: &str, forms: &Forms) -> String {
-    let mut out = text.to_string();
-    for f in &forms.long {
-        if out.contains(f.as_str()) {
-            out = out.replace(f.as_str(), "[REDACTED]");
+    err.map_messages(|m| {
+        if scrubber.quotes_short(&m) {
+            WITHHELD.to_string()
+        } else {
+            scrubber.scrub(&m).into_owned()
         }
-    }
-    // A clipped message may end in the first characters of a value.
-    let (body, ellipsis) = match out.strip_suffix('…') {
-        Some(b) => (b.to_string(), "…"),
-        None => (out.clone(), ""),
-    };
-    for f in &forms.long {
-        let chars: Vec<char> = f.chars().collect();
-        for n in (4..chars.len()).rev() {
-            let prefix: String = chars[..n].iter().collect();
-            if body.ends_with(&prefix) {
-                let cut = body.len() - prefix.len();
-                return format!("{}[REDACTED]{ellipsis}", &body[..cut]);
-            }
-        }
-    }
-    if forms.short.iter().any(|s| out.contains(s.as_str())) {
-        return WITHHELD.to_string();
-    }
-    out
+    })
 }
 
 #[cfg(test)]

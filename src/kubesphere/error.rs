@@ -100,13 +100,21 @@ pub enum KsError {
     )]
     InvalidResponse { path: String, reason: String },
 
+    /// A write was sent and its answer could not be read (garbage, an HTML
+    /// page, truncated JSON, a connection that broke mid-answer): whether it
+    /// took effect is unknown.
+    #[error(
+        "KubeSphere's answer to {path} could not be read: {reason}. The request changes state and was sent, so its outcome is unknown: check before retrying (read the current state; it may or may not have been applied)"
+    )]
+    OutcomeUnknown { path: String, reason: String },
+
     /// Bad input to the client itself (bad URL, bad settings).
     #[error("{0}")]
     Invalid(String),
 }
 
 /// What a caller should be told when the outcome of a write is unknown.
-pub(crate) const UNKNOWN_OUTCOME_HINT: &str = "The request changes state and was NOT retried automatically: it may or may not have been applied. Check the current state (list it) before trying again";
+pub(crate) const UNKNOWN_OUTCOME_HINT: &str = "The request changes state and was NOT retried automatically: outcome unknown: check before retrying (read the current state; it may or may not have been applied)";
 /// What a caller should be told after a failed read.
 pub(crate) const RETRY_LATER_HINT: &str =
     "Reads are retried automatically and still failed; retry later or check that KubeSphere is up";
@@ -141,6 +149,7 @@ impl KsError {
             KsError::Timeout { .. } => "timeout",
             KsError::Network { .. } => "network",
             KsError::InvalidResponse { .. } => "invalid_response",
+            KsError::OutcomeUnknown { .. } => "outcome_unknown",
             KsError::Invalid(_) => "invalid",
         }
     }
@@ -204,8 +213,21 @@ impl KsError {
                 path,
                 reason: f(reason),
             },
+            KsError::OutcomeUnknown { path, reason } => KsError::OutcomeUnknown { path, reason: f(reason) },
             KsError::Invalid(m) => KsError::Invalid(f(m)),
             other @ (KsError::InvalidName { .. } | KsError::NotAllowed { .. } | KsError::Timeout { .. }) => other,
+        }
+    }
+
+    /// Whether this is a write whose outcome is unknown (sent, no readable
+    /// answer): the caller must read the state before trying again.
+    pub fn outcome_unknown(&self) -> bool {
+        match self {
+            KsError::OutcomeUnknown { .. } => true,
+            KsError::Timeout { hint, .. } | KsError::Network { hint, .. } | KsError::Upstream { hint, .. } => {
+                *hint == UNKNOWN_OUTCOME_HINT
+            }
+            _ => false,
         }
     }
 

@@ -2,7 +2,7 @@
 
 use reqwest::Method;
 
-use super::client::{Body, KsClient, read_tail};
+use super::client::{Body, KsClient};
 use super::error::KsResult;
 use super::models::Pipeline;
 use super::path::{ApiPath, Cluster, gv, validate_label, validate_subdomain};
@@ -75,10 +75,7 @@ impl KsClient {
     /// indexing log, streamed; only the last `keep` bytes are kept.
     pub async fn scan_log(&self, cluster: &Cluster, namespace: &str, pipeline: &str, keep: usize) -> KsResult<LogTail> {
         let path = v2_pipeline_path(namespace, pipeline)?.lit("consolelog");
-        let r = self
-            .execute(Method::GET, cluster, &path, &[], Body::None, "text/plain, */*")
-            .await?;
-        let (total_bytes, tail) = read_tail(r, keep, &path.for_cluster(cluster)).await?;
+        let (total_bytes, tail) = self.get_tail(cluster, &path, "text/plain, */*", keep).await?;
         Ok(LogTail { total_bytes, tail })
     }
 }

@@ -202,7 +202,7 @@ impl KsClient {
             )
             .await?;
         let full = path.for_cluster(cluster);
-        let (_, bytes) = read_tail(r, 64 * 1024, &full).await?;
+        let (_, bytes) = read_tail(r, 64 * 1024, &full, true).await?;
         Ok(input_reply(&bytes))
     }
 }

@@ -87,6 +87,11 @@ pub enum ToolError {
     #[error("{0}")]
     Refused(String),
 
+    /// A write was sent and its outcome is unknown; `check` is the tool
+    /// that shows whether it took effect.
+    #[error("{error}. Call {check} to see whether it took effect before calling again.")]
+    OutcomeUnknown { error: KsError, check: &'static str },
+
     /// The client cancelled the call.
     #[error("cancelled by the client; nothing further was done")]
     Cancelled,
@@ -109,10 +114,29 @@ fn scope_text(s: &str) -> String {
 }
 
 impl ToolError {
+    /// The text a client is shown: the message and its kind, bounded and
+    /// cleaned ([`crate::text::bound`]) whatever values it quotes. The one
+    /// way a tool error leaves the server.
+    pub fn agent_text(&self) -> String {
+        format!("{} ({})", crate::text::bound(&self.to_string()), self.kind())
+    }
+
+    /// Names the read that checks a write whose outcome is unknown.
+    pub fn with_check<T: crate::mcp::registry::ToolDef>(self) -> ToolError {
+        match self {
+            ToolError::Ks(error) if error.outcome_unknown() && !T::CHECK.is_empty() => ToolError::OutcomeUnknown {
+                error,
+                check: T::CHECK,
+            },
+            other => other,
+        }
+    }
+
     /// A short machine-readable kind.
     pub fn kind(&self) -> &'static str {
         match self {
             ToolError::Ks(e) => e.kind(),
+            ToolError::OutcomeUnknown { error, .. } => error.kind(),
             ToolError::InvalidInput(_) => "invalid_input",
             ToolError::AmbiguousProject { .. } => "ambiguous_project",
             ToolError::ProjectNotFound { .. } => "project_not_found",

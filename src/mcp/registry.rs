@@ -136,6 +136,10 @@ pub trait ToolDef: Send + Sync + 'static {
     const DESCRIPTION: &'static str;
     const TOOLSET: Toolset;
     const HINTS: Hints;
+    /// For a tool that changes state: the read-only tool that shows whether
+    /// a call took effect, named when the outcome of a call is unknown (the
+    /// request was sent, its answer lost). Empty for read-only tools.
+    const CHECK: &'static str = "";
     type Input: DeserializeOwned + JsonSchema + Send + 'static;
     type Output: Serialize + JsonSchema + Send + 'static;
 
@@ -153,6 +157,8 @@ pub struct ToolEntry {
     pub tool: Tool,
     pub toolset: Toolset,
     pub hints: Hints,
+    /// [`ToolDef::CHECK`].
+    pub check: &'static str,
     run: Runner,
 }
 
@@ -176,6 +182,7 @@ impl ToolEntry {
             tool,
             toolset: T::TOOLSET,
             hints: T::HINTS,
+            check: T::CHECK,
             run: run_tool::<T>,
         }
     }
@@ -200,7 +207,7 @@ fn run_tool<T: ToolDef>(ctx: ToolCtx, args: JsonObject) -> BoxFuture<'static, To
         })?;
         let cancel = ctx.cancel.clone();
         let output = tokio::select! {
-            r = T::call(ctx, input) => r?,
+            r = T::call(ctx, input) => r.map_err(ToolError::with_check::<T>)?,
             _ = cancel.cancelled() => return Err(ToolError::Cancelled),
         };
         serde_json::to_value(output).map_err(|e| ToolError::Internal(format!("cannot encode result: {e}")))
@@ -260,5 +267,29 @@ impl Registry {
 
     pub fn tools(&self) -> Vec<Tool> {
         self.entries.iter().map(|e| e.tool.clone()).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_write_names_the_read_that_checks_it() {
+        let all = Registry::all();
+        for e in all.entries() {
+            if e.hints.read_only {
+                assert!(e.check.is_empty(), "{}", e.name());
+                continue;
+            }
+            // download_artifact only reads KubeSphere (it writes a local file).
+            if e.name() == "download_artifact" {
+                continue;
+            }
+            let check = all
+                .get(e.check)
+                .unwrap_or_else(|| panic!("{} names no tool to check it ({:?})", e.name(), e.check));
+            assert!(check.hints.read_only, "{} is checked with {}", e.name(), e.check);
+        }
     }
 }

@@ -162,7 +162,7 @@ pub fn to_response(outcome: ToolOutcome) -> CallToolResponse {
     match outcome {
         Ok(value) => CallToolResult::structured(value).into(),
         Err(ToolError::InputRequired(r)) => CallToolResponse::InputRequired(*r),
-        Err(e) => CallToolResult::error(vec![ContentBlock::text(format!("{} ({})", e, e.kind()))]).into(),
+        Err(e) => CallToolResult::error(vec![ContentBlock::text(e.agent_text())]).into(),
     }
 }
 
@@ -191,8 +191,8 @@ impl ServerHandler for DevopsServer {
         let Some(entry) = self.registry.get(&request.name) else {
             return Err(ErrorData::invalid_params(
                 format!(
-                    "unknown tool {:?}; call tools/list for the available tools",
-                    request.name
+                    "unknown tool {}; call tools/list for the available tools",
+                    crate::text::quote(&request.name)
                 ),
                 None,
             ));

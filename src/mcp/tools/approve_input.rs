@@ -96,6 +96,7 @@ impl ToolDef for ApproveInput {
         idempotent: false,
         open_world: false,
     };
+    const CHECK: &'static str = "get_run";
     type Input = ApproveInputInput;
     type Output = ApproveInputOutput;
 

@@ -74,6 +74,7 @@ impl ToolDef for CreateApplication {
     const DESCRIPTION: &'static str = "Creates a GitOps (Argo CD) application in a DevOps project that deploys a directory of a Git repository (plain manifests, kustomize or Helm) at a revision into a namespace (default: the project's) of the project's cluster. With auto_sync Argo CD deploys at once and on every change (prune and self_heal optional); without it nothing is deployed until sync_application. Confirm repository, revision, path and namespace with the user first. Not retried: after a failure check list_applications. Follow with get_application_status.";
     const TOOLSET: Toolset = Toolset::Gitops;
     const HINTS: Hints = Hints::CREATE;
+    const CHECK: &'static str = "get_application_status";
     type Input = CreateApplicationInput;
     type Output = CreateApplicationOutput;
 

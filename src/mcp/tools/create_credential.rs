@@ -71,6 +71,7 @@ impl ToolDef for CreateCredential {
     const DESCRIPTION: &'static str = "Creates a DevOps credential that pipelines use by id: basic-auth (username + password or token), ssh-auth (username + private_key, optional passphrase), secret-text (secret) or kubeconfig (content). Ask the user for the secret value itself; never invent, guess or reuse one from elsewhere. Suggest the least-privilege option: a scoped, read-only or short-lived access token or deploy key rather than an account password or admin kubeconfig. The secret goes to KubeSphere only and is never returned, logged or shown in errors. Fails if the id exists. Not retried: after a failure check list_credentials first.";
     const TOOLSET: Toolset = Toolset::Credentials;
     const HINTS: Hints = Hints::CREATE;
+    const CHECK: &'static str = "list_credentials";
     type Input = CreateCredentialInput;
     type Output = CreateCredentialOutput;
 

@@ -126,6 +126,7 @@ impl ToolDef for CreateMultibranchPipeline {
     const DESCRIPTION: &'static str = "Creates a multi-branch pipeline that builds every branch of a Git repository (GitHub, GitLab, Bitbucket Server or any git host) that has a Jenkinsfile. Before creating, the user must say whether the repository is private: pass repository_visibility only with the user's answer; without it the server asks the user, or returns needs_user_input with the exact question and the project's credentials, and creates nothing. A private repository needs credential_id of an existing project credential (ask the user which; create_credential makes one). Afterwards run scan_repository, then list_branches.";
     const TOOLSET: Toolset = Toolset::Pipelines;
     const HINTS: Hints = Hints::CREATE;
+    const CHECK: &'static str = "get_pipeline";
     type Input = CreateMultibranchPipelineInput;
     type Output = CreateMultibranchPipelineOutput;
 

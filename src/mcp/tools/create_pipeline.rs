@@ -98,6 +98,7 @@ impl ToolDef for CreatePipeline {
     const DESCRIPTION: &'static str = "Creates a regular (non multi-branch) pipeline in a DevOps project from a Jenkinsfile text. For a pipeline built from a Git repository's branches use create_multibranch_pipeline. Never put secrets in the Jenkinsfile: reference a credential id (create_credential) instead. Not retried automatically; if the call fails, check list_pipelines before creating again.";
     const TOOLSET: Toolset = Toolset::Pipelines;
     const HINTS: Hints = Hints::CREATE;
+    const CHECK: &'static str = "get_pipeline";
     type Input = CreatePipelineInput;
     type Output = CreatePipelineOutput;
 

@@ -48,6 +48,7 @@ impl ToolDef for DeleteApplication {
     const DESCRIPTION: &'static str = "Deletes a GitOps (Argo CD) application. With cascade: true Argo CD also deletes everything it deployed (the running workload goes away); without it the resources stay, no longer managed. Irreversible. Only call it when the user asked to delete this exact application and said whether to cascade; the server then asks the user to confirm (MCP elicitation) and deletes nothing without it. Clients without elicitation get a refusal.";
     const TOOLSET: Toolset = Toolset::Gitops;
     const HINTS: Hints = Hints::DESTROY;
+    const CHECK: &'static str = "list_applications";
     type Input = DeleteApplicationInput;
     type Output = DeleteApplicationOutput;
 

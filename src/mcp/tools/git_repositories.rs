@@ -165,6 +165,7 @@ impl ToolDef for CreateGitRepository {
     const DESCRIPTION: &'static str = "Registers a Git repository (GitRepository resource) in a DevOps project with the credential that reads it, as KubeSphere's console does for private repositories. Ask the user whether the repository is private and, if so, which credential to use (list_credentials; create_credential makes one). Never put a token in the URL. Not retried automatically.";
     const TOOLSET: Toolset = Toolset::Repos;
     const HINTS: Hints = Hints::CREATE;
+    const CHECK: &'static str = "list_git_repositories";
     type Input = CreateGitRepositoryInput;
     type Output = CreateGitRepositoryOutput;
 

@@ -46,6 +46,7 @@ impl ToolDef for ScanRepository {
         idempotent: true,
         open_world: false,
     };
+    const CHECK: &'static str = "get_scan_log";
     type Input = ScanRepositoryInput;
     type Output = ScanRepositoryOutput;
 

@@ -53,6 +53,7 @@ impl ToolDef for SyncApplication {
     const DESCRIPTION: &'static str = "Asks Argo CD to sync (deploy) a GitOps application now: to its target revision or a given revision, optionally pruning resources removed from Git (ask the user before pruning), or as a dry run. Fails if a sync is already running: wait with get_application_status. Not retried automatically. Follow with get_application_status until Synced and Healthy.";
     const TOOLSET: Toolset = Toolset::Gitops;
     const HINTS: Hints = Hints::CREATE;
+    const CHECK: &'static str = "get_application_status";
     type Input = SyncApplicationInput;
     type Output = SyncApplicationOutput;
 

@@ -70,6 +70,7 @@ impl ToolDef for TriggerRun {
     const DESCRIPTION: &'static str = "Starts one run of a pipeline and returns its PipelineRun name (and the Jenkins run id once known). A multi-branch pipeline needs `branch`: if the user did not name one, omit it; the server asks the user, or returns status needs_branch with the branches to offer and creates nothing. Not retried automatically: if the call fails, check list_runs before triggering again. Follow the run with wait_for_run.";
     const TOOLSET: Toolset = Toolset::Runs;
     const HINTS: Hints = Hints::CREATE;
+    const CHECK: &'static str = "list_runs";
     type Input = TriggerRunInput;
     type Output = TriggerRunOutput;
 
