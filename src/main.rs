@@ -224,7 +224,7 @@ async fn call_once(server: &DevopsServer, tool: &str, args: Option<&str>) -> Exi
 async fn serve_stdio(server: DevopsServer) -> ExitCode {
     let tools = server.registry().entries().len();
     tracing::info!(tools, "serving MCP on stdio");
-    let running = match server.serve(rmcp::transport::stdio()).await {
+    let running = match server.serve(ks_devops_mcp::stdio::stdio()).await {
         Ok(r) => r,
         Err(e) => {
             // stdin closed before a handshake, or the handshake was malformed.

@@ -245,7 +245,10 @@ mod tests {
 
     #[test]
     fn bound_cuts_long_tokens_and_the_middle() {
-        let long = format!("no project named \"{}\". Call list_devops_projects.", "a".repeat(100_000));
+        let long = format!(
+            "no project named \"{}\". Call list_devops_projects.",
+            "a".repeat(100_000)
+        );
         let b = bound(&long);
         assert!(b.len() < 400, "{}", b.len());
         assert!(b.contains('…') && b.ends_with("Call list_devops_projects."), "{b}");

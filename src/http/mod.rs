@@ -378,6 +378,36 @@ fn json_error(status: StatusCode, code: &str, description: &str) -> Response {
     (status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
 }
 
+/// The answer to a JSON body that is not a message rmcp can take
+/// ([`crate::jsonrpc::check`]): a parse error (or anything without a usable
+/// id) is `400` with a JSON-RPC error whose `id` is null; an invalid request
+/// with an id is a `200` JSON-RPC error carrying that id, so the client can
+/// match it. Other content types are left to rmcp (415).
+fn malformed(headers: &HeaderMap, body: &[u8]) -> Option<Response> {
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("application/json"));
+    if !json {
+        return None;
+    }
+    let answer = match crate::jsonrpc::check(body) {
+        crate::jsonrpc::Verdict::Pass(_) => return None,
+        crate::jsonrpc::Verdict::Answer(v) => v,
+        crate::jsonrpc::Verdict::Ignore(why) => crate::jsonrpc::error_response(
+            serde_json::Value::Null,
+            crate::jsonrpc::INVALID_REQUEST,
+            &format!("Invalid Request: {why}"),
+        ),
+    };
+    let status = if answer["id"].is_null() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    Some((status, [(header::CONTENT_TYPE, "application/json")], answer.to_string()).into_response())
+}
+
 /// What the gate reads from a JSON-RPC body for routing and the access log.
 #[derive(Deserialize, Default)]
 struct Peek {
@@ -506,6 +536,18 @@ async fn gate(State(app): State<Arc<App>>, req: Request, next: Next) -> Response
         match http_body_util::Limited::new(body, app.max_body).collect().await {
             Ok(c) => {
                 let bytes = c.to_bytes();
+                if let Some(r) = malformed(&parts.headers, &bytes) {
+                    access(
+                        &method,
+                        r.status(),
+                        &owner,
+                        &via,
+                        &none,
+                        started,
+                        "malformed JSON-RPC answered",
+                    );
+                    return r;
+                }
                 let peek: Peek = serde_json::from_slice(&bytes).unwrap_or_default();
                 (Body::from(bytes), peek)
             }

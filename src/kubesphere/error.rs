@@ -213,7 +213,10 @@ impl KsError {
                 path,
                 reason: f(reason),
             },
-            KsError::OutcomeUnknown { path, reason } => KsError::OutcomeUnknown { path, reason: f(reason) },
+            KsError::OutcomeUnknown { path, reason } => KsError::OutcomeUnknown {
+                path,
+                reason: f(reason),
+            },
             KsError::Invalid(m) => KsError::Invalid(f(m)),
             other @ (KsError::InvalidName { .. } | KsError::NotAllowed { .. } | KsError::Timeout { .. }) => other,
         }

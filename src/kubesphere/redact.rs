@@ -143,7 +143,10 @@ impl Scrubber {
         };
         let mut starts: HashMap<Vec<u8>, Vec<usize>> = HashMap::new();
         for (i, f) in all.iter().enumerate() {
-            starts.entry(f[..MIN_SECRET_CHARS.min(f.len())].to_vec()).or_default().push(i);
+            starts
+                .entry(f[..MIN_SECRET_CHARS.min(f.len())].to_vec())
+                .or_default()
+                .push(i);
         }
         Scrubber {
             forms: all,
@@ -214,12 +217,15 @@ impl Scrubber {
         for end in ends {
             let longest = (MIN_SECRET_CHARS..FRAGMENT).rev().find(|&n| {
                 n <= end
-                    && self.starts.get(&bytes[end - n..end - n + MIN_SECRET_CHARS]).is_some_and(|ids| {
-                        ids.iter().any(|&i| {
-                            let f = &self.forms[i];
-                            f.len() >= n && bytes[end - n..end] == f[..n]
+                    && self
+                        .starts
+                        .get(&bytes[end - n..end - n + MIN_SECRET_CHARS])
+                        .is_some_and(|ids| {
+                            ids.iter().any(|&i| {
+                                let f = &self.forms[i];
+                                f.len() >= n && bytes[end - n..end] == f[..n]
+                            })
                         })
-                    })
             });
             if let Some(n) = longest {
                 ranges.push((end - n, end));
@@ -253,7 +259,10 @@ impl Scrubber {
         for (w, id) in &ids {
             patterns[*id] = w;
         }
-        let Ok(ac) = AhoCorasickBuilder::new().match_kind(MatchKind::Standard).build(&patterns) else {
+        let Ok(ac) = AhoCorasickBuilder::new()
+            .match_kind(MatchKind::Standard)
+            .build(&patterns)
+        else {
             return;
         };
         let mut left = places.len();
@@ -451,7 +460,9 @@ fn hex4(s: &[u8]) -> Option<u32> {
     if s.len() < 4 {
         return None;
     }
-    s[..4].iter().try_fold(0u32, |acc, c| hex(*c).map(|d| acc * 16 + d as u32))
+    s[..4]
+        .iter()
+        .try_fold(0u32, |acc, c| hex(*c).map(|d| acc * 16 + d as u32))
 }
 
 /// `\uXXXX` (or a surrogate pair `\uD83D\uDE00`) at the start of `s`: the
@@ -557,7 +568,11 @@ mod tests {
                         let q = serde_json::to_string(&c.to_string()).unwrap();
                         q[1..q.len() - 1].to_string()
                     }
-                    c => c.encode_utf16(&mut [0; 2]).iter().map(|u| format!("\\u{u:04x}")).collect(),
+                    c => c
+                        .encode_utf16(&mut [0; 2])
+                        .iter()
+                        .map(|u| format!("\\u{u:04x}"))
+                        .collect(),
                 })
                 .collect(),
             form.clone(),
@@ -566,7 +581,13 @@ mod tests {
             // Lower-case hex digits.
             secret
                 .bytes()
-                .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02x}") })
+                .map(|b| {
+                    if b.is_ascii_alphanumeric() {
+                        (b as char).to_string()
+                    } else {
+                        format!("%{b:02x}")
+                    }
+                })
                 .collect(),
             utf8_percent_encode(secret, NON_ALPHANUMERIC).to_string(),
         ]

@@ -124,10 +124,9 @@ impl ToolError {
     /// Names the read that checks a write whose outcome is unknown.
     pub fn with_check<T: crate::mcp::registry::ToolDef>(self) -> ToolError {
         match self {
-            ToolError::Ks(error) if error.outcome_unknown() && !T::CHECK.is_empty() => ToolError::OutcomeUnknown {
-                error,
-                check: T::CHECK,
-            },
+            ToolError::Ks(error) if error.outcome_unknown() && !T::CHECK.is_empty() => {
+                ToolError::OutcomeUnknown { error, check: T::CHECK }
+            }
             other => other,
         }
     }
