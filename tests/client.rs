@@ -166,6 +166,98 @@ async fn garbage_bodies_are_typed_errors() {
 }
 
 #[tokio::test]
+async fn a_read_whose_body_breaks_off_is_retried_within_the_budget() {
+    let sim = sim(SimOptions::default()).await;
+    let c = client(&sim);
+    sim.inject(fault("GET", "/workspaces", FaultKind::BreakMidBody, 1));
+    assert_eq!(c.list_workspaces().await.unwrap().len(), 1);
+    assert_eq!(count(&sim, "GET", "/workspaces"), 2);
+
+    sim.clear_requests();
+    sim.inject(fault("GET", "/workspaces", FaultKind::BreakMidBody, 10));
+    let err = c.list_workspaces().await.unwrap_err();
+    assert!(matches!(err, KsError::Network { .. }), "{err:?}");
+    assert!(err.to_string().contains("retry later"), "{err}");
+    assert_eq!(
+        count(&sim, "GET", "/workspaces"),
+        3,
+        "the read budget (3 attempts), not more"
+    );
+}
+
+#[tokio::test]
+async fn writes_with_unreadable_answers_have_an_unknown_outcome() {
+    let sim = sim(SimOptions::default()).await;
+    let c = client(&sim);
+    let path = ApiPath::kapi(gv::DEVOPS_V1ALPHA3)
+        .lit("namespaces")
+        .seg("stone-devops")
+        .lit("pipelines");
+    let body = |name: &str| {
+        serde_json::json!({
+            "apiVersion": "devops.kubesphere.io/v1alpha3", "kind": "Pipeline",
+            "metadata": {"name": name, "namespace": "stone-devops"},
+            "spec": {"type": "pipeline", "pipeline": {"name": name, "jenkinsfile": "pipeline { agent any\n stages { stage('a') { steps { echo 'a' } } } }"}}
+        })
+    };
+    let html = FaultKind::Status {
+        code: 200,
+        body: "<html><head><title>Console</title></head><body>KubeSphere</body></html>".into(),
+        content_type: "text/html".into(),
+    };
+    for (i, kind) in [FaultKind::Garbage, html, FaultKind::BreakMidBody]
+        .into_iter()
+        .enumerate()
+    {
+        sim.clear_requests();
+        sim.inject(fault("POST", "/pipelines", kind.clone(), 1));
+        let err = c
+            .send_json::<_, serde_json::Value>(Method::POST, &Cluster::Host, &path, &[], &body(&format!("p{i}")))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, KsError::OutcomeUnknown { .. }), "{kind:?}: {err:?}");
+        assert!(err.outcome_unknown());
+        let text = err.to_string();
+        assert!(text.contains("outcome unknown: check before retrying"), "{text}");
+        assert!(!text.contains("retry later"), "{text}");
+        assert_eq!(count(&sim, "POST", "/namespaces/stone-devops/pipelines"), 1, "{kind:?}");
+    }
+    // The broken answer came after the pipeline was made.
+    assert!(sim.pipeline_names("host", "stone-devops").contains(&"p2".to_string()));
+}
+
+#[tokio::test]
+async fn a_read_that_cannot_log_in_does_not_claim_to_change_state() {
+    let sim = sim(SimOptions::default()).await;
+    let c = client(&sim);
+    sim.inject(fault(
+        "POST",
+        "/oauth/token",
+        FaultKind::Status {
+            code: 503,
+            body: "<html><title>503 Service Unavailable</title></html>".into(),
+            content_type: "text/html".into(),
+        },
+        10,
+    ));
+    let err = c.list_workspaces().await.unwrap_err();
+    let text = err.to_string();
+    assert!(!err.outcome_unknown(), "{err:?}");
+    assert!(
+        !text.contains("changes state") && !text.contains("NOT retried"),
+        "{text}"
+    );
+    assert!(text.contains("retry later"), "{text}");
+    assert_eq!(count(&sim, "POST", "/oauth/token"), 3, "logins are retried like reads");
+
+    sim.clear_faults();
+    sim.inject(fault("POST", "/oauth/token", FaultKind::DropAfterProcessing, 10));
+    let err = c.list_workspaces().await.unwrap_err();
+    assert!(matches!(err, KsError::Network { .. }), "{err:?}");
+    assert!(!err.to_string().contains("changes state"), "{err}");
+}
+
+#[tokio::test]
 async fn writes_are_never_retried() {
     let sim = sim(SimOptions::default()).await;
     let c = client(&sim);

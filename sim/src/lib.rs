@@ -144,6 +144,10 @@ pub enum FaultKind {
     /// Handle the request (state changes), then drop the connection
     /// without writing a response.
     DropAfterProcessing,
+    /// Handle the request (state changes), send the status, the headers and
+    /// the first half of the body, then break the connection (a reset or
+    /// a proxy timing out mid-answer).
+    BreakMidBody,
 }
 
 /// Identifiers of a run made by [`Sim::add_big_log_run`].
@@ -552,6 +556,7 @@ async fn handle(
         }
     };
     let mut drop_after = false;
+    let mut break_body = false;
     match fault {
         Some(FaultKind::Status {
             code,
@@ -569,6 +574,7 @@ async fn handle(
             );
         }
         Some(FaultKind::DropAfterProcessing) => drop_after = true,
+        Some(FaultKind::BreakMidBody) => break_body = true,
         None => {}
     }
     let headers = req.headers().clone();
@@ -584,6 +590,26 @@ async fn handle(
         body,
     };
     let resp = routes::route(&shared, &r);
+    if break_body {
+        let (mut parts, body) = resp.into_parts();
+        let bytes = axum::body::to_bytes(body, BODY_LIMIT).await.unwrap_or_default();
+        let half = bytes.slice(..bytes.len() / 2);
+        parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+        // The head and the first half go out first; the break follows.
+        let chunks = futures::stream::unfold(Some(half), |state| async move {
+            match state {
+                Some(half) => Some((Ok(half), None)),
+                None => {
+                    tokio::time::sleep(Duration::from_millis(30)).await;
+                    Some((
+                        Err(io::Error::new(io::ErrorKind::ConnectionReset, "fault: body broken off")),
+                        None,
+                    ))
+                }
+            }
+        });
+        return Response::from_parts(parts, Body::from_stream(chunks));
+    }
     if drop_after {
         kill.0.store(true, Ordering::SeqCst);
         let mut r = Response::new(Body::empty());

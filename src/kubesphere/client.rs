@@ -401,7 +401,12 @@ impl KsClient {
                     error: crate::text::cut(&err.error, crate::text::MAX_VALUE_CHARS),
                 });
             }
-            return Err(self.map_error(status, &body, path.as_str(), true, &[]));
+            let err = self.map_error(status, &body, path.as_str(), true, &[]);
+            if err.is_transient() && attempt < self.inner.settings.read_attempts {
+                tokio::time::sleep(self.backoff(attempt)).await;
+                continue;
+            }
+            return Err(err);
         }
     }
 

@@ -104,7 +104,7 @@ pub enum KsError {
     /// page, truncated JSON, a connection that broke mid-answer): whether it
     /// took effect is unknown.
     #[error(
-        "KubeSphere's answer to {path} could not be read: {reason}. The request changes state and was sent, so its outcome is unknown: check before retrying (read the current state; it may or may not have been applied)"
+        "KubeSphere's answer to {path} could not be read: {reason}. The request changes state and was sent: outcome unknown: check before retrying (read the current state; it may or may not have been applied)"
     )]
     OutcomeUnknown { path: String, reason: String },
 
