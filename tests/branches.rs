@@ -396,3 +396,58 @@ async fn hostile_branches_never_leave_the_project() {
         );
     }
 }
+
+/// The second wall on its own: paths built past every validation (raw
+/// segments) are refused by the client's single send path, as upstream
+/// would route them, and never reach the wire.
+#[tokio::test]
+async fn the_allowlist_refuses_paths_that_upstream_routes_elsewhere() {
+    use ks_devops_mcp::kubesphere::path::gv;
+    use ks_devops_mcp::kubesphere::{ApiPath, BranchName, Cluster};
+
+    let sim = sim().await;
+    let kc = client(&sim, "tenant");
+    let v2_branch = |seg: &str| {
+        ApiPath::kapi(gv::DEVOPS_V1ALPHA2)
+            .lit("namespaces")
+            .seg(NS)
+            .lit("pipelines/broken-build/branches")
+            .seg(seg)
+            .lit("runs/1")
+    };
+    for seg in [
+        "../../../../kubesphere-devops-system/pipelines/x",
+        "../../../../other-project/pipelines/x",
+        "../../../../../../../../api/v1/namespaces/default/secrets",
+        "a/b/../../x",
+        "x//y",
+        "./x",
+        "..%2F..%2Fx",
+        "..%2Fx",
+        "%2E%2E",
+    ] {
+        for cluster in [Cluster::Host, Cluster::Member("member-1".into())] {
+            let e = kc
+                .get_json::<Value>(&cluster, &v2_branch(seg), &[])
+                .await
+                .expect_err(seg);
+            assert_eq!(e.kind(), "not_allowed", "{seg:?}: {e}");
+            assert!(e.to_string().len() < 600, "{e}");
+        }
+    }
+    assert!(
+        sim.requests().iter().all(|r| r.path == "/oauth/token"),
+        "{:?}",
+        sim.requests()
+    );
+    // A branch in upstream's convention passes the same wall.
+    let b = BranchName::parse("feature/login").unwrap();
+    let ok = ApiPath::kapi(gv::DEVOPS_V1ALPHA2)
+        .lit("namespaces")
+        .seg(NS)
+        .lit("pipelines/echo-pipeline/branches")
+        .branch(&b);
+    let v: Value = kc.get_json(&Cluster::Host, &ok, &[]).await.expect("the branch is read");
+    assert_eq!(v["displayName"], "feature/login");
+    assert_inside_project(&sim, NS, "second wall");
+}
