@@ -18,10 +18,12 @@
 //!     finished `SUCCESS` (PipelineRun `hello-xxxxx`);
 //!   - multi-branch pipeline `echo-pipeline` (git
 //!     `https://github.com/kubesphere-sigs/demo-echo.git`, script_path
-//!     `Jenkinsfile`); the repo has branches `main` and `feature-branch`
-//!     (with a Jenkinsfile) and `docs` (without); the `jenkins-branches`
-//!     annotation holds `main` and `feature-branch`; `main` run 1 finished
-//!     `SUCCESS` and archived `target/demo-echo.jar`;
+//!     `Jenkinsfile`); the repo has branches `main`, `feature-branch` and
+//!     `feature/login` (with a Jenkinsfile; `feature/login` archives
+//!     `target/login.jar`) and `docs` (without); the `jenkins-branches`
+//!     annotation holds `main`, `feature-branch` and `feature%2Flogin`
+//!     (Jenkins job names, §16 U3); `main` run 1 finished `SUCCESS` and
+//!     archived `target/demo-echo.jar`;
 //!   - pipeline `broken-build` (type `pipeline`): stages Checkout, Build
 //!     (archives `target/build-report.txt`), Test (an `sh` step prints
 //!     `[ERROR] Tests run: 12, Failures: 2, ...` and exits 1), Deploy (never
@@ -36,6 +38,18 @@
 //!     `broken-app` (Degraded, failed operation with a message).
 //! * Cluster `host`, workspace `demo`: project `demo-project` with pipeline
 //!   `deploy` (run 1 SUCCESS). Forbidden to `tenant`, visible to `demo-admin`.
+//!
+//! * A new multi-branch pipeline's repository (any URL but `demo-echo`)
+//!   has branches `main` and `feature/login`.
+//!
+//! # Routing
+//!
+//! Like ks-apiserver and go-restful, the whole path is decoded once, then
+//! split on `/` (§16 U3): `%2F` inside a segment makes two segments, a
+//! branch travels as its job name `feature%2Flogin` encoded once more
+//! (`feature%252Flogin`), a path with `.`, `..` or empty segments gets the
+//! Go ServeMux's 301 to the cleaned path (after authorization), a
+//! malformed escape gets Go's `400 Bad Request`.
 //!
 //! # Runs and timing
 //!

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use crate::jenkins::{Build, Cause, parse_jenkinsfile};
 use crate::routes::Ctx;
 use crate::state::{Pipeline, RepoBranch, pipeline_cr};
-use crate::util::{self, ListQuery, encode_segment, k8s_time};
+use crate::util::{self, ListQuery, encode_segment, k8s_time, name_encode};
 
 pub(crate) fn pipeline_not_found(p: &str) -> Response {
     util::text_err(404, &format!("pipelines.devops.kubesphere.io \"{p}\" not found"))
@@ -47,8 +47,11 @@ fn latest_build<'a>(pl: &'a Pipeline, branch: &str, now: DateTime<Utc>) -> Optio
 /// Branch JSON as stored in the `jenkins-branches` annotation (§5).
 fn branch_v3(pl: &Pipeline, raw: &str, now: DateTime<Utc>) -> Value {
     let url = repo_url(pl);
+    // upstream: ks-devops pkg/models/pipeline/pipeline.go `Branch`: `name` is
+    // the Blue Ocean (Jenkins job) name, NameEncoder-encoded; `rawName` the
+    // Git name (§5, §16 U3).
     let mut v = json!({
-        "name": encode_segment(raw),
+        "name": name_encode(raw),
         "rawName": raw,
         "weatherScore": 100,
         "disabled": false,
@@ -97,7 +100,7 @@ pub(crate) fn refresh_branch_annotation(pl: &mut Pipeline, now: DateTime<Utc>) {
         "name": pl.name(),
         "totalNumberOfBranches": branches.len(),
         "numberOfFailingBranches": failing,
-        "branchNames": pl.indexed.iter().map(|b| encode_segment(b)).collect::<Vec<_>>(),
+        "branchNames": pl.indexed.iter().map(|b| name_encode(b)).collect::<Vec<_>>(),
         "scmSource": {"id": "git", "apiUrl": ""},
         "scriptPath": pl.cr.pointer("/spec/multi_branch_pipeline/script_path").and_then(Value::as_str).unwrap_or("Jenkinsfile"),
     });
@@ -221,16 +224,25 @@ fn default_repo(url: &str) -> Vec<RepoBranch> {
                 jenkinsfile: None,
                 commit: "1122334455667788990011223344556677889900".into(),
             },
+            crate::state::login_branch("5e6f7a8b9c0d1e2f3a4b5c6d7e8f90a1b2c3d4e5".into()),
         ];
     }
-    vec![RepoBranch {
-        name: "main".into(),
-        jenkinsfile: Some(
-            "pipeline {\n  agent any\n  stages {\n    stage('Build') {\n      steps {\n        echo 'building main'\n      }\n    }\n  }\n}\n"
-                .into(),
-        ),
-        commit: format!("{:016x}{:016x}{:08x}", util::fnv(url), util::fnv("main"), 1u32),
-    }]
+    vec![
+        RepoBranch {
+            name: "main".into(),
+            jenkinsfile: Some(
+                "pipeline {\n  agent any\n  stages {\n    stage('Build') {\n      steps {\n        echo 'building main'\n      }\n    }\n  }\n}\n"
+                    .into(),
+            ),
+            commit: format!("{:016x}{:016x}{:08x}", util::fnv(url), util::fnv("main"), 1u32),
+        },
+        crate::state::login_branch(format!(
+            "{:016x}{:016x}{:08x}",
+            util::fnv(url),
+            util::fnv("feature/login"),
+            1u32
+        )),
+    ]
 }
 
 /// Pipeline as returned in a list (with kind/apiVersion).
@@ -610,7 +622,7 @@ fn bo_pipeline(pl: &Pipeline, ns: &str, now: DateTime<Utc>) -> Value {
             .filter(|b| b.pointer("/latestRun/result") == Some(&json!("SUCCESS")))
             .count();
         v["_class"] = json!("io.jenkins.blueocean.rest.impl.pipeline.MultiBranchPipelineImpl");
-        v["branchNames"] = json!(pl.indexed.iter().map(|b| encode_segment(b)).collect::<Vec<_>>());
+        v["branchNames"] = json!(pl.indexed.iter().map(|b| name_encode(b)).collect::<Vec<_>>());
         v["numberOfFailingBranches"] = json!(failing);
         v["numberOfFailingPullRequests"] = json!(0);
         v["numberOfSuccessfulBranches"] = json!(ok);
@@ -644,8 +656,12 @@ fn bo_pipeline(pl: &Pipeline, ns: &str, now: DateTime<Utc>) -> Value {
 
 fn bo_branch(pl: &Pipeline, ns: &str, raw: &str, now: DateTime<Utc>) -> Value {
     let name = pl.name();
-    let enc = encode_segment(raw);
-    let href = format!("/blue/rest/organizations/jenkins/pipelines/{ns}/pipelines/{name}/branches/{enc}/");
+    let enc = name_encode(raw);
+    // Blue Ocean links path-encode the job name once more.
+    let href = format!(
+        "/blue/rest/organizations/jenkins/pipelines/{ns}/pipelines/{name}/branches/{}/",
+        encode_segment(&enc)
+    );
     let v3 = branch_v3(pl, raw, now);
     let latest = latest_build(pl, raw, now);
     json!({
@@ -669,12 +685,15 @@ fn bo_branch(pl: &Pipeline, ns: &str, raw: &str, now: DateTime<Utc>) -> Value {
     })
 }
 
-/// Finds an indexed branch by its encoded or raw name.
+/// Finds an indexed branch by its Jenkins job name (the NameEncoder form,
+/// `feature%2Flogin`): the only name Jenkins resolves. A v1alpha2 `{branch}`
+/// path parameter reaches ks-devops decoded once (routing, §16 U3) and is
+/// pasted into the Jenkins URL as is; a PipelineRun `refName` is
+/// path-escaped once by the trigger (upstream: jenkins-client
+/// pkg/job/blueocean.go:103-108) and decoded once by Jenkins. Either way the
+/// raw Git name `feature/login` names no job (§16 U4).
 pub(crate) fn find_branch(pl: &Pipeline, b: &str) -> Option<String> {
-    pl.indexed
-        .iter()
-        .find(|x| x.as_str() == b || encode_segment(x) == b)
-        .cloned()
+    pl.indexed.iter().find(|x| name_encode(x) == b).cloned()
 }
 
 /// `DV2` pipeline, branch, scan and consolelog routes.

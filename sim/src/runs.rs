@@ -538,7 +538,7 @@ fn artifact_json(b: &Build, path: &str, size: u64) -> Value {
             "/job/{}/job/{}/job/{}",
             b.namespace,
             b.pipeline,
-            util::encode_segment(br)
+            util::encode_segment(&util::name_encode(br))
         ),
         None => format!("/job/{}/job/{}", b.namespace, b.pipeline),
     };
@@ -547,7 +547,7 @@ fn artifact_json(b: &Build, path: &str, size: u64) -> Value {
             "/blue/rest/organizations/jenkins/pipelines/{}/pipelines/{}/branches/{}/runs/{}/",
             b.namespace,
             b.pipeline,
-            util::encode_segment(br),
+            util::encode_segment(&util::name_encode(br)),
             b.id
         ),
         None => format!(
@@ -817,8 +817,9 @@ fn list_runs(ctx: &Ctx, ns: &str, p: &str) -> Response {
     let mut builds: Vec<&Build> = pl
         .jobs
         .iter()
+        // Jenkins matches the branch job name (NameEncoder form, §16 U4).
         .filter(|(k, _)| match branch {
-            Some(b) => k.as_str() == b || util::encode_segment(k) == b,
+            Some(b) => util::name_encode(k) == b,
             None => true,
         })
         .flat_map(|(_, j)| j.builds.values())

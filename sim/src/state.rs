@@ -286,6 +286,19 @@ pub(crate) const ECHO_MAIN_JENKINSFILE: &str = "pipeline {\n  agent any\n  stage
 
 pub(crate) const ECHO_FEATURE_JENKINSFILE: &str = "pipeline {\n  agent any\n  stages {\n    stage('Checkout') {\n      steps {\n        echo 'checkout feature-branch'\n      }\n    }\n    stage('Build') {\n      steps {\n        sh 'echo building feature'\n      }\n    }\n  }\n}\n";
 
+/// The Jenkinsfile of branch `feature/login` (a `/` in its name, §16 U3):
+/// builds and archives a file, so every run route is exercised on it.
+pub(crate) const ECHO_LOGIN_JENKINSFILE: &str = "pipeline {\n  agent any\n  stages {\n    stage('Checkout') {\n      steps {\n        echo 'checkout feature/login'\n      }\n    }\n    stage('Build') {\n      steps {\n        sh 'echo building the login page'\n        archiveArtifacts artifacts: 'target/login.jar'\n      }\n    }\n  }\n}\n";
+
+/// The branch `feature/login` of a demo repository.
+pub(crate) fn login_branch(commit: String) -> RepoBranch {
+    RepoBranch {
+        name: "feature/login".into(),
+        jenkinsfile: Some(ECHO_LOGIN_JENKINSFILE.into()),
+        commit,
+    }
+}
+
 /// A pipeline whose tests fail: stage Test, an `sh` step exiting 1 after
 /// printing Maven-style errors; Deploy never runs. Build archives a text
 /// report.
@@ -372,7 +385,21 @@ pub(crate) fn seed_finished_run(
     job.builds.insert(id, build);
     let spec = pl.cr.get("spec").cloned().unwrap_or(json!({}));
     let name = format!("{pipeline}-{}", util::random_suffix());
-    let cr = crate::runs::new_pipelinerun_cr(ns, pipeline, &name, &spec, branch, &[], creator, queued_at - phase, &rv);
+    // The controller imports runs with `scm.refName = run.pipeline`, the
+    // branch job name (upstream: ks-devops
+    // controllers/jenkins/pipelinerun/pipelinerun_synchronizer.go:134-150).
+    let ref_name = branch.map(util::name_encode);
+    let cr = crate::runs::new_pipelinerun_cr(
+        ns,
+        pipeline,
+        &name,
+        &spec,
+        ref_name.as_deref(),
+        &[],
+        creator,
+        queued_at - phase,
+        &rv,
+    );
     let mut cr = cr;
     util::set_annotation(&mut cr, "devops.kubesphere.io/jenkins-pipelinerun-id", id.to_string());
     p.runs.insert(
@@ -509,6 +536,7 @@ pub(crate) fn seed(phase: Duration) -> State {
             jenkinsfile: None,
             commit: "1122334455667788990011223344556677889900".into(),
         },
+        login_branch("5e6f7a8b9c0d1e2f3a4b5c6d7e8f90a1b2c3d4e5".into()),
     ];
     stone.pipelines.insert("echo-pipeline".into(), echo);
     let noisy_created = now - day * 3;

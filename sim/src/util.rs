@@ -180,7 +180,107 @@ pub(crate) fn parse_pairs(raw: Option<&str>) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Percent-encodes a path segment the way Jenkins encodes branch names.
+/// The name of the Jenkins job of a branch, which Blue Ocean reports as the
+/// branch `name` (and ks-devops as `rawName`'s encoded twin, §16 U3/U4):
+/// only `#`, `%`, `/`, `?`, `[`, `]`, `\` are escaped, everything else is
+/// kept. upstream: jenkinsci/branch-api-plugin
+/// src/main/java/jenkins/branch/NameEncoder.java `encode`.
+pub(crate) fn name_encode(raw: &str) -> String {
+    match raw {
+        "" => return "%00".into(),
+        "." => return "%2E".into(),
+        ".." => return "%2E.".into(),
+        _ => {}
+    }
+    let mut out = String::with_capacity(raw.len() + 8);
+    for c in raw.chars() {
+        match c {
+            '#' => out.push_str("%23"),
+            '%' => out.push_str("%25"),
+            '/' => out.push_str("%2F"),
+            '?' => out.push_str("%3F"),
+            '[' => out.push_str("%5B"),
+            ']' => out.push_str("%5D"),
+            '\\' => out.push_str("%5C"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Go's `url.PathUnescape` as `net/http` applies it to the request target
+/// (upstream: go `net/url/url.go` `unescape` in `encodePath` mode, called
+/// by `url.ParseRequestURI` in `net/http/request.go` `readRequest`): every
+/// `%` must start a two-digit hex escape, otherwise the request is refused
+/// before any handler runs. Decodes the whole path at once, so `%2F`
+/// becomes a real `/`.
+pub(crate) fn go_unescape_path(raw: &str) -> Option<String> {
+    let b = raw.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            let ok = b.get(i + 1).is_some_and(u8::is_ascii_hexdigit) && b.get(i + 2).is_some_and(u8::is_ascii_hexdigit);
+            if !ok {
+                return None;
+            }
+            i += 3;
+        } else {
+            i += 1;
+        }
+    }
+    Some(
+        percent_encoding::percent_decode_str(raw)
+            .decode_utf8_lossy()
+            .into_owned(),
+    )
+}
+
+/// Go's `net/http` `cleanPath`: `path.Clean` (drop `.` and empty segments,
+/// resolve `..` lexically, never above the root) keeping a trailing slash.
+/// upstream: go `net/http/server.go` `cleanPath`, `path/path.go` `Clean`.
+pub(crate) fn go_clean_path(p: &str) -> String {
+    if p.is_empty() {
+        return "/".into();
+    }
+    let mut out: Vec<&str> = Vec::new();
+    for seg in p.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                out.pop();
+            }
+            s => out.push(s),
+        }
+    }
+    let mut np = format!("/{}", out.join("/"));
+    if p.ends_with('/') && np != "/" {
+        np.push('/');
+    }
+    np
+}
+
+/// Go's `url.URL.EscapedPath` for a path without `RawPath`: what a Go
+/// server writes into a `Location` header (upstream: go `net/url/url.go`
+/// `shouldEscape` in `encodePath` mode keeps `$&+,/:;=@`).
+pub(crate) fn go_escape_path(p: &str) -> String {
+    const SET: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'_')
+        .remove(b'.')
+        .remove(b'~')
+        .remove(b'$')
+        .remove(b'&')
+        .remove(b'+')
+        .remove(b',')
+        .remove(b'/')
+        .remove(b':')
+        .remove(b';')
+        .remove(b'=')
+        .remove(b'@');
+    percent_encoding::utf8_percent_encode(p, SET).to_string()
+}
+
+/// Percent-encodes every non-unreserved character (hrefs, artifact ids).
 pub(crate) fn encode_segment(s: &str) -> String {
     const SET: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
         .remove(b'-')

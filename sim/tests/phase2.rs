@@ -166,10 +166,13 @@ async fn multibranch_runs_branches_artifacts() {
         .get_json(&format!("{base}/branches?filter=origin&page=1&limit=10"))
         .await;
     assert_eq!(c, 200);
-    assert_eq!(br["totalItems"], 2);
+    // main, feature-branch and feature/login (demo data).
+    assert_eq!(br["totalItems"], 3);
     assert_eq!(br["items"][0]["name"], "main");
     assert_eq!(br["items"][0]["latestRun"]["id"], id.as_str());
     assert!(br["items"][1].get("latestRun").is_none());
+    assert_eq!(br["items"][2]["name"], "feature%2Flogin");
+    assert_eq!(br["items"][2]["rawName"], "feature/login");
     let (_, br) = t.get_json(&format!("{base}/branches?filter=pull-requests")).await;
     assert_eq!(br, json!({"items": [], "totalItems": 0}));
     let (c, b) = t.get(&format!("{base}/branches/nope")).await;
@@ -182,7 +185,7 @@ async fn multibranch_runs_branches_artifacts() {
             "{DV2}/namespaces/{NS}/pipelines/echo-pipeline/branches?filter=origin&start=0&limit=100"
         ))
         .await;
-    assert_eq!(arr.as_array().expect("arr").len(), 2);
+    assert_eq!(arr.as_array().expect("arr").len(), 3);
     // artifacts
     let rb = format!("{DV2}/namespaces/{NS}/pipelines/echo-pipeline/branches/main/runs/{id}");
     let (_, arts) = t.get_json(&format!("{rb}/artifacts?start=0&limit=100")).await;
@@ -474,7 +477,7 @@ async fn scan_and_consolelog() {
     let (_, br) = t
         .get_json(&format!("{DV3}/namespaces/{NS}/pipelines/echo-pipeline/branches"))
         .await;
-    assert_eq!(br["totalItems"], 3);
+    assert_eq!(br["totalItems"], 4);
     let (_, p) = t
         .get_json(&format!("{DV2}/namespaces/{NS}/pipelines/echo-pipeline"))
         .await;
@@ -688,6 +691,9 @@ async fn created_multibranch_is_indexed_after_sync() {
         .await;
     assert_eq!(c, 200);
     assert_eq!(br["items"][0]["name"], "main");
+    // The default repository of a new multi-branch pipeline has a `/` branch.
+    assert_eq!(br["items"][1]["name"], "feature%2Flogin");
+    assert_eq!(br["items"][1]["rawName"], "feature/login");
     let (_, p) = t.get_json(&format!("{DV3}/namespaces/{NS}/pipelines/mb")).await;
     assert_eq!(
         p["metadata"]["annotations"]["pipeline.devops.kubesphere.io/syncstatus"],

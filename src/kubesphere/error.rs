@@ -23,6 +23,12 @@ pub enum KsError {
         max: usize,
     },
 
+    /// A branch that is not a valid Git branch name (nothing was sent).
+    #[error(
+        "invalid branch name {value:?}: {reason}. Pass the branch as Git names it, e.g. feature/login (list_branches shows them); KubeSphere's encoded form feature%2Flogin means the same branch"
+    )]
+    InvalidBranch { value: String, reason: &'static str },
+
     /// The tenant allowlist refused a request before it left the process.
     #[error(
         "refused to call {path}: {reason}. This server only calls KubeSphere's tenant API (/oauth/token and /kapis/...)"
@@ -137,6 +143,7 @@ impl KsError {
     pub fn kind(&self) -> &'static str {
         match self {
             KsError::InvalidName { .. } => "invalid_name",
+            KsError::InvalidBranch { .. } => "invalid_branch",
             KsError::NotAllowed { .. } => "not_allowed",
             KsError::Login { .. } => "login_failed",
             KsError::Unauthorized { .. } => "unauthorized",
@@ -218,7 +225,10 @@ impl KsError {
                 reason: f(reason),
             },
             KsError::Invalid(m) => KsError::Invalid(f(m)),
-            other @ (KsError::InvalidName { .. } | KsError::NotAllowed { .. } | KsError::Timeout { .. }) => other,
+            other @ (KsError::InvalidName { .. }
+            | KsError::InvalidBranch { .. }
+            | KsError::NotAllowed { .. }
+            | KsError::Timeout { .. }) => other,
         }
     }
 

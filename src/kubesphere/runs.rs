@@ -5,7 +5,7 @@ use reqwest::Method;
 use super::client::{Body, KsClient, read_tail};
 use super::error::{KsError, KsResult};
 use super::models::{BlueNode, BlueRun, Branch, List, NameValue, Page, PipelineRun};
-use super::path::{ApiPath, Cluster, gv, validate_label, validate_subdomain};
+use super::path::{ApiPath, BranchName, Cluster, gv, validate_label, validate_subdomain};
 
 fn pipeline_path(namespace: &str, pipeline: &str) -> KsResult<ApiPath> {
     validate_label("project (namespace) name", namespace)?;
@@ -42,30 +42,33 @@ impl KsClient {
 
     /// `POST DV3/namespaces/{ns}/pipelines/{p}/pipelineruns[?branch=]`.
     /// Never retried (see [`KsClient::execute`]): a lost answer must not
-    /// start a second build.
+    /// start a second build. The branch goes as its encoded name, which
+    /// becomes `spec.scm.refName`: the controller path-escapes it once and
+    /// Jenkins finds the branch job by it (§16 U4).
     pub async fn create_pipelinerun(
         &self,
         cluster: &Cluster,
         namespace: &str,
         pipeline: &str,
-        branch: Option<&str>,
+        branch: Option<&BranchName>,
         parameters: &[NameValue],
     ) -> KsResult<PipelineRun> {
         let path = pipeline_path(namespace, pipeline)?.lit("pipelineruns");
-        let q: Vec<(&str, String)> = branch.map(|b| vec![("branch", b.to_string())]).unwrap_or_default();
+        let q: Vec<(&str, String)> = branch.map(|b| vec![("branch", b.encoded())]).unwrap_or_default();
         let body = serde_json::json!({ "parameters": parameters });
         self.send_json(Method::POST, cluster, &path, &q, &body).await
     }
 
     /// `GET DV3/namespaces/{ns}/pipelines/{p}/pipelineruns?backward=false`:
     /// every run (including one created a moment ago), newest first, with
-    /// the Jenkins status filled in.
+    /// the Jenkins status filled in. `branch` filters on `spec.scm.refName`,
+    /// the encoded name (§16 U4).
     pub async fn list_pipelineruns(
         &self,
         cluster: &Cluster,
         namespace: &str,
         pipeline: &str,
-        branch: Option<&str>,
+        branch: Option<&BranchName>,
         page: (u32, u32),
     ) -> KsResult<Page<PipelineRun>> {
         let path = pipeline_path(namespace, pipeline)?.lit("pipelineruns");
@@ -75,7 +78,7 @@ impl KsClient {
             ("limit", page.1.to_string()),
         ];
         if let Some(b) = branch {
-            q.push(("branch", b.to_string()));
+            q.push(("branch", b.encoded()));
         }
         let list: Option<List<PipelineRun>> = self.get_json(cluster, &path, &q).await?;
         Ok(Page::from_list(list))
@@ -96,7 +99,12 @@ impl KsClient {
 
 /// Where a Jenkins run lives in v1alpha2: `R` for a regular pipeline, `RB`
 /// (through the branch job) for a multi-branch one.
-pub(crate) fn v2_run_path(namespace: &str, pipeline: &str, branch: Option<&str>, run_id: &str) -> KsResult<ApiPath> {
+pub(crate) fn v2_run_path(
+    namespace: &str,
+    pipeline: &str,
+    branch: Option<&BranchName>,
+    run_id: &str,
+) -> KsResult<ApiPath> {
     validate_label("project (namespace) name", namespace)?;
     validate_subdomain("pipeline name", pipeline)?;
     if run_id.is_empty() || !run_id.bytes().all(|b| b.is_ascii_digit()) {
@@ -110,11 +118,8 @@ pub(crate) fn v2_run_path(namespace: &str, pipeline: &str, branch: Option<&str>,
         .lit("pipelines")
         .seg(pipeline);
     if let Some(b) = branch {
-        if b.is_empty() || b.len() > 255 || b.chars().any(char::is_control) {
-            return Err(KsError::Invalid(format!("branch name {b:?} is not valid")));
-        }
-        // Upstream wants the URL-encoded branch name as one segment.
-        p = p.lit("branches").seg(b);
+        // The encoded name as one segment (§16 U3): `feature%252Flogin`.
+        p = p.lit("branches").branch(b);
     }
     Ok(p.lit("runs").seg(run_id))
 }
@@ -135,7 +140,7 @@ impl KsClient {
         cluster: &Cluster,
         namespace: &str,
         pipeline: &str,
-        branch: Option<&str>,
+        branch: Option<&BranchName>,
         run_id: &str,
     ) -> KsResult<BlueRun> {
         let path = v2_run_path(namespace, pipeline, branch, run_id)?.lit("stop");
@@ -151,7 +156,7 @@ impl KsClient {
         cluster: &Cluster,
         namespace: &str,
         pipeline: &str,
-        branch: Option<&str>,
+        branch: Option<&BranchName>,
         run_id: &str,
     ) -> KsResult<Vec<BlueNode>> {
         let path = v2_run_path(namespace, pipeline, branch, run_id)?.lit("nodesdetail");
@@ -168,7 +173,7 @@ impl KsClient {
         cluster: &Cluster,
         namespace: &str,
         pipeline: &str,
-        branch: Option<&str>,
+        branch: Option<&BranchName>,
         run_id: &str,
         node: &str,
         step: &str,
@@ -245,11 +250,13 @@ mod tests {
 
     #[test]
     fn run_paths_validate_ids_and_encode_branches() {
-        let p = v2_run_path("ns", "p", Some("feature/x"), "3").unwrap();
+        let b = BranchName::parse("feature/x").unwrap();
+        let p = v2_run_path("ns", "p", Some(&b), "3").unwrap();
         assert_eq!(
             p.for_cluster(&Cluster::Host),
-            "/kapis/devops.kubesphere.io/v1alpha2/namespaces/ns/pipelines/p/branches/feature%2Fx/runs/3"
+            "/kapis/devops.kubesphere.io/v1alpha2/namespaces/ns/pipelines/p/branches/feature%252Fx/runs/3"
         );
+        assert!(super::super::path::check_allowed(&p.for_cluster(&Cluster::Host)).is_ok());
         assert!(v2_run_path("ns", "p", None, "3/../x").is_err());
         assert!(v2_run_path("ns", "p", None, "").is_err());
     }

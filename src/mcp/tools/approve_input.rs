@@ -14,7 +14,7 @@ use crate::mcp::error::ToolError;
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
 use crate::mcp::resolve::{ProjectRef, resolve_input};
 use crate::mcp::runview::RunView;
-use crate::mcp::tools::get_run::find_run;
+use crate::mcp::tools::get_run::{find_run_on_branch, parse_branch};
 use crate::mcp::tools::stop_run::{ActiveRun, active_run};
 
 crate::project_scoped!(ApproveInputInput);
@@ -44,6 +44,9 @@ pub struct ApproveInputInput {
     pub pipeline: Option<String>,
     #[serde(default)]
     pub run_id: Option<String>,
+    /// With `run_id` of a multi-branch pipeline: the branch as Git names it, e.g. `feature/login` (run ids repeat per branch).
+    #[serde(default)]
+    pub branch: Option<String>,
     /// proceed or abort, as the user decided.
     pub action: InputAction,
     /// Values for the input step's parameters, if it asks for any.
@@ -101,6 +104,7 @@ impl ToolDef for ApproveInput {
     type Output = ApproveInputOutput;
 
     async fn call(ctx: ToolCtx, input: ApproveInputInput) -> Result<ApproveInputOutput, ToolError> {
+        let branch = parse_branch(input.branch.as_deref())?;
         let project = resolve_input(&ctx, &input).await?;
         let cluster = project.cluster();
         let read = || async {
@@ -110,6 +114,7 @@ impl ToolDef for ApproveInput {
                 input.name.as_deref(),
                 input.pipeline.as_deref(),
                 input.run_id.as_deref(),
+                branch.as_ref(),
                 "approve",
             )
             .await?;
@@ -145,7 +150,7 @@ impl ToolDef for ApproveInput {
                 &cluster,
                 &project.name,
                 &run.pipeline,
-                run.run.branch.as_deref(),
+                run.run.branch.as_ref(),
                 &run.run_id,
                 &pending.node_id,
                 &pending.step_id,
@@ -164,12 +169,13 @@ impl ToolDef for ApproveInput {
                     .unwrap_or_default()
             )));
         }
-        let after = find_run(
+        let after = find_run_on_branch(
             &ctx,
             &project,
             run.run.name.as_deref(),
             Some(&run.pipeline),
             Some(&run.run_id),
+            run.run.branch.as_ref(),
         )
         .await
         .unwrap_or(run.run);
@@ -195,7 +201,7 @@ async fn pending_input(
             &project.cluster(),
             &project.name,
             &run.pipeline,
-            run.run.branch.as_deref(),
+            run.run.branch.as_ref(),
             &run.run_id,
         )
         .await?;

@@ -69,7 +69,7 @@ pub struct DiagnoseRunInput {
     pub pipeline: Option<String>,
     #[serde(default)]
     pub run_id: Option<String>,
-    /// With `run_id` of a multi-branch pipeline: the branch.
+    /// With `run_id` of a multi-branch pipeline: the branch as Git names it, e.g. `feature/login` (the encoded `feature%2Flogin` means the same branch).
     #[serde(default)]
     pub branch: Option<String>,
     /// Lines of the failing step's log tail (1-200, default 40; at most 8 KB).
@@ -472,13 +472,7 @@ pub async fn nodes_of(
 ) -> Result<Vec<BlueNode>, ToolError> {
     Ok(ctx
         .client
-        .run_nodes_detail(
-            cluster,
-            &run.namespace,
-            &run.pipeline,
-            run.branch.as_deref(),
-            &run.run_id,
-        )
+        .run_nodes_detail(cluster, &run.namespace, &run.pipeline, run.branch.as_ref(), &run.run_id)
         .await?)
 }
 

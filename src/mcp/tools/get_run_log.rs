@@ -49,7 +49,7 @@ pub struct GetRunLogInput {
     pub pipeline: Option<String>,
     #[serde(default)]
     pub run_id: Option<String>,
-    /// With `run_id` of a multi-branch pipeline: the branch.
+    /// With `run_id` of a multi-branch pipeline: the branch as Git names it, e.g. `feature/login` (the encoded `feature%2Flogin` means the same branch).
     #[serde(default)]
     pub branch: Option<String>,
     /// A stage: its id or name (diagnose_run lists them). Alone: the logs of the stage's steps one after the other.
@@ -611,7 +611,8 @@ async fn read(
         v: 1,
         ns: project.name.clone(),
         p: blue.pipeline.clone(),
-        b: blue.branch.clone(),
+        // The encoded name: it parses back to the same branch whatever it holds.
+        b: blue.branch.as_ref().map(|b| b.encoded()),
         id: blue.run_id.clone(),
         name: run.name.clone(),
         node: chosen.node.clone().filter(|_| chosen.kind != "run"),
