@@ -10,8 +10,9 @@ use std::time::Duration;
 
 use base64::Engine;
 use common::*;
-use rmcp::ServiceExt;
+use rmcp::service::RunningService;
 use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
+use rmcp::{RoleClient, ServiceExt};
 use serde_json::{Value, json};
 use tokio::io::AsyncReadExt;
 use tokio::process::Command;
@@ -295,4 +296,288 @@ async fn cli_calls_at_trace_level_leak_nothing() {
             "{keys:?}"
         );
     }
+}
+
+// ------------------------------------------------ every encoding, cut text
+
+/// Every form a secret can come back in from upstream: raw, base64
+/// (standard, URL-safe, unpadded), JSON-escaped (also with `\/` and
+/// `\u` escapes), URL-encoded with `+` and with `%20`, percent-encoded with
+/// lower-case hex, and line-wrapped base64 (MIME, 76 columns).
+fn encodings(secret: &str) -> Vec<(&'static str, String)> {
+    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE_NO_PAD};
+    let form: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+    let json = serde_json::to_string(secret).unwrap();
+    let b64 = STANDARD.encode(secret);
+    vec![
+        ("raw", secret.to_string()),
+        ("base64", b64.clone()),
+        ("base64 unpadded", STANDARD_NO_PAD.encode(secret)),
+        ("base64 url-safe", URL_SAFE_NO_PAD.encode(secret)),
+        ("json", json[1..json.len() - 1].to_string()),
+        (
+            "json \\u and \\/",
+            secret
+                .chars()
+                .map(|c| match c {
+                    '/' => "\\/".to_string(),
+                    '\n' => "\\u000a".to_string(),
+                    c if c.is_ascii_alphanumeric() => c.to_string(),
+                    c => c.encode_utf16(&mut [0; 2]).iter().map(|u| format!("\\u{u:04x}")).collect(),
+                })
+                .collect(),
+        ),
+        ("url +", form.clone()),
+        ("url %20", form.replace('+', "%20")),
+        (
+            "percent lower-case",
+            secret
+                .bytes()
+                .map(|b| {
+                    if b.is_ascii_alphanumeric() {
+                        (b as char).to_string()
+                    } else {
+                        format!("%{b:02x}")
+                    }
+                })
+                .collect(),
+        ),
+        (
+            "base64 wrapped",
+            b64.as_bytes()
+                .chunks(76)
+                .map(|c| String::from_utf8_lossy(c).into_owned())
+                .collect::<Vec<_>>()
+                .join("\r\n"),
+        ),
+    ]
+}
+
+/// Fails if `text` holds any run of `n` or more bytes of any encoding of
+/// `secret` (ignoring the PEM armour lines, which are not secret).
+fn assert_no_fragment(what: &str, text: &str, secret: &str, n: usize) {
+    for (name, form) in encodings(secret) {
+        for piece in form.split(['\n', '\r']) {
+            if piece.starts_with("-----") || piece.len() < n {
+                continue;
+            }
+            for w in piece.as_bytes().windows(n) {
+                let w = String::from_utf8_lossy(w);
+                assert!(
+                    !text.contains(w.as_ref()),
+                    "{what}: {n} bytes of the secret ({name}) appear: {w:?}"
+                );
+            }
+        }
+    }
+}
+
+/// A secret with every character that encodes differently: space, `+`,
+/// `/`, `=`, quotes, backslash, non-ASCII, newlines.
+const AWKWARD: &str = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ+/=\nq \"quoted\" \\back\\slash é界 tail-4f9a1c77e2d0\n-----END OPENSSH PRIVATE KEY-----\n";
+
+async fn stdio_server(url: &str, extra_env: &[(&str, &str)]) -> (RunningService<RoleClient, TestClient>, tokio::task::JoinHandle<String>) {
+    let (transport, stderr) = TokioChildProcess::builder(Command::new(BIN).configure(|c| {
+        clean_env(c);
+        c.env("KUBESPHERE_URL", url)
+            .env("KUBESPHERE_USERNAME", "tenant")
+            .env("KUBESPHERE_PASSWORD", "P@88w0rd")
+            .env("RUST_LOG", "trace")
+            .args(["--toolsets", "all"]);
+        for (k, v) in extra_env {
+            c.env(k, v);
+        }
+    }))
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let mut stderr = stderr.expect("stderr piped");
+    let log = tokio::spawn(async move {
+        let mut buf = String::new();
+        let _ = stderr.read_to_string(&mut buf).await;
+        buf
+    });
+    let c = TestClient::new(false, Reply::Decline).serve(transport).await.unwrap();
+    (c, log)
+}
+
+/// Upstream errors quoting a credential value in any encoding, whole or
+/// cut, in JSON, plain text or an HTML page: nothing of it reaches the
+/// tool result or any log line.
+#[tokio::test]
+async fn upstream_errors_quoting_a_secret_in_any_encoding_leak_nothing() {
+    let sim = sim().await;
+    let (c, log) = stdio_server(&sim.url(), &[]).await;
+    let mut results = Vec::new();
+    let mut n = 0;
+    for (name, form) in encodings(AWKWARD) {
+        // Whole, cut by upstream (with or without an ellipsis), in a JSON
+        // Status, a plain text line and an HTML page.
+        let cut_at = form.char_indices().nth(form.chars().count() / 2).map_or(0, |(i, _)| i);
+        for quoted in [form.clone(), format!("{}...", &form[..cut_at]), form[..cut_at].to_string()] {
+            let json_body = json!({"kind": "Status", "code": 400, "message": format!("Secret is invalid: data: {quoted}")}).to_string();
+            let html = format!(
+                "<html><head><title>Error 500: {}</title></head><body><pre>{quoted}</pre></body></html>",
+                &quoted[..quoted.len().min(350)]
+            );
+            for (code, body, ct) in [
+                (400, json_body, "application/json"),
+                (500, format!("cannot create secret: {quoted}"), "text/plain"),
+                (500, html, "text/html"),
+            ] {
+                n += 1;
+                sim.inject(ks_sim::Fault {
+                    method: Some("POST".into()),
+                    path_contains: "/credentials".into(),
+                    kind: ks_sim::FaultKind::Status {
+                        code,
+                        body,
+                        content_type: ct.into(),
+                    },
+                    times: 1,
+                });
+                let r = call(
+                    &c,
+                    "create_credential",
+                    json!({"project": "stone-devops", "id": format!("enc-{n}"), "type": "ssh-auth", "username": "git", "private_key": AWKWARD}),
+                )
+                .await;
+                assert_eq!(r.is_error, Some(true), "{name}");
+                results.push((format!("{name} ({code} {ct})"), text(&r)));
+            }
+        }
+    }
+    c.cancel().await.unwrap();
+    let log = tokio::time::timeout(Duration::from_secs(20), log).await.unwrap().unwrap();
+    for (what, t) in &results {
+        assert_no_fragment(what, t, AWKWARD, 12);
+        assert!(t.len() < 2048, "{what}: {} bytes", t.len());
+    }
+    assert!(results.iter().any(|(_, t)| t.contains("[REDACTED]")));
+    for (i, line) in log.lines().enumerate() {
+        assert_no_fragment(&format!("stderr line {}", i + 1), line, AWKWARD, 12);
+    }
+}
+
+/// An OAuth error that quotes the login form (URL-encoded password and
+/// client secret, `+` and `%20` spellings): not in the result, not in the
+/// debug log.
+#[tokio::test]
+async fn an_oauth_error_quoting_the_form_leaks_nothing() {
+    let client_secret = "cs Secret/9z+x=Q7";
+    let sim = sim().await;
+    let form = |pw: &str, cs: &str| -> String {
+        url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("grant_type", "password")
+            .append_pair("username", "tenant")
+            .append_pair("password", pw)
+            .append_pair("client_id", "kubesphere")
+            .append_pair("client_secret", cs)
+            .finish()
+    };
+    let plus = form("P@88w0rd", client_secret);
+    let pct = plus.replace('+', "%20");
+    for (code, body, ct) in [
+        (
+            400,
+            json!({"error": "invalid_request", "error_description": format!("malformed form: {plus}")}).to_string(),
+            "application/json",
+        ),
+        (
+            400,
+            json!({"error": "invalid_client", "error_description": format!("bad client in {pct}")}).to_string(),
+            "application/json",
+        ),
+        (500, format!("<html><head><title>{pct}</title></head><body>{plus}</body></html>"), "text/html"),
+        (400, format!("cannot parse {plus} / {pct}"), "text/plain"),
+    ] {
+        sim.inject(ks_sim::Fault {
+            method: Some("POST".into()),
+            path_contains: "/oauth/token".into(),
+            kind: ks_sim::FaultKind::Status {
+                code,
+                body,
+                content_type: ct.into(),
+            },
+            times: 10,
+        });
+        let mut cmd = Command::new(BIN);
+        clean_env(&mut cmd);
+        cmd.env("KUBESPHERE_URL", sim.url())
+            .env("KUBESPHERE_USERNAME", "tenant")
+            .env("KUBESPHERE_PASSWORD", "P@88w0rd")
+            .env("KUBESPHERE_CLIENT_SECRET", client_secret)
+            .env("RUST_LOG", "trace")
+            .args(["call", "list_pipelines", r#"{"project":"stone-devops"}"#]);
+        let out = tokio::time::timeout(Duration::from_secs(30), cmd.output()).await.unwrap().unwrap();
+        sim.clear_faults();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stdout}");
+        assert!(stderr.contains("TRACE"), "trace logging is on");
+        for (what, text) in [("result", stdout.as_ref()), ("log", stderr.as_ref())] {
+            for secret in ["P@88w0rd", client_secret] {
+                for (name, f) in encodings(secret) {
+                    assert!(!text.contains(&f), "{what} ({code} {ct}): the {name} form of a login secret");
+                }
+            }
+        }
+        // Still says what failed.
+        assert!(stdout.contains("login") || stdout.contains("KubeSphere"), "{stdout}");
+    }
+}
+
+/// A megabyte secret on an error path (the id exists), with an answer that
+/// quotes part of it: linear scrubbing, answered well under a second.
+#[tokio::test]
+async fn a_megabyte_secret_answers_an_error_path_quickly() {
+    let sim = sim().await;
+    let (c, log) = stdio_server(&sim.url(), &[]).await;
+    let big: String = (0..(1usize << 20))
+        .map(|i| char::from(b'!' + ((i.wrapping_mul(2_654_435_761) >> 7) % 90) as u8))
+        .collect();
+    // Warm up (login).
+    let r = call(&c, "list_credentials", json!({"project": "stone-devops"})).await;
+    assert_eq!(r.is_error, Some(false));
+    let started = std::time::Instant::now();
+    let r = call(
+        &c,
+        "create_credential",
+        json!({"project": "stone-devops", "id": "github-token", "type": "secret-text", "secret": big}),
+    )
+    .await;
+    let took = started.elapsed();
+    assert_eq!(r.is_error, Some(true));
+    assert!(text(&r).contains("already exists"), "{}", text(&r));
+    assert!(took < Duration::from_secs(1), "the 1 MB error path took {took:?}");
+    // An answer quoting 8 KB of it, base64-encoded.
+    let b64 = base64::engine::general_purpose::STANDARD.encode(&big);
+    sim.inject(ks_sim::Fault {
+        method: Some("POST".into()),
+        path_contains: "/credentials".into(),
+        kind: ks_sim::FaultKind::Status {
+            code: 400,
+            body: format!("Secret \"big\" is invalid: data[secret]: {}", &b64[4096..12288]),
+            content_type: "text/plain".into(),
+        },
+        times: 1,
+    });
+    let started = std::time::Instant::now();
+    let r = call(
+        &c,
+        "create_credential",
+        json!({"project": "stone-devops", "id": "big", "type": "secret-text", "secret": big}),
+    )
+    .await;
+    let took = started.elapsed();
+    // Scrubbing 8 KB of quotes against a megabyte secret (debug build,
+    // shared CI box): linear, a few hundred milliseconds; the quadratic
+    // scrubber took minutes here.
+    assert!(took < Duration::from_secs(5), "the quoting error path took {took:?}");
+    let t = text(&r);
+    assert!(t.contains("[REDACTED]") && t.len() < 2048, "{t}");
+    assert_no_fragment("result", &t, &big[..4096 * 3], 12);
+    c.cancel().await.unwrap();
+    let log = tokio::time::timeout(Duration::from_secs(20), log).await.unwrap().unwrap();
+    assert!(!log.contains(&b64[5000..5040]), "a piece of the secret in the log");
 }

@@ -28,7 +28,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use base64::Engine;
 use secrecy::{ExposeSecret, SecretString};
 
@@ -121,6 +121,7 @@ impl Scrubber {
             None
         } else {
             AhoCorasickBuilder::new()
+                .prefilter(false)
                 .match_kind(MatchKind::LeftmostLongest)
                 .build(&exact_patterns)
                 .ok()
@@ -135,6 +136,7 @@ impl Scrubber {
                 .filter(|w| seen.insert(*w))
                 .collect();
             AhoCorasickBuilder::new()
+                .prefilter(false)
                 .match_kind(MatchKind::Standard)
                 .build(&patterns)
                 .ok()
@@ -259,14 +261,22 @@ impl Scrubber {
         for (w, id) in &ids {
             patterns[*id] = w;
         }
+        // No prefilter: its candidate checks cost more than the automaton
+        // on text as varied as a secret.
         let Ok(ac) = AhoCorasickBuilder::new()
+            .prefilter(false)
+            .kind(Some(AhoCorasickKind::ContiguousNFA))
             .match_kind(MatchKind::Standard)
             .build(&patterns)
         else {
             return;
         };
         let mut left = places.len();
-        for form in self.forms.iter().filter(|f| f.len() >= k) {
+        // An unpadded base64 form is the start of the padded one: searched once.
+        let forms = self.forms.iter().filter(|f| {
+            f.len() >= k && !self.forms.iter().any(|g| g.len() > f.len() && g.starts_with(f))
+        });
+        for form in forms {
             let Ok(it) = ac.try_find_overlapping_iter(form.as_slice()) else {
                 return;
             };
