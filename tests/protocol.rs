@@ -36,12 +36,16 @@ fn malformed() -> Vec<(Vec<u8>, Value, i64)> {
         (deep(200), Value::Null, -32700),
         (deep(100_000), Value::Null, -32700),
         (
-            s(r#"{"jsonrpc":"2.0","id":42,"method":"tools/call","params":{"name":"whoami","arguments":{"x":"\ud800"}}}"#),
+            s(
+                r#"{"jsonrpc":"2.0","id":42,"method":"tools/call","params":{"name":"whoami","arguments":{"x":"\ud800"}}}"#,
+            ),
             Value::Null,
             -32700,
         ),
         (
-            s(r#"{"jsonrpc":"2.0","id":43,"method":"tools/call","params":{"name":"whoami","arguments":{"x":"\udc00\ud800"}}}"#),
+            s(
+                r#"{"jsonrpc":"2.0","id":43,"method":"tools/call","params":{"name":"whoami","arguments":{"x":"\udc00\ud800"}}}"#,
+            ),
             Value::Null,
             -32700,
         ),
@@ -54,19 +58,55 @@ fn malformed() -> Vec<(Vec<u8>, Value, i64)> {
         (s(r#"{"jsonrpc":"2.0","id":45,"method":"ping""#), Value::Null, -32700),
         (s(r#"{"jsonrpc":"2.0","id":46,"method":"ping"}}"#), Value::Null, -32700),
         (s("\u{0}\u{1b}[2J"), Value::Null, -32700),
-        (s(r#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":[1,2]}"#), json!(7), -32602),
-        (s(r#"{"jsonrpc":"2.0","id":"eight","method":"tools/call","params":"whoami"}"#), json!("eight"), -32602),
-        (s(r#"{"jsonrpc":"2.0","id":9,"method":"tools/call","params":5}"#), json!(9), -32602),
-        (s(r#"{"jsonrpc":"2.0","id":10,"method":"tools/call","params":null}"#), json!(10), -32602),
-        (s(r#"{"jsonrpc":"2.0","id":11,"method":"tools/call"}"#), json!(11), -32602),
-        (s(r#"{"jsonrpc":"2.0","id":12,"method":"tools/call","params":{"name":["whoami"]}}"#), json!(12), -32602),
-        (s(r#"{"jsonrpc":"2.0","id":13,"method":"tools/list","params":[]}"#), json!(13), -32602),
+        (
+            s(r#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":[1,2]}"#),
+            json!(7),
+            -32602,
+        ),
+        (
+            s(r#"{"jsonrpc":"2.0","id":"eight","method":"tools/call","params":"whoami"}"#),
+            json!("eight"),
+            -32602,
+        ),
+        (
+            s(r#"{"jsonrpc":"2.0","id":9,"method":"tools/call","params":5}"#),
+            json!(9),
+            -32602,
+        ),
+        (
+            s(r#"{"jsonrpc":"2.0","id":10,"method":"tools/call","params":null}"#),
+            json!(10),
+            -32602,
+        ),
+        (
+            s(r#"{"jsonrpc":"2.0","id":11,"method":"tools/call"}"#),
+            json!(11),
+            -32602,
+        ),
+        (
+            s(r#"{"jsonrpc":"2.0","id":12,"method":"tools/call","params":{"name":["whoami"]}}"#),
+            json!(12),
+            -32602,
+        ),
+        (
+            s(r#"{"jsonrpc":"2.0","id":13,"method":"tools/list","params":[]}"#),
+            json!(13),
+            -32602,
+        ),
         (s(r#"{"jsonrpc":"1.0","id":14,"method":"ping"}"#), json!(14), -32600),
         (s(r#"{"id":15,"method":"ping"}"#), json!(15), -32600),
         (s(r#"{"jsonrpc":"2.0","id":16,"method":16}"#), json!(16), -32600),
-        (s(r#"{"jsonrpc":"2.0","id":17,"method":"ping","result":{}}"#), json!(17), -32600),
+        (
+            s(r#"{"jsonrpc":"2.0","id":17,"method":"ping","result":{}}"#),
+            json!(17),
+            -32600,
+        ),
         (s(r#"{"jsonrpc":"2.0","id":17.5,"method":"ping"}"#), json!(17.5), -32600),
-        (s(r#"{"jsonrpc":"2.0","id":{"a":1},"method":"ping"}"#), Value::Null, -32600),
+        (
+            s(r#"{"jsonrpc":"2.0","id":{"a":1},"method":"ping"}"#),
+            Value::Null,
+            -32600,
+        ),
         (s(r#"{"jsonrpc":"2.0","id":[18],"method":"ping"}"#), Value::Null, -32600),
         (s(r#"{"jsonrpc":"2.0","id":true,"method":"ping"}"#), Value::Null, -32600),
         (s(r#"{"jsonrpc":"2.0","id":null,"method":"ping"}"#), Value::Null, -32600),
@@ -120,14 +160,17 @@ impl Stdio_ {
     }
 
     async fn initialize(&mut self) {
-        self.send(json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{
+        self.send(
+            json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{
             "protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"0"}}})
-        .to_string()
-        .as_bytes())
+            .to_string()
+            .as_bytes(),
+        )
         .await;
         let r = self.recv().await;
         assert_eq!(r["id"], 1, "{r}");
-        self.send(br#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#).await;
+        self.send(br#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#)
+            .await;
     }
 }
 
@@ -160,7 +203,8 @@ async fn stdio_answers_every_malformed_line() {
     }
     // A notification that does not fit gets no answer (JSON-RPC): the next
     // line answered is the ping after it.
-    s.send(br#"{"jsonrpc":"2.0","method":"notifications/cancelled","params":[1]}"#).await;
+    s.send(br#"{"jsonrpc":"2.0","method":"notifications/cancelled","params":[1]}"#)
+        .await;
     s.send(br#"{"jsonrpc":"2.0","id":"after","method":"ping"}"#).await;
     assert_eq!(s.recv().await["id"], "after");
     // The session still works.
@@ -233,7 +277,12 @@ fn stdio_answers_every_request_with_its_id() {
                 s.recv().await
             });
             prop_assert_eq!(&got["id"], &id, "{} -> {}", msg, got);
-            prop_assert!(got.get("result").is_some() != got.get("error").is_some(), "{} -> {}", msg, got);
+            prop_assert!(
+                got.get("result").is_some() != got.get("error").is_some(),
+                "{} -> {}",
+                msg,
+                got
+            );
             if let Some(m) = got["error"]["message"].as_str() {
                 if m.len() >= 2048 || m.chars().any(char::is_control) {
                     return Err(TestCaseError::fail(format!("{msg} -> {got}")));

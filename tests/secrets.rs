@@ -323,7 +323,11 @@ fn encodings(secret: &str) -> Vec<(&'static str, String)> {
                     '/' => "\\/".to_string(),
                     '\n' => "\\u000a".to_string(),
                     c if c.is_ascii_alphanumeric() => c.to_string(),
-                    c => c.encode_utf16(&mut [0; 2]).iter().map(|u| format!("\\u{u:04x}")).collect(),
+                    c => c
+                        .encode_utf16(&mut [0; 2])
+                        .iter()
+                        .map(|u| format!("\\u{u:04x}"))
+                        .collect(),
                 })
                 .collect(),
         ),
@@ -376,7 +380,10 @@ fn assert_no_fragment(what: &str, text: &str, secret: &str, n: usize) {
 /// `/`, `=`, quotes, backslash, non-ASCII, newlines.
 const AWKWARD: &str = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ+/=\nq \"quoted\" \\back\\slash é界 tail-4f9a1c77e2d0\n-----END OPENSSH PRIVATE KEY-----\n";
 
-async fn stdio_server(url: &str, extra_env: &[(&str, &str)]) -> (RunningService<RoleClient, TestClient>, tokio::task::JoinHandle<String>) {
+async fn stdio_server(
+    url: &str,
+    extra_env: &[(&str, &str)],
+) -> (RunningService<RoleClient, TestClient>, tokio::task::JoinHandle<String>) {
     let (transport, stderr) = TokioChildProcess::builder(Command::new(BIN).configure(|c| {
         clean_env(c);
         c.env("KUBESPHERE_URL", url)
@@ -414,8 +421,14 @@ async fn upstream_errors_quoting_a_secret_in_any_encoding_leak_nothing() {
         // Whole, cut by upstream (with or without an ellipsis), in a JSON
         // Status, a plain text line and an HTML page.
         let cut_at = form.char_indices().nth(form.chars().count() / 2).map_or(0, |(i, _)| i);
-        for quoted in [form.clone(), format!("{}...", &form[..cut_at]), form[..cut_at].to_string()] {
-            let json_body = json!({"kind": "Status", "code": 400, "message": format!("Secret is invalid: data: {quoted}")}).to_string();
+        for quoted in [
+            form.clone(),
+            format!("{}...", &form[..cut_at]),
+            form[..cut_at].to_string(),
+        ] {
+            let json_body =
+                json!({"kind": "Status", "code": 400, "message": format!("Secret is invalid: data: {quoted}")})
+                    .to_string();
             let html = format!(
                 "<html><head><title>Error 500: {}</title></head><body><pre>{quoted}</pre></body></html>",
                 &quoted[..quoted.len().min(350)]
@@ -448,7 +461,10 @@ async fn upstream_errors_quoting_a_secret_in_any_encoding_leak_nothing() {
         }
     }
     c.cancel().await.unwrap();
-    let log = tokio::time::timeout(Duration::from_secs(20), log).await.unwrap().unwrap();
+    let log = tokio::time::timeout(Duration::from_secs(20), log)
+        .await
+        .unwrap()
+        .unwrap();
     for (what, t) in &results {
         assert_no_fragment(what, t, AWKWARD, 12);
         assert!(t.len() < 2048, "{what}: {} bytes", t.len());
@@ -488,7 +504,11 @@ async fn an_oauth_error_quoting_the_form_leaks_nothing() {
             json!({"error": "invalid_client", "error_description": format!("bad client in {pct}")}).to_string(),
             "application/json",
         ),
-        (500, format!("<html><head><title>{pct}</title></head><body>{plus}</body></html>"), "text/html"),
+        (
+            500,
+            format!("<html><head><title>{pct}</title></head><body>{plus}</body></html>"),
+            "text/html",
+        ),
         (400, format!("cannot parse {plus} / {pct}"), "text/plain"),
     ] {
         sim.inject(ks_sim::Fault {
@@ -509,7 +529,10 @@ async fn an_oauth_error_quoting_the_form_leaks_nothing() {
             .env("KUBESPHERE_CLIENT_SECRET", client_secret)
             .env("RUST_LOG", "trace")
             .args(["call", "list_pipelines", r#"{"project":"stone-devops"}"#]);
-        let out = tokio::time::timeout(Duration::from_secs(30), cmd.output()).await.unwrap().unwrap();
+        let out = tokio::time::timeout(Duration::from_secs(30), cmd.output())
+            .await
+            .unwrap()
+            .unwrap();
         sim.clear_faults();
         let stdout = String::from_utf8_lossy(&out.stdout);
         let stderr = String::from_utf8_lossy(&out.stderr);
@@ -518,7 +541,10 @@ async fn an_oauth_error_quoting_the_form_leaks_nothing() {
         for (what, text) in [("result", stdout.as_ref()), ("log", stderr.as_ref())] {
             for secret in ["P@88w0rd", client_secret] {
                 for (name, f) in encodings(secret) {
-                    assert!(!text.contains(&f), "{what} ({code} {ct}): the {name} form of a login secret");
+                    assert!(
+                        !text.contains(&f),
+                        "{what} ({code} {ct}): the {name} form of a login secret"
+                    );
                 }
             }
         }
@@ -578,6 +604,9 @@ async fn a_megabyte_secret_answers_an_error_path_quickly() {
     assert!(t.contains("[REDACTED]") && t.len() < 2048, "{t}");
     assert_no_fragment("result", &t, &big[..4096 * 3], 12);
     c.cancel().await.unwrap();
-    let log = tokio::time::timeout(Duration::from_secs(20), log).await.unwrap().unwrap();
+    let log = tokio::time::timeout(Duration::from_secs(20), log)
+        .await
+        .unwrap()
+        .unwrap();
     assert!(!log.contains(&b64[5000..5040]), "a piece of the secret in the log");
 }

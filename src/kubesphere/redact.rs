@@ -273,9 +273,10 @@ impl Scrubber {
         };
         let mut left = places.len();
         // An unpadded base64 form is the start of the padded one: searched once.
-        let forms = self.forms.iter().filter(|f| {
-            f.len() >= k && !self.forms.iter().any(|g| g.len() > f.len() && g.starts_with(f))
-        });
+        let forms = self
+            .forms
+            .iter()
+            .filter(|f| f.len() >= k && !self.forms.iter().any(|g| g.len() > f.len() && g.starts_with(f)));
         for form in forms {
             let Ok(it) = ac.try_find_overlapping_iter(form.as_slice()) else {
                 return;

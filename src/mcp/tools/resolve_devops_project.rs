@@ -95,8 +95,8 @@ impl ToolDef for ResolveDevopsProject {
                 }
                 out.status = ResolveStatus::Ambiguous;
                 out.ask_user = Some(format!(
-                    "Several DevOps projects match {:?}: {}. Which one do you mean?",
-                    input.name,
+                    "Several DevOps projects match {}: {}. Which one do you mean?",
+                    crate::text::quote(&input.name),
                     candidates
                         .iter()
                         .map(|c| c.candidate().to_string())
@@ -108,13 +108,13 @@ impl ToolDef for ResolveDevopsProject {
             Resolution::NotFound { closest } => {
                 out.ask_user = Some(if closest.is_empty() {
                     format!(
-                        "No DevOps project named {:?} is visible to you. What is the project's exact name?",
-                        input.name
+                        "No DevOps project named {} is visible to you. What is the project's exact name?",
+                        crate::text::quote(&input.name)
                     )
                 } else {
                     format!(
-                        "No DevOps project named {:?}. Did you mean one of: {}?",
-                        input.name,
+                        "No DevOps project named {}. Did you mean one of: {}?",
+                        crate::text::quote(&input.name),
                         closest.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ")
                     )
                 });
