@@ -576,7 +576,6 @@ impl KsClient {
         let mut relogged = false;
         loop {
             *attempt += 1;
-            let attempt = &mut *attempt;
             let session = self.session().await?;
             let result = self
                 .send_once(
