@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::kubesphere::models::NameValue;
+use crate::kubesphere::logs::BlueRunRef;
+use crate::kubesphere::models::{BlueNode, NameValue};
 use crate::kubesphere::runs::InputReply;
 use crate::mcp::confirm::{ConfirmedBy, Target, confirm};
 use crate::mcp::context::ToolCtx;
@@ -14,6 +15,7 @@ use crate::mcp::error::ToolError;
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
 use crate::mcp::resolve::{ProjectRef, resolve_input};
 use crate::mcp::runview::RunView;
+use crate::mcp::tools::diagnose_run::nodes_of;
 use crate::mcp::tools::get_run::find_run;
 use crate::mcp::tools::stop_run::{ActiveRun, active_run};
 
@@ -188,31 +190,14 @@ async fn pending_input(
     run: &ActiveRun,
     wanted: Option<&str>,
 ) -> Result<PendingInput, ToolError> {
-    let nodes = ctx
-        .client
-        .run_nodes_detail(
-            &project.cluster(),
-            &project.name,
-            &run.pipeline,
-            run.run.branch.as_deref(),
-            &run.run_id,
-        )
-        .await?;
-    let mut pending: Vec<PendingInput> = Vec::new();
-    for n in &nodes {
-        for s in n.steps.iter().flatten() {
-            if let Some(i) = s.input.as_ref().filter(|_| s.state.as_deref() == Some("PAUSED")) {
-                pending.push(PendingInput {
-                    input_id: i.id.clone(),
-                    message: i.message.clone(),
-                    stage: n.display_name.clone(),
-                    submitter: i.submitter.clone().filter(|x| !x.is_empty()),
-                    node_id: n.id.clone(),
-                    step_id: s.id.clone(),
-                });
-            }
-        }
-    }
+    let blue = BlueRunRef {
+        namespace: project.name.clone(),
+        pipeline: run.pipeline.clone(),
+        branch: run.run.branch.clone(),
+        run_id: run.run_id.clone(),
+    };
+    let nodes = nodes_of(ctx, &project.cluster(), &blue, run.run.name.as_deref()).await?;
+    let mut pending = pending_inputs(&nodes);
     match (pending.len(), wanted) {
         (0, _) => Err(ToolError::InvalidInput(format!(
             "{} is not waiting for input; nothing to answer",
@@ -233,6 +218,26 @@ async fn pending_input(
                 .join(", ")
         ))),
     }
+}
+
+/// The `input` steps of a run that wait for an answer, in stage order.
+pub fn pending_inputs(nodes: &[BlueNode]) -> Vec<PendingInput> {
+    let mut pending = Vec::new();
+    for n in nodes {
+        for s in n.steps.iter().flatten() {
+            if let Some(i) = s.input.as_ref().filter(|_| s.state.as_deref() == Some("PAUSED")) {
+                pending.push(PendingInput {
+                    input_id: i.id.clone(),
+                    message: i.message.clone(),
+                    stage: n.display_name.clone(),
+                    submitter: i.submitter.clone().filter(|x| !x.is_empty()),
+                    node_id: n.id.clone(),
+                    step_id: s.id.clone(),
+                });
+            }
+        }
+    }
+    pending
 }
 
 #[cfg(test)]

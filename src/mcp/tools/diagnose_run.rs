@@ -226,7 +226,7 @@ impl ToolDef for DiagnoseRun {
             });
         };
         let cluster = project.cluster();
-        let nodes = nodes_of(&ctx, &cluster, &blue).await?;
+        let nodes = nodes_of(&ctx, &cluster, &blue, run.name.as_deref()).await?;
         let stages: Vec<StageView> = nodes.iter().map(stage_view).collect();
         let failing = first_failing(&nodes);
         let failing_stage = failing.map(|(s, _)| StageRef {
@@ -464,12 +464,25 @@ fn summary(
 
 // ------------------------------------------------- shared with get_run_log
 
-/// Stages of the run with their steps (`nodesdetail`).
+/// Stages of the run with their steps. Read from what the PipelineRun
+/// controller stored (`DV3 .../pipelineruns/{pipelinerun}/nodedetails`) when
+/// the run has a PipelineRun; through Jenkins (`nodesdetail`, with a bounded
+/// wait, U7) only when it has none, or nothing is stored for it yet, or it
+/// was deleted meanwhile. The stored stages lag Jenkins by the controller's
+/// sync interval.
 pub async fn nodes_of(
     ctx: &ToolCtx,
     cluster: &crate::kubesphere::Cluster,
     run: &crate::kubesphere::logs::BlueRunRef,
+    pipelinerun: Option<&str>,
 ) -> Result<Vec<BlueNode>, ToolError> {
+    if let Some(name) = pipelinerun.map(str::trim).filter(|n| !n.is_empty()) {
+        match ctx.client.pipelinerun_node_details(cluster, &run.namespace, name).await {
+            Ok(Some(nodes)) => return Ok(nodes),
+            Ok(None) | Err(KsError::NotFound { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
     Ok(ctx
         .client
         .run_nodes_detail(
