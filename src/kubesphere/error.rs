@@ -339,3 +339,54 @@ impl KsError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kind(body: &str) -> Option<&'static str> {
+        KsError::from_jenkins_500("/p", body.as_bytes()).map(|e| e.kind())
+    }
+
+    #[test]
+    fn jenkins_answers_inside_500_bodies() {
+        // Blue Ocean, Jackson-indented and compact.
+        let bo = "{\n  \"message\" : \"Run 99 not found in organization jenkins and pipeline hello\",\n  \"code\" : 404,\n  \"errors\" : [ ]\n}";
+        let e = KsError::from_jenkins_500("/p", bo.as_bytes()).unwrap();
+        assert_eq!(e.kind(), "not_found");
+        assert!(e.to_string().contains("Run 99 not found"), "{e}");
+        assert_eq!(
+            kind(r#"{"message":"parameters is required","code":400,"errors":[]}"#),
+            Some("bad_request")
+        );
+        assert_eq!(kind(r#"{"message":"exists","code":409,"errors":[]}"#), Some("conflict"));
+        // Jetty's error page, plain and HTML-escaped inside Go's requester error.
+        let page = "<html>\n<head>\n<title>Error 404 Not Found</title>\n</head>\n<body><h2>HTTP ERROR 404 Not Found</h2></body></html>";
+        assert_eq!(kind(page), Some("not_found"));
+        let escaped = "GET http://ks-jenkins.kubesphere-devops-system.svc:80/job/ns/credentials/store/folder/domain/_/credential/c/api/json?depth=2: 404 &lt;html&gt;\n&lt;head&gt;\n&lt;title&gt;Error 404 Not Found&lt;/title&gt;\n";
+        let e = KsError::from_jenkins_500("/p", escaped.as_bytes()).unwrap();
+        assert_eq!(e.kind(), "not_found");
+        assert!(!e.to_string().contains("ks-jenkins"), "{e}");
+        assert_eq!(
+            kind("failed to get artifact. the HTTP status code is 404\n"),
+            Some("not_found")
+        );
+    }
+
+    #[test]
+    fn other_500_bodies_stay_upstream_failures() {
+        for body in [
+            "",
+            "unexpected end of JSON input\n",
+            r#"{"message":"boom","code":500,"errors":[]}"#,
+            r#"{"message":"no crumb","code":403,"errors":[]}"#,
+            r#"{"message":"bad credentials","code":401,"errors":[]}"#,
+            r#"{"kind":"Status","apiVersion":"v1","status":"Failure","message":"x","code":404}"#,
+            "<html><head><title>Error 500 Server Error</title></head></html>",
+            "GET http://jenkins/x: 503 busy",
+            "dial tcp 10.0.0.1:80: connect: connection refused",
+        ] {
+            assert_eq!(kind(body), None, "{body}");
+        }
+    }
+}

@@ -331,6 +331,23 @@ mod tests {
     }
 
     #[test]
+    fn an_input_answer_never_sends_an_empty_parameter_list() {
+        assert_eq!(input_body("Go", true, &[]), serde_json::json!({"id": "Go"}));
+        assert_eq!(
+            input_body("Go", false, &[]),
+            serde_json::json!({"id": "Go", "abort": true})
+        );
+        let p = [NameValue {
+            name: "A".into(),
+            value: "1".into(),
+        }];
+        assert_eq!(
+            input_body("Go", true, &p),
+            serde_json::json!({"id": "Go", "parameters": [{"name": "A", "value": "1"}]})
+        );
+    }
+
+    #[test]
     fn run_paths_validate_ids_and_encode_branches() {
         let p = v2_run_path("ns", "p", Some("feature/x"), "3").unwrap();
         assert_eq!(

@@ -385,6 +385,58 @@ mod tests {
         assert_eq!(r["run"]["state"], "PAUSED");
     }
 
+    /// U1: upstream refuses `"parameters":[]` (500 `parameters is required`).
+    #[tokio::test]
+    async fn an_input_without_parameters_is_approved() {
+        let sim = sim().await;
+        let c = crate::testing::ctx_unconfirmed(&sim);
+        // Seeded: release-gate run 1 waits at an input without parameters.
+        let out = call(
+            &c,
+            "approve_input",
+            serde_json::json!({"project": "stone-devops", "pipeline": "release-gate", "run_id": "1", "action": "proceed"}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(out["input"]["message"], "Release 1.4.2 to production?");
+        assert_eq!(out["input"]["stage"], "Approve");
+        let name = out["run"]["name"].as_str().unwrap().to_string();
+        assert_eq!(wait_finished(&c, &name).await["result"], "SUCCESS");
+        let submitted: Vec<_> = sim
+            .requests()
+            .into_iter()
+            .filter(|r| r.method == "POST" && r.path.contains("/steps/"))
+            .collect();
+        assert_eq!(submitted.len(), 1, "sent once: {submitted:?}");
+    }
+
+    /// U5: Jenkins' 400 arrives as a 500; it is a definite refusal, not a
+    /// write of unknown outcome.
+    #[tokio::test]
+    async fn a_parameter_jenkins_rejects_is_a_clear_refusal() {
+        let sim = sim().await;
+        let c = crate::testing::ctx_unconfirmed(&sim);
+        let err = call(
+            &c,
+            "approve_input",
+            serde_json::json!({"project": "stone-devops", "pipeline": "release-gate", "run_id": "1", "action": "proceed", "parameters": {"TARGET": "prod"}}),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.kind(), "bad_request", "{err}");
+        let text = err.to_string();
+        assert!(text.contains("No such parameter definition: TARGET"), "{text}");
+        assert!(!text.contains("may or may not"), "{text}");
+        let r = call(
+            &c,
+            "get_run",
+            serde_json::json!({"project": "stone-devops", "pipeline": "release-gate", "run_id": "1"}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(r["run"]["state"], "PAUSED");
+    }
+
     #[tokio::test]
     async fn a_run_not_waiting_is_refused_clearly() {
         let sim = sim().await;

@@ -188,6 +188,39 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn returns_as_soon_as_the_run_pauses_at_an_input() {
+        let sim = sim().await;
+        let c = ctx(&sim);
+        let runs = call(
+            &c,
+            "list_runs",
+            serde_json::json!({"project": "stone-devops", "pipeline": "release-gate"}),
+        )
+        .await
+        .unwrap();
+        let name = runs["runs"][0]["name"].as_str().unwrap().to_string();
+        let started = std::time::Instant::now();
+        let out = call(
+            &c,
+            "wait_for_run",
+            serde_json::json!({"project": "stone-devops", "name": name, "poll_seconds": 1, "timeout_seconds": 20}),
+        )
+        .await
+        .unwrap();
+        assert!(started.elapsed() < std::time::Duration::from_secs(10), "{out}");
+        assert_eq!(out["paused"], true, "{out}");
+        assert_eq!(out["finished"], false);
+        assert_eq!(out["timed_out"], false);
+        assert_eq!(out["run"]["state"], "PAUSED");
+        let input = &out["waiting_for"][0];
+        assert_eq!(input["message"], "Release 1.4.2 to production?");
+        assert_eq!(input["stage"], "Approve");
+        let id = input["input_id"].as_str().unwrap();
+        let next = out["next"].as_str().unwrap();
+        assert!(next.contains("approve_input") && next.contains(id), "{next}");
+    }
+
+    #[tokio::test]
     async fn stops_at_the_timeout() {
         let sim = crate::testing::sim_with(ks_sim::SimOptions {
             run_phase: std::time::Duration::from_secs(30),
