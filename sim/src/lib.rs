@@ -30,6 +30,10 @@
 //!     runs); run 1 finished `FAILURE`;
 //!   - pipeline `noisy-build`: a ~5 MB generated console log (`simBigLog`),
 //!     then archives `dist/noisy-report.txt`; run 1 finished `SUCCESS`;
+//!   - pipeline `release-gate`: stages Build, Approve (`input message:
+//!     'Release 1.4.2 to production?'`, no parameters, no submitter),
+//!     Deploy; run 1 is paused at the input (state `PAUSED`, phase
+//!     `Pending`) until someone answers it;
 //!   - credentials: `github-token` (basic-auth), plus the non-credential
 //!     secrets `app-config` (Opaque) and `default-token-x7f2k`
 //!     (service-account token) that are returned by GET-by-name only;
@@ -158,6 +162,15 @@ pub enum FaultKind {
     /// Handle the request (state changes), then drop the connection
     /// without writing a response.
     DropAfterProcessing,
+    /// Never answer (the request is not handled). With `path_contains:
+    /// "/nodesdetail"` this is upstream's `nodesdetail` hang (U7): when one
+    /// stage's step fetch fails, `GetNodesDetail` returns from the goroutine
+    /// before `wg.Done()` and `wg.Wait()` blocks forever.
+    /// upstream: ks-devops pkg/models/devops/devops.go:658-673 (plain
+    /// pipeline), :831-845 (branch form). The input submit route reads the
+    /// nodes the same way first (v1alpha2/devops.go:384-433), so
+    /// `"/steps/"` with method POST reproduces that hang too.
+    Hang,
 }
 
 /// Identifiers of a run made by [`Sim::add_big_log_run`].
@@ -583,6 +596,9 @@ async fn handle(
             );
         }
         Some(FaultKind::DropAfterProcessing) => drop_after = true,
+        Some(FaultKind::Hang) => {
+            std::future::pending::<()>().await;
+        }
         None => {}
     }
     let headers = req.headers().clone();

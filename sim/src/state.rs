@@ -308,6 +308,10 @@ pub(crate) const BROKEN_JENKINSFILE: &str = "pipeline {\n  agent any\n  stages {
 /// streaming) that archives a file.
 pub(crate) const NOISY_JENKINSFILE: &str = "pipeline {\n  agent any\n  stages {\n    stage('Build') {\n      steps {\n        simBigLog(5000000)\n      }\n    }\n    stage('Package') {\n      steps {\n        echo 'packaged'\n        archiveArtifacts artifacts: 'dist/noisy-report.txt'\n      }\n    }\n  }\n}\n";
 
+/// A release pipeline that waits for a human at an `input` step without
+/// parameters (and without submitters: anyone with access may answer).
+pub(crate) const RELEASE_GATE_JENKINSFILE: &str = "pipeline {\n  agent any\n  stages {\n    stage('Build') {\n      steps {\n        echo 'built release 1.4.2'\n      }\n    }\n    stage('Approve') {\n      steps {\n        input message: 'Release 1.4.2 to production?'\n      }\n    }\n    stage('Deploy') {\n      steps {\n        echo 'deployed release 1.4.2'\n      }\n    }\n  }\n}\n";
+
 pub(crate) const DEMO_JENKINSFILE: &str = "pipeline {\n  agent any\n  stages {\n    stage('Deploy') {\n      steps {\n        echo 'deploying demo'\n      }\n    }\n  }\n}\n";
 
 pub(crate) fn pipeline_cr(ns: &str, name: &str, spec: Value, created: DateTime<Utc>, creator: Option<&str>) -> Value {
@@ -567,6 +571,20 @@ pub(crate) fn seed(phase: Duration) -> State {
             broken_created,
         ),
     );
+    let gate_created = now - day * 2;
+    stone.pipelines.insert(
+        "release-gate".into(),
+        seeded_pipeline(
+            pipeline_cr(
+                "stone-devops",
+                "release-gate",
+                json!({"type": "pipeline", "pipeline": {"name": "release-gate", "description": "waits for a release approval", "jenkinsfile": RELEASE_GATE_JENKINSFILE}}),
+                gate_created,
+                Some("tenant"),
+            ),
+            gate_created,
+        ),
+    );
     stone.secrets.insert(
         "github-token".into(),
         crate::creds::seeded_secret(
@@ -708,6 +726,18 @@ pub(crate) fn seed(phase: Duration) -> State {
         "broken-build",
         None,
         now - Duration::minutes(30),
+        five,
+        "tenant",
+        None,
+    );
+    // Run 1 of release-gate: Build done, paused at the input step since.
+    let _ = seed_finished_run(
+        &mut st,
+        "host",
+        "stone-devops",
+        "release-gate",
+        None,
+        now - Duration::minutes(20),
         five,
         "tenant",
         None,
