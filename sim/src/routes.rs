@@ -145,6 +145,16 @@ pub(crate) fn route(shared: &Shared, req: &Req) -> Response {
     if !st.clusters.contains_key(&cluster) {
         return util::k8s_status(400, "BadRequest", &format!("cluster {cluster} not exists"), None);
     }
+    // An extension that is not installed: no APIService proxies its group
+    // (`kubesphere:pkg/apiserver/filters/apiservice.go`), so the request
+    // falls through to ks-apiserver's own go-restful container, which has no
+    // such route.
+    if let [k, group, ..] = segs.as_slice()
+        && k == "kapis"
+        && shared.opts.uninstalled_groups.iter().any(|g| g == group)
+    {
+        return util::restful(404);
+    }
     if let Err(a) = authorize(&st, &shared.opts, &user, &cluster, &req.method, &segs) {
         return util::forbidden(&user, &a);
     }

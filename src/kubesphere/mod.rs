@@ -1,6 +1,7 @@
 //! KubeSphere client: HTTP, auth, routing, errors and typed models.
 //! Knows nothing of MCP.
 
+pub mod access;
 mod api;
 pub mod auth;
 mod client;
