@@ -109,7 +109,7 @@ pub struct GlobalArgs {
     #[arg(long, env = "KS_DEVOPS_MCP_READ_ONLY", global = true)]
     pub read_only: bool,
 
-    /// Tool groups to register (comma list of context, pipelines, runs, logs, credentials, gitops, repos; or all/default).
+    /// Tool groups to register (comma list of context, pipelines, runs, logs, credentials, gitops, repos, access; or all/default).
     #[arg(long, env = "KS_DEVOPS_MCP_TOOLSETS", default_value = "default", global = true)]
     pub toolsets: String,
 
