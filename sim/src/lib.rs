@@ -55,6 +55,7 @@
 #![allow(clippy::result_large_err)]
 
 mod auth;
+mod ci;
 mod creds;
 mod gitops;
 mod jenkins;

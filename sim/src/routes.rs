@@ -180,6 +180,7 @@ pub(crate) fn route(shared: &Shared, req: &Req) -> Response {
                 .or_else(|| crate::runs::dv3(&mut ctx, rest))
                 .or_else(|| crate::creds::dv3(&mut ctx, rest))
                 .or_else(|| crate::gitops::dv3(&mut ctx, rest))
+                .or_else(|| crate::ci::dv3(&mut ctx, rest))
         }
         ["kapis", "devops.kubesphere.io", "v1alpha2", rest @ ..] => crate::pipelines::dv2(&mut ctx, rest)
             .or_else(|| crate::runs::dv2(&mut ctx, rest))
@@ -233,6 +234,15 @@ fn authorize(
             }
         }
         ["kapis", "gitops.kubesphere.io", _, "clusters"] => Ok(()),
+        // Read by the console's pipeline editor for every tenant; the DevOps
+        // extension's role templates grant them to authenticated users
+        // (assumed: not settled from source).
+        ["kapis", "devops.kubesphere.io", "v1alpha3", "ci", "nodelabels"]
+        | ["kapis", "devops.kubesphere.io", "v1alpha3", "clustertemplates"]
+            if method == "GET" =>
+        {
+            Ok(())
+        }
         ["kapis", _, _, "namespaces", ns, ..] => {
             if st.may_access_ns(user, cluster, ns) {
                 Ok(())
