@@ -85,7 +85,7 @@ pub(super) async fn run(client: &KsClient, wanted: &str, seen: &[SeenProject]) -
             );
             let mut a = diagnose::project_error_advice(&e, &p.name, &p.workspace);
             if unknown {
-                a = Advice::new(format!("the create may or may not have been applied (no answer); it was not retried"))
+                a = Advice::new("the create may or may not have been applied (no answer); it was not retried")
                     .fix(format!(
                         "check with `ks-devops-mcp call get_pipeline '{{\"project\":\"{}\",\"name\":\"{name}\"}}'` and delete it with delete_pipeline if it exists",
                         p.name
@@ -95,7 +95,7 @@ pub(super) async fn run(client: &KsClient, wanted: &str, seen: &[SeenProject]) -
             return out;
         }
     }
-    let ok = run_and_wait(client, p, &name, &mut out).await;
+    run_and_wait(client, p, &name, &mut out).await;
     let step = Step::start("write delete", "Delete the throw-away pipeline");
     match client.delete_pipeline(&p.cluster, &p.name, &name).await {
         Ok(()) => out.push(step.pass(format!("deleted {name}"))),
@@ -107,11 +107,12 @@ pub(super) async fn run(client: &KsClient, wanted: &str, seen: &[SeenProject]) -
             )),
         )),
     }
-    let _ = ok;
     out
 }
 
-async fn run_and_wait(client: &KsClient, p: &SeenProject, name: &str, out: &mut Vec<Check>) -> bool {
+/// Waits for the Jenkins sync, runs the pipeline once and waits for the
+/// run to finish; every outcome is a check in `out`.
+async fn run_and_wait(client: &KsClient, p: &SeenProject, name: &str, out: &mut Vec<Check>) {
     let step = Step::start("write sync", "Jenkins picks up the pipeline");
     let started = Instant::now();
     loop {
@@ -128,12 +129,12 @@ async fn run_and_wait(client: &KsClient, p: &SeenProject, name: &str, out: &mut 
                         .fix("retry later; if it persists, the administrator must look at ks-devops")
                         .admin("`kubectl -n kubesphere-devops-system logs deploy/devops-controller` and the Jenkins pod's health"),
                 ));
-                return false;
+                return;
             }
             Err(e) => {
                 let a = diagnose::project_error_advice(&e, &p.name, &p.workspace);
                 out.push(step.fail(e.to_string(), a));
-                return false;
+                return;
             }
         }
     }
@@ -143,7 +144,7 @@ async fn run_and_wait(client: &KsClient, p: &SeenProject, name: &str, out: &mut 
         Err(e) => {
             let a = diagnose::project_error_advice(&e, &p.name, &p.workspace);
             out.push(step.fail(e.to_string(), a));
-            return false;
+            return;
         }
     };
     let run_name = run.metadata.name.clone();
@@ -158,7 +159,7 @@ async fn run_and_wait(client: &KsClient, p: &SeenProject, name: &str, out: &mut 
                     let result = r.blue_status().and_then(|b| b.result).unwrap_or_else(|| phase.clone());
                     if phase == "Succeeded" || result == "SUCCESS" {
                         out.push(step.pass(format!("run {run_name} finished: {result}")));
-                        return true;
+                        return;
                     }
                     out.push(step.fail(
                         format!("run {run_name} finished: {result}"),
@@ -166,7 +167,7 @@ async fn run_and_wait(client: &KsClient, p: &SeenProject, name: &str, out: &mut 
                             .fix("read its log with get_run_log; retry later")
                             .admin("check the Jenkins agent pods in kubesphere-devops-worker and the `base` agent template"),
                     ));
-                    return false;
+                    return;
                 }
                 if started.elapsed() > RUN_WAIT {
                     out.push(
@@ -181,14 +182,14 @@ async fn run_and_wait(client: &KsClient, p: &SeenProject, name: &str, out: &mut 
                                 .admin("check Jenkins' queue and the agent pods in kubesphere-devops-worker"),
                         ),
                     );
-                    return false;
+                    return;
                 }
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
             Err(e) => {
                 let a = diagnose::project_error_advice(&e, &p.name, &p.workspace);
                 out.push(step.fail(e.to_string(), a));
-                return false;
+                return;
             }
         }
     }
