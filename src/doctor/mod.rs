@@ -7,6 +7,7 @@
 //! access diagnosis of one workspace/project/pipeline
 //! ([`diagnose::diagnose`]) is shared with the `diagnose_access` tool.
 
+pub mod advice;
 mod connection;
 pub mod diagnose;
 mod tenancy;

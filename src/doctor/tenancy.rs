@@ -2,7 +2,7 @@
 //! answer, the DevOps projects on each cluster, and one pipeline list and
 //! run log read per sampled project.
 
-use super::diagnose::{self, hidden_projects_advice};
+use super::advice::{self, hidden_projects_advice};
 use super::{Advice, Check, Step};
 use crate::kubesphere::access::{ProjectListing, is_missing_route};
 use crate::kubesphere::{Cluster, KsClient, KsError, ListQuery};
@@ -36,7 +36,7 @@ pub(super) async fn run(client: &KsClient, samples: usize, checks: &mut Vec<Chec
             .collect(),
         Err(e) => {
             let detail = e.to_string();
-            checks.push(step.fail(detail, diagnose::error_advice(&e)));
+            checks.push(step.fail(detail, advice::error_advice(&e)));
             return Vec::new();
         }
     };
@@ -98,7 +98,7 @@ pub(super) async fn run(client: &KsClient, samples: usize, checks: &mut Vec<Chec
     match failed {
         Some((ws, e)) => checks.push(step.fail(
             format!("cannot list the clusters of workspace {ws}: {e}"),
-            diagnose::error_advice(&e),
+            advice::error_advice(&e),
         )),
         None => checks.push(step.pass(notes.join("; "))),
     }
@@ -171,7 +171,7 @@ pub(super) async fn run(client: &KsClient, samples: usize, checks: &mut Vec<Chec
                     hidden_projects_advice(ws, cluster.name(), None),
                 )),
                 Err(e) if is_missing_route(&e) => checks.push(step.fail(e.to_string(), devops_missing_advice(cluster.name()))),
-                Err(e) => checks.push(step.fail(e.to_string(), diagnose::cluster_error_advice(&e, ws, cluster.name()))),
+                Err(e) => checks.push(step.fail(e.to_string(), advice::cluster_error_advice(&e, ws, cluster.name()))),
             }
         }
     }
@@ -206,7 +206,7 @@ async fn sample(client: &KsClient, p: &SeenProject, checks: &mut Vec<Check>) {
         }
         Err(e) => {
             let detail = e.to_string();
-            checks.push(step.fail(detail, diagnose::project_error_advice(&e, &p.name, &p.workspace)));
+            checks.push(step.fail(detail, advice::project_error_advice(&e, &p.name, &p.workspace)));
             return;
         }
     };
@@ -217,7 +217,7 @@ async fn sample(client: &KsClient, p: &SeenProject, checks: &mut Vec<Check>) {
             Ok(r) => r.items,
             Err(e) => {
                 let detail = format!("cannot list the runs of {name}: {e}");
-                checks.push(step.fail(detail, diagnose::project_error_advice(&e, &p.name, &p.workspace)));
+                checks.push(step.fail(detail, advice::project_error_advice(&e, &p.name, &p.workspace)));
                 return;
             }
         };
@@ -240,7 +240,7 @@ async fn sample(client: &KsClient, p: &SeenProject, checks: &mut Vec<Check>) {
             )),
             Err(e) => {
                 let detail = format!("reading the log of {name} run {id}: {e}");
-                step.fail(detail, diagnose::project_error_advice(&e, &p.name, &p.workspace))
+                step.fail(detail, advice::project_error_advice(&e, &p.name, &p.workspace))
             }
         });
         return;

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use super::tenancy::SeenProject;
-use super::{Advice, Check, Step, diagnose};
+use super::{Advice, Check, Step, advice};
 use crate::kubesphere::models::{NoScmPipeline, ObjectMeta, PIPELINE_TYPE_PIPELINE, Pipeline, PipelineSpec, keys};
 use crate::kubesphere::{KsClient, KsError};
 
@@ -83,7 +83,7 @@ pub(super) async fn run(client: &KsClient, wanted: &str, seen: &[SeenProject]) -
                 e,
                 KsError::Timeout { .. } | KsError::Network { .. } | KsError::Upstream { .. }
             );
-            let mut a = diagnose::project_error_advice(&e, &p.name, &p.workspace);
+            let mut a = advice::project_error_advice(&e, &p.name, &p.workspace);
             if unknown {
                 a = Advice::new("the create may or may not have been applied (no answer); it was not retried")
                     .fix(format!(
@@ -132,7 +132,7 @@ async fn run_and_wait(client: &KsClient, p: &SeenProject, name: &str, out: &mut 
                 return;
             }
             Err(e) => {
-                let a = diagnose::project_error_advice(&e, &p.name, &p.workspace);
+                let a = advice::project_error_advice(&e, &p.name, &p.workspace);
                 out.push(step.fail(e.to_string(), a));
                 return;
             }
@@ -142,7 +142,7 @@ async fn run_and_wait(client: &KsClient, p: &SeenProject, name: &str, out: &mut 
     let run = match client.create_pipelinerun(&p.cluster, &p.name, name, None, &[]).await {
         Ok(r) => r,
         Err(e) => {
-            let a = diagnose::project_error_advice(&e, &p.name, &p.workspace);
+            let a = advice::project_error_advice(&e, &p.name, &p.workspace);
             out.push(step.fail(e.to_string(), a));
             return;
         }
@@ -187,7 +187,7 @@ async fn run_and_wait(client: &KsClient, p: &SeenProject, name: &str, out: &mut 
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
             Err(e) => {
-                let a = diagnose::project_error_advice(&e, &p.name, &p.workspace);
+                let a = advice::project_error_advice(&e, &p.name, &p.workspace);
                 out.push(step.fail(e.to_string(), a));
                 return;
             }
