@@ -305,3 +305,14 @@ async fn cli_exit_codes_and_json() {
     assert_eq!(failing.len(), 1, "{v}");
     assert!(failing[0]["admin_fix"].as_str().unwrap().contains("kubectl label ns"));
 }
+
+#[tokio::test]
+async fn https_against_a_plain_http_port_names_the_scheme() {
+    let sim = common::sim().await;
+    let url = sim.url().replacen("http://", "https://", 1);
+    let r = doctor::run(&client_as(&url, "tenant", "P@88w0rd"), &Options::default()).await;
+    let c = check(&r, "reach");
+    assert_eq!(c.status, Status::Fail);
+    assert!(c.detail.contains("does not speak TLS"), "{c:?}");
+    assert!(c.fix.as_deref().unwrap().contains("use http://127.0.0.1:"), "{c:?}");
+}
