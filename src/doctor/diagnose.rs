@@ -456,11 +456,11 @@ pub async fn diagnose(client: &KsClient, subject: &Subject) -> Diagnosis {
     }
     d(
         format!(
-            "{wanted} is not among {user}'s DevOps projects, and KubeSphere refuses it directly (403): it either does not exist on {} or belongs to a workspace {user} is not a member of (KubeSphere answers 403 in both cases)",
+            "{wanted} is not among {user}'s DevOps projects, and KubeSphere refuses it directly (403): either it does not exist on {}, or it belongs to a workspace {user} is not a member of (KubeSphere answers 403 in both cases)",
             targets.iter().map(|c| c.name()).collect::<Vec<_>>().join(", ")
         ),
         format!(
-            "Ask the user which workspace owns {wanted}. If it is not one of {}, they need an invitation; otherwise check the spelling with list_devops_projects.",
+            "Ask the user which workspace owns {wanted}. If it is not one of their workspaces ({}), they need an invitation; otherwise check the spelling with list_devops_projects.",
             workspaces.join(", ")
         ),
         Some(format!(
