@@ -8,6 +8,7 @@
 
 pub mod catalog;
 pub mod config;
+pub mod doctor;
 pub mod http;
 pub mod kubesphere;
 pub mod mcp;

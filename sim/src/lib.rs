@@ -73,6 +73,7 @@
 #![allow(clippy::result_large_err)]
 
 mod auth;
+mod ci;
 mod creds;
 mod gitops;
 mod jenkins;
@@ -115,6 +116,11 @@ pub struct SimOptions {
     /// §3.2 ambiguity: `GET TN/workspaces/{other}` answers 403 `Status`
     /// (false, default) or 200 (true).
     pub foreign_workspace_get_allowed: bool,
+    /// API groups whose extension is not installed (e.g.
+    /// `devops.kubesphere.io`, `gitops.kubesphere.io`): every `/kapis/{group}/...`
+    /// route of them answers go-restful's 404, as ks-apiserver does when no
+    /// APIService proxies the group. Default: none (everything installed).
+    pub uninstalled_groups: Vec<String>,
 }
 
 impl Default for SimOptions {
@@ -124,6 +130,7 @@ impl Default for SimOptions {
             refresh_ttl: Duration::from_secs(9000),
             run_phase: Duration::from_secs(1),
             foreign_workspace_get_allowed: false,
+            uninstalled_groups: Vec::new(),
         }
     }
 }

@@ -492,11 +492,7 @@ impl KsClient {
                         hint,
                     })
                 } else {
-                    let reason = if e.is_connect() {
-                        "connection refused or host unreachable".to_string()
-                    } else {
-                        "the connection broke before a complete answer arrived".to_string()
-                    };
+                    let reason = network_reason(&e);
                     Err(KsError::Network {
                         path: full,
                         reason,
@@ -677,6 +673,41 @@ impl KsClient {
                 },
             },
         }
+    }
+}
+
+/// Why a request got no answer, from the error's source chain: a TLS
+/// failure (untrusted certificate, plain HTTP on an https URL), a name that
+/// does not resolve, a refused connection, or a broken one. The text never
+/// holds request data (only the underlying library's error kinds).
+fn network_reason(e: &reqwest::Error) -> String {
+    let mut chain = String::new();
+    let mut src: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(s) = src {
+        chain.push_str(&s.to_string().to_ascii_lowercase());
+        chain.push(' ');
+        src = s.source();
+    }
+    if chain.contains("certificate") || chain.contains("unknownissuer") || chain.contains("invalid peer certificate") {
+        "TLS: the server's certificate is not trusted (self-signed, private CA, expired or for another host name)"
+            .into()
+    } else if chain.contains("invalidcontenttype")
+        || chain.contains("wrong version number")
+        || chain.contains("corrupt message")
+        || chain.contains("received corrupt")
+    {
+        "TLS handshake failed: the server does not speak TLS on this port (is the URL http://, not https://?)".into()
+    } else if chain.contains("tls") || chain.contains("handshake") {
+        "TLS handshake failed".into()
+    } else if chain.contains("dns error")
+        || chain.contains("failed to lookup address")
+        || chain.contains("name or service not known")
+    {
+        "the host name does not resolve (DNS)".into()
+    } else if e.is_connect() {
+        "connection refused or host unreachable".into()
+    } else {
+        "the connection broke before a complete answer arrived".into()
     }
 }
 
