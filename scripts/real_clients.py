@@ -15,8 +15,10 @@ check failed:
   example arguments of scripts/tool-examples.json (a read-only tool without
   an example FAILS) and its structuredContent validated against its
   outputSchema, bad arguments answered with a clear isError result, an
-  unknown tool answered with a protocol error, and one elicitation round
-  trip through the SDK's elicitation callback, accepted and declined.
+  unknown tool answered with a protocol error, the prompts listed and each
+  fetched with arguments, completion of a project name prefix, and one
+  elicitation round trip through the SDK's elicitation callback, accepted
+  and declined.
 * MCP Inspector CLI: tools/list in both protocol eras (with --strict: no
   error-severity schema portability problem) and one tools/call.
 * Claude Code: `claude mcp add` in a throwaway HOME, then `claude mcp get`
@@ -393,7 +395,11 @@ async def _sdk_session(
     except MCPError as e:
         report.check(f"{tag}: unknown tool", "no_such_tool" in str(e), f"protocol error {e.error.code}: {e}")
 
-    # 7. Elicitation round trip: the ambiguous project name, accepted then declined.
+    # 7. Prompts: listed, each fetched with arguments (the server pre-fetches
+    # its data), and completion of a project name prefix.
+    await prompt_checks(report, tag, client)
+
+    # 8. Elicitation round trip: the ambiguous project name, accepted then declined.
     if "list_pipelines" not in by_name:
         report.fail(f"{tag}: elicitation", "list_pipelines is not served")
         return
@@ -452,7 +458,7 @@ async def _sdk_session(
         f"{len(elicitor.seen)} elicitation(s); isError={result.is_error}; text: {short(text, 160)}",
     )
 
-    # 8. A second kind: trigger_run on a multi-branch pipeline without a
+    # 9. A second kind: trigger_run on a multi-branch pipeline without a
     # branch asks which branch; accepted it starts exactly that branch,
     # declined it creates nothing.
     if "trigger_run" in by_name and "list_runs" in by_name:
@@ -487,6 +493,82 @@ async def _sdk_session(
                 f"{len(created)} run(s) created" + (f"; outputSchema: {errs}" if errs else ""),
             )
     elicitor.reply = None
+
+
+# Each prompt with sandbox arguments and strings its pre-fetched text must hold.
+PROMPT_CASES: dict[str, tuple[dict[str, str], list[str]]] = {
+    "debug_failed_run": (
+        {"project": "stone-devops", "pipeline": "broken-build"},
+        ["failing_stage", "Tests run: 12, Failures: 2", "How to proceed"],
+    ),
+    "set_up_ci": (
+        {"project": "stone-devops", "repository": "https://github.com/acme/app.git"},
+        ["github-token", "base", "create_multibranch_pipeline"],
+    ),
+    "deploy_with_gitops": (
+        {"project": "stone-devops", "repository": "https://github.com/acme/deploy.git"},
+        ["guestbook", "in-cluster", "create_application"],
+    ),
+}
+
+
+async def prompt_checks(report: Report, tag: str, client: Client) -> None:
+    caps = client.server_capabilities
+    report.check(
+        f"{tag}: prompts and completions capabilities",
+        caps.prompts is not None and caps.completions is not None,
+        f"prompts={caps.prompts is not None}, completions={caps.completions is not None}",
+    )
+    with anyio.fail_after(CALL_TIMEOUT):
+        listed = await client.list_prompts(cache_mode="refresh")
+    names = [p.name for p in listed.prompts]
+    report.check(
+        f"{tag}: prompts/list",
+        sorted(names) == sorted(PROMPT_CASES),
+        f"prompts {names}",
+    )
+    for name, (args, wants) in PROMPT_CASES.items():
+        check = f"{tag}: prompts/get {name}"
+        try:
+            with anyio.fail_after(CALL_TIMEOUT):
+                got = await client.get_prompt(name, args)
+        except MCPError as e:
+            report.fail(check, f"protocol error: {e}")
+            continue
+        text = "\n".join(getattr(m.content, "text", "") for m in got.messages)
+        absent = [w for w in wants if w not in text]
+        report.check(
+            check,
+            len(got.messages) > 0 and not absent,
+            f"{len(got.messages)} message(s), {len(text)} chars" + (f"; lacks {absent}" if absent else ""),
+        )
+    check = f"{tag}: completion/complete project prefix"
+    try:
+        with anyio.fail_after(CALL_TIMEOUT):
+            done = await client.complete(
+                types.PromptReference(type="ref/prompt", name="debug_failed_run"),
+                {"name": "project", "value": "devops"},
+            )
+        values = list(done.completion.values)
+        report.check(
+            check,
+            values == ["devopstestc2nj7", "devopstestxyz12"],
+            f"'devops' -> {values}",
+        )
+    except MCPError as e:
+        report.fail(check, f"protocol error: {e}")
+    check = f"{tag}: completion/complete pipeline with context"
+    try:
+        with anyio.fail_after(CALL_TIMEOUT):
+            done = await client.complete(
+                types.PromptReference(type="ref/prompt", name="debug_failed_run"),
+                {"name": "pipeline", "value": "br"},
+                {"project": "stone-devops"},
+            )
+        values = list(done.completion.values)
+        report.check(check, values == ["broken-build"], f"'br' in stone-devops -> {values}")
+    except MCPError as e:
+        report.fail(check, f"protocol error: {e}")
 
 
 # --------------------------------------------------------------------------

@@ -33,6 +33,17 @@ pub enum Command {
         /// Arguments as a JSON object (default `{}`).
         args: Option<String>,
     },
+    /// Check the configured KubeSphere (reachability, TLS, login, workspaces,
+    /// clusters, APIs, DevOps projects) and say how to fix what fails.
+    /// Exit code 0 only when every check passed.
+    Doctor {
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Also create, run and delete a throw-away pipeline in this DevOps project.
+        #[arg(long, value_name = "PROJECT")]
+        write_check: Option<String>,
+    },
     /// Print the tool catalog, or write one JSON file per tool.
     Tools {
         /// Directory to write `<tool>.json` files into (e.g. tools/).
@@ -98,7 +109,7 @@ pub struct GlobalArgs {
     #[arg(long, env = "KS_DEVOPS_MCP_READ_ONLY", global = true)]
     pub read_only: bool,
 
-    /// Tool groups to register (comma list of context, pipelines, runs, logs, credentials, gitops, repos; or all/default).
+    /// Tool groups to register (comma list of context, pipelines, runs, logs, credentials, gitops, repos, access; or all/default).
     #[arg(long, env = "KS_DEVOPS_MCP_TOOLSETS", default_value = "default", global = true)]
     pub toolsets: String,
 

@@ -10,6 +10,7 @@
 
 pub mod catalog;
 pub mod config;
+pub mod doctor;
 pub mod http;
 pub mod jsonrpc;
 pub mod kubesphere;

@@ -106,6 +106,39 @@ async fn run(cli: Cli) -> ExitCode {
             println!("password_file = \"/path/to/password\"   # or: token_file = \"/path/to/token\"");
             ExitCode::SUCCESS
         }
+        Command::Doctor { json, write_check } => {
+            let settings = match Settings::from_args(&cli.global) {
+                Ok(s) => s,
+                Err(e) => return fail(e),
+            };
+            if settings.caller_auth() {
+                return fail(
+                    "`doctor` runs as the server's own identity: unset KS_DEVOPS_MCP_HTTP, or use --auth none",
+                );
+            }
+            let (client, sim) = match connect(&settings, false).await {
+                Ok(x) => x,
+                Err(e) => return fail(e),
+            };
+            let opts = ks_devops_mcp::doctor::Options {
+                write_check,
+                ..Default::default()
+            };
+            let report = ks_devops_mcp::doctor::run(&client, &opts).await;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+            } else {
+                print!("{}", ks_devops_mcp::doctor::render_text(&report));
+            }
+            if let Some(sim) = sim {
+                sim.shutdown().await;
+            }
+            if report.ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
         Command::Serve | Command::Call { .. } => {
             let mut settings = match Settings::from_args(&cli.global) {
                 Ok(s) => s,

@@ -27,7 +27,7 @@ pub(crate) enum Step {
 }
 
 impl Step {
-    fn display_name(&self) -> &'static str {
+    pub(crate) fn display_name(&self) -> &'static str {
         match self {
             Step::Echo(_) => "Print Message",
             Step::Sh(..) | Step::BigLog(_) => "Shell Script",

@@ -30,6 +30,10 @@
 //!     runs); run 1 finished `FAILURE`;
 //!   - pipeline `noisy-build`: a ~5 MB generated console log (`simBigLog`),
 //!     then archives `dist/noisy-report.txt`; run 1 finished `SUCCESS`;
+//!   - pipeline `release-gate`: stages Build, Approve (`input message:
+//!     'Release 1.4.2 to production?'`, no parameters, no submitter),
+//!     Deploy; run 1 is paused at the input (state `PAUSED`, phase
+//!     `Pending`) until someone answers it;
 //!   - credentials: `github-token` (basic-auth), plus the non-credential
 //!     secrets `app-config` (Opaque) and `default-token-x7f2k`
 //!     (service-account token) that are returned by GET-by-name only;
@@ -69,6 +73,7 @@
 #![allow(clippy::result_large_err)]
 
 mod auth;
+mod ci;
 mod creds;
 mod gitops;
 mod jenkins;
@@ -111,6 +116,11 @@ pub struct SimOptions {
     /// §3.2 ambiguity: `GET TN/workspaces/{other}` answers 403 `Status`
     /// (false, default) or 200 (true).
     pub foreign_workspace_get_allowed: bool,
+    /// API groups whose extension is not installed (e.g.
+    /// `devops.kubesphere.io`, `gitops.kubesphere.io`): every `/kapis/{group}/...`
+    /// route of them answers go-restful's 404, as ks-apiserver does when no
+    /// APIService proxies the group. Default: none (everything installed).
+    pub uninstalled_groups: Vec<String>,
 }
 
 impl Default for SimOptions {
@@ -120,6 +130,7 @@ impl Default for SimOptions {
             refresh_ttl: Duration::from_secs(9000),
             run_phase: Duration::from_secs(1),
             foreign_workspace_get_allowed: false,
+            uninstalled_groups: Vec::new(),
         }
     }
 }
@@ -162,6 +173,15 @@ pub enum FaultKind {
     /// the first half of the body, then break the connection (a reset or
     /// a proxy timing out mid-answer).
     BreakMidBody,
+    /// Never answer (the request is not handled). With `path_contains:
+    /// "/nodesdetail"` this is upstream's `nodesdetail` hang (U7): when one
+    /// stage's step fetch fails, `GetNodesDetail` returns from the goroutine
+    /// before `wg.Done()` and `wg.Wait()` blocks forever.
+    /// upstream: ks-devops pkg/models/devops/devops.go:658-673 (plain
+    /// pipeline), :831-845 (branch form). The input submit route reads the
+    /// nodes the same way first (v1alpha2/devops.go:384-433), so
+    /// `"/steps/"` with method POST reproduces that hang too.
+    Hang,
 }
 
 /// Identifiers of a run made by [`Sim::add_big_log_run`].
@@ -589,6 +609,9 @@ async fn handle(
         }
         Some(FaultKind::DropAfterProcessing) => drop_after = true,
         Some(FaultKind::BreakMidBody) => break_body = true,
+        Some(FaultKind::Hang) => {
+            std::future::pending::<()>().await;
+        }
         None => {}
     }
     let headers = req.headers().clone();

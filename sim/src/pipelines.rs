@@ -20,9 +20,29 @@ pub(crate) fn project_not_found(ns: &str) -> Response {
     util::text_err(404, &format!("devopsprojects.devops.kubesphere.io \"{ns}\" not found"))
 }
 
-/// A Jenkins / Blue Ocean error passed through by ks-devops v1alpha2.
+/// A Blue Ocean error (`code` is what Jenkins answered) as a v1alpha2 route
+/// returns it: always HTTP 500 with Jenkins' body (U5).
+///
+/// upstream: ks-devops pkg/client/devops/jenkins/pure_request.go:91-96 wraps
+/// every Jenkins answer >= 400 in `jenkins.JkError{Code, Message: body}`;
+/// pkg/kapis/devops/v1alpha2/devops.go:896-904 `parseErr` type-asserts
+/// `*models/devops.JkError` instead, so the assertion never matches and it
+/// calls `resp.WriteError(500, err)`: the body is the Jenkins body, the
+/// content type whatever Go sniffs (go-restful sets none on WriteError).
+/// The body is blueocean-commons ServiceException.generateResponse:
+/// `JsonConverter.toJson(ErrorMessage)` with Jackson INDENT_OUTPUT.
 pub(crate) fn jenkins_err(code: u16, message: &str) -> Response {
-    util::json(code, &json!({"message": message, "code": code, "errors": []}))
+    util::v2_passthrough_err(&util::blue_ocean_error_body(code, message))
+}
+
+/// A classic Jenkins (`/job/...`) 404, as the scan and consolelog routes
+/// return it: HTTP 500 carrying Jetty's HTML error page (U5).
+///
+/// upstream: ks-devops pkg/client/devops/jenkins/pipeline.go:69-70 (ScanBranchUrl,
+/// GetConsoleLogUrl are classic Jenkins URLs), then the same
+/// pure_request.go:91-96 + v1alpha2/devops.go:896-904 path as [`jenkins_err`].
+pub(crate) fn jenkins_html_404(uri: &str) -> Response {
+    util::v2_passthrough_err(&util::jenkins_error_page(404, "Not Found", uri))
 }
 
 const ANN_BRANCHES: &str = "pipeline.devops.kubesphere.io/jenkins-branches";
@@ -757,22 +777,20 @@ pub(crate) fn dv2(ctx: &mut Ctx, rest: &[&str]) -> Option<Response> {
                 if !ctx.accepts_log() {
                     return Some(util::restful(406));
                 }
+                let uri = format!("/job/{ns}/job/{name}/indexing/consoleText");
                 let Some(pl) = ctx.st.project(&ctx.cluster, ns).and_then(|p| p.pipelines.get(*name)) else {
-                    return Some(util::resp(404, "text/html;charset=utf-8", not_found_html()));
+                    return Some(jenkins_html_404(&uri));
                 };
                 match &pl.indexing_log {
                     Some(l) => util::resp(200, "text/plain; charset=utf-8", l.clone()),
-                    None => util::resp(404, "text/html;charset=utf-8", not_found_html()),
+                    // Never indexed: Jenkins has no indexing log yet.
+                    None => jenkins_html_404(&uri),
                 }
             }
             _ => util::restful(405),
         },
         _ => return None,
     })
-}
-
-fn not_found_html() -> &'static str {
-    "<html><head><title>Error 404 Not Found</title></head><body><h2>HTTP ERROR 404 Not Found</h2></body></html>"
 }
 
 fn scan(ctx: &mut Ctx, ns: &str, name: &str) -> Response {
@@ -785,7 +803,7 @@ fn scan(ctx: &mut Ctx, ns: &str, name: &str) -> Response {
         .project_mut(&ctx.cluster, ns)
         .and_then(|p| p.pipelines.get_mut(name))
     else {
-        return util::resp(404, "text/html;charset=utf-8", not_found_html());
+        return jenkins_html_404(&format!("/job/{ns}/job/{name}/build"));
     };
     if pl.is_multi() {
         index_branches(pl, ns, &format!("Started by user {user}"), now, phase, &mut qid, true);

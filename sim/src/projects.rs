@@ -188,12 +188,15 @@ fn list_projects(ctx: &Ctx, ws: &str, as_user: &str) -> Response {
         // No DevOpsProject carries this workspace label at all.
         return util::ok_json(&Value::Null);
     }
-    let member = ctx.st.is_member(as_user, ws);
     let q = ListQuery::parse(&ctx.query);
     // labelSelector is accepted but ignored here (§3.3).
+    // Each project is checked with KubeSphere RBAC, `get devopsprojects` in
+    // its own namespace (`ks-devops:pkg/models/devops/devops.go:267-305`),
+    // resolved through the namespace's workspace label: a project whose
+    // namespace is not labelled with the workspace is hidden (U17).
     let items: Vec<Value> = projects
         .into_iter()
-        .filter(|_| member)
+        .filter(|p| ctx.st.may_access_ns(as_user, &ctx.cluster, &p.name))
         .map(|p| p.cr.clone())
         .filter(|v| q.name_matches(v))
         .collect();

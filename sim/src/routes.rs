@@ -201,6 +201,16 @@ pub(crate) fn route(shared: &Shared, req: &Req) -> Response {
     if !st.clusters.contains_key(&cluster) {
         return util::k8s_status(400, "BadRequest", &format!("cluster {cluster} not exists"), None);
     }
+    // An extension that is not installed: no APIService proxies its group
+    // (`kubesphere:pkg/apiserver/filters/apiservice.go`), so the request
+    // falls through to ks-apiserver's own go-restful container, which has no
+    // such route.
+    if let [k, group, ..] = segs.as_slice()
+        && k == "kapis"
+        && shared.opts.uninstalled_groups.iter().any(|g| g == group)
+    {
+        return util::restful(404);
+    }
     if let Err(a) = authorize(&st, &shared.opts, &user, &cluster, &req.method, &segs) {
         return util::forbidden(&user, &a);
     }
@@ -237,6 +247,7 @@ pub(crate) fn route(shared: &Shared, req: &Req) -> Response {
                 .or_else(|| crate::runs::dv3(&mut ctx, rest))
                 .or_else(|| crate::creds::dv3(&mut ctx, rest))
                 .or_else(|| crate::gitops::dv3(&mut ctx, rest))
+                .or_else(|| crate::ci::dv3(&mut ctx, rest))
         }
         ["kapis", "devops.kubesphere.io", "v1alpha2", rest @ ..] => crate::pipelines::dv2(&mut ctx, rest)
             .or_else(|| crate::runs::dv2(&mut ctx, rest))
@@ -290,6 +301,15 @@ fn authorize(
             }
         }
         ["kapis", "gitops.kubesphere.io", _, "clusters"] => Ok(()),
+        // Read by the console's pipeline editor for every tenant; the DevOps
+        // extension's role templates grant them to authenticated users
+        // (assumed: not settled from source).
+        ["kapis", "devops.kubesphere.io", "v1alpha3", "ci", "nodelabels"]
+        | ["kapis", "devops.kubesphere.io", "v1alpha3", "clustertemplates"]
+            if method == "GET" =>
+        {
+            Ok(())
+        }
         ["kapis", _, _, "namespaces", ns, ..] => {
             if st.may_access_ns(user, cluster, ns) {
                 Ok(())

@@ -108,7 +108,13 @@ pub(crate) struct App {
 #[derive(Debug, Clone)]
 pub(crate) struct Project {
     pub name: String,
+    /// The DevOpsProject CR's `kubesphere.io/workspace` label (what the
+    /// project list selects on).
     pub workspace: String,
+    /// The namespace's `kubesphere.io/workspace` label, through which
+    /// KubeSphere RBAC resolves workspace role bindings (§3.3: a wrong or
+    /// missing label hides the project from workspace members).
+    pub ns_workspace: Option<String>,
     pub cr: Value,
     pub sync_at: DateTime<Utc>,
     pub pipelines: BTreeMap<String, Pipeline>,
@@ -156,10 +162,14 @@ impl State {
         self.clusters.get_mut(cluster)?.projects.get_mut(ns)
     }
 
-    /// Whether `user` may act in namespace `ns` on `cluster` (member of its workspace).
+    /// Whether `user` may act in namespace `ns` on `cluster`: member of the
+    /// workspace the *namespace* is labelled with. KubeSphere RBAC resolves
+    /// a namespace-scope request's workspace from the namespace label
+    /// (`kubesphere:pkg/apiserver/authorization/rbac/rbac.go` visitRulesFor,
+    /// `GetNamespaceControlledWorkspace`), not from the DevOpsProject CR.
     pub(crate) fn may_access_ns(&self, user: &str, cluster: &str, ns: &str) -> bool {
         match (self.users.get(user), self.project(cluster, ns)) {
-            (Some(u), Some(p)) => u.workspaces.contains(&p.workspace),
+            (Some(u), Some(p)) => p.ns_workspace.as_ref().is_some_and(|w| u.workspaces.contains(w)),
             _ => false,
         }
     }
@@ -269,6 +279,7 @@ pub(crate) fn new_project(name: &str, ws: &str, cr: Value, sync_at: DateTime<Utc
     Project {
         name: name.to_string(),
         workspace: ws.to_string(),
+        ns_workspace: Some(ws.to_string()),
         cr,
         sync_at,
         pipelines: BTreeMap::new(),
@@ -307,6 +318,10 @@ pub(crate) const BROKEN_JENKINSFILE: &str = "pipeline {\n  agent any\n  stages {
 /// A pipeline with a large console log (about 5 MB, generated while
 /// streaming) that archives a file.
 pub(crate) const NOISY_JENKINSFILE: &str = "pipeline {\n  agent any\n  stages {\n    stage('Build') {\n      steps {\n        simBigLog(5000000)\n      }\n    }\n    stage('Package') {\n      steps {\n        echo 'packaged'\n        archiveArtifacts artifacts: 'dist/noisy-report.txt'\n      }\n    }\n  }\n}\n";
+
+/// A release pipeline that waits for a human at an `input` step without
+/// parameters (and without submitters: anyone with access may answer).
+pub(crate) const RELEASE_GATE_JENKINSFILE: &str = "pipeline {\n  agent any\n  stages {\n    stage('Build') {\n      steps {\n        echo 'built release 1.4.2'\n      }\n    }\n    stage('Approve') {\n      steps {\n        input message: 'Release 1.4.2 to production?'\n      }\n    }\n    stage('Deploy') {\n      steps {\n        echo 'deployed release 1.4.2'\n      }\n    }\n  }\n}\n";
 
 pub(crate) const DEMO_JENKINSFILE: &str = "pipeline {\n  agent any\n  stages {\n    stage('Deploy') {\n      steps {\n        echo 'deploying demo'\n      }\n    }\n  }\n}\n";
 
@@ -567,6 +582,20 @@ pub(crate) fn seed(phase: Duration) -> State {
             broken_created,
         ),
     );
+    let gate_created = now - day * 2;
+    stone.pipelines.insert(
+        "release-gate".into(),
+        seeded_pipeline(
+            pipeline_cr(
+                "stone-devops",
+                "release-gate",
+                json!({"type": "pipeline", "pipeline": {"name": "release-gate", "description": "waits for a release approval", "jenkinsfile": RELEASE_GATE_JENKINSFILE}}),
+                gate_created,
+                Some("tenant"),
+            ),
+            gate_created,
+        ),
+    );
     stone.secrets.insert(
         "github-token".into(),
         crate::creds::seeded_secret(
@@ -652,6 +681,8 @@ pub(crate) fn seed(phase: Duration) -> State {
     );
     host.projects.insert("demo-project".into(), demo);
 
+    seed_label_mismatch(&mut users, &mut workspaces, &mut host, now);
+
     let mut clusters = BTreeMap::new();
     clusters.insert("host".to_string(), host);
     clusters.insert("member-1".to_string(), member);
@@ -712,6 +743,18 @@ pub(crate) fn seed(phase: Duration) -> State {
         "tenant",
         None,
     );
+    // Run 1 of release-gate: Build done, paused at the input step since.
+    let _ = seed_finished_run(
+        &mut st,
+        "host",
+        "stone-devops",
+        "release-gate",
+        None,
+        now - Duration::minutes(20),
+        five,
+        "tenant",
+        None,
+    );
     let _ = seed_finished_run(
         &mut st,
         "host",
@@ -741,4 +784,70 @@ pub(crate) fn seed(phase: Duration) -> State {
         crate::pipelines::refresh_branch_annotation(pl, now);
     }
     st
+}
+
+// ---------------------------------------------------------------------------
+// Demo data: a DevOps project whose namespace lost its workspace label (the
+// playbook's "workspace API returns empty" case).
+
+/// Workspace `lab` (cluster `host`), its only member `lab-tenant`, and its
+/// only DevOps project `lab-ci` (pipeline `build`). The DevOpsProject CR is
+/// labelled `kubesphere.io/workspace=lab`, so `DV3/workspaces/lab/namespaces`
+/// selects it (`ks-devops:pkg/models/devops/devops.go:267-305`
+/// ListDevOpsProject), but the namespace carries no workspace label, so the
+/// per-project RBAC check (`get devopsprojects` in namespace `lab-ci`,
+/// resolved through the namespace label) fails for the workspace member:
+/// the list answers `{"items":null,"totalItems":0}` and every
+/// `namespaces/lab-ci/...` route answers 403. The admin fix is
+/// `kubectl label ns lab-ci kubesphere.io/workspace=lab --overwrite`.
+fn seed_label_mismatch(
+    users: &mut BTreeMap<String, User>,
+    workspaces: &mut BTreeMap<String, Workspace>,
+    host: &mut ClusterData,
+    now: DateTime<Utc>,
+) {
+    let day = Duration::days(1);
+    users.insert(
+        "lab-tenant".into(),
+        User {
+            name: "lab-tenant".into(),
+            password: PASSWORD.to_string(),
+            email: "lab-tenant@kubesphere.io".into(),
+            display: "Lab Tenant".into(),
+            workspaces: vec!["lab".into()],
+            created: now - day * 15,
+            last_login: None,
+        },
+    );
+    workspaces.insert(
+        "lab".into(),
+        Workspace {
+            name: "lab".into(),
+            manager: "admin".into(),
+            clusters: vec!["host".into()],
+            created: now - day * 15,
+        },
+    );
+    let created = now - day * 14;
+    let mut lab = new_project(
+        "lab-ci",
+        "lab",
+        project_cr("lab-ci", "lab-ci", "lab", Some("Lab CI"), "admin", created),
+        created,
+    );
+    lab.ns_workspace = None;
+    lab.pipelines.insert(
+        "build".into(),
+        seeded_pipeline(
+            pipeline_cr(
+                "lab-ci",
+                "build",
+                json!({"type": "pipeline", "pipeline": {"name": "build", "jenkinsfile": HELLO_JENKINSFILE}}),
+                created,
+                Some("admin"),
+            ),
+            created,
+        ),
+    );
+    host.projects.insert("lab-ci".into(), lab);
 }

@@ -37,6 +37,61 @@ pub(crate) fn text_err(code: u16, msg: &str) -> Response {
     r
 }
 
+/// What Go's `http.DetectContentType` makes of an error body written
+/// without a content type (go-restful `WriteError` sets none).
+fn sniffed_content_type(body: &str) -> &'static str {
+    let t = body.trim_start().to_ascii_lowercase();
+    if t.starts_with("<html") || t.starts_with("<!doctype html") || t.starts_with("<head") || t.starts_with("<body") {
+        "text/html; charset=utf-8"
+    } else {
+        "text/plain; charset=utf-8"
+    }
+}
+
+/// A v1alpha2 handler's `parseErr`: HTTP 500 whatever Jenkins answered, the
+/// Jenkins body as is (U5).
+///
+/// upstream: ks-devops pkg/kapis/devops/v1alpha2/devops.go:896-904 `parseErr`
+/// (the `*devops.JkError` assertion never matches `*jenkins.JkError`) and
+/// go-restful v3 response.go `WriteError` -> `WriteErrorString` (status, then
+/// the bytes; no content type, so net/http sniffs one).
+pub(crate) fn v2_passthrough_err(jenkins_body: &str) -> Response {
+    resp(500, sniffed_content_type(jenkins_body), jenkins_body.to_string())
+}
+
+/// A Blue Ocean error body.
+///
+/// upstream: blueocean-commons ServiceException.generateResponse writes
+/// `JsonConverter.toJson(new ErrorMessage(status, message))`; JsonConverter's
+/// ObjectMapper has `INDENT_OUTPUT` (Jackson DefaultPrettyPrinter: `" : "`,
+/// two-space indent, `[ ]` for an empty array, no trailing newline).
+pub(crate) fn blue_ocean_error_body(code: u16, message: &str) -> String {
+    format!(
+        "{{\n  \"message\" : {},\n  \"code\" : {code},\n  \"errors\" : [ ]\n}}",
+        Value::String(message.to_string())
+    )
+}
+
+/// Jenkins' (Jetty's) HTML error page for a classic `/job/...` URL.
+///
+/// upstream: Jenkins runs in Jetty (winstone); an unresolvable Stapler URL
+/// ends in `sendError(404)` and Jetty's ErrorHandler writes this page.
+pub(crate) fn jenkins_error_page(code: u16, reason: &str, uri: &str) -> String {
+    format!(
+        "<html>\n<head>\n<meta http-equiv=\"Content-Type\" content=\"text/html;charset=utf-8\"/>\n<title>Error {code} {reason}</title>\n</head>\n<body><h2>HTTP ERROR {code} {reason}</h2>\n<table>\n<tr><th>URI:</th><td>{uri}</td></tr>\n<tr><th>STATUS:</th><td>{code}</td></tr>\n<tr><th>MESSAGE:</th><td>{reason}</td></tr>\n<tr><th>SERVLET:</th><td>Stapler</td></tr>\n</table>\n<hr/><a href=\"https://eclipse.org/jetty\">Powered by Jetty:// 9.4.43.v20210629</a><hr/>\n\n</body>\n</html>\n"
+    )
+}
+
+/// ks-devops `kapis.HandleInternalError`: HTTP 500, `http.Error` with the
+/// error string HTML-escaped (`&`, `<`, `>`).
+///
+/// upstream: ks-devops pkg/kapis/utils.go:30-36,108-112 (`sanitizer`,
+/// `handle` -> `http.Error(resp, sanitizer.Replace(err.Error()), code)`).
+pub(crate) fn handle_internal_error(err: &str) -> Response {
+    let sanitized = err.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    text_err(500, &sanitized)
+}
+
 /// KubeSphere core `http.Error` style (tenant, iam): same as [`text_err`].
 pub(crate) fn core_text_err(code: u16, msg: &str) -> Response {
     text_err(code, msg)

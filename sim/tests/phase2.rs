@@ -344,10 +344,12 @@ async fn failing_run_and_logs() {
         )
         .await;
     assert_eq!(rp["id"], "3");
-    let (c, _) = t
+    // U5: a Jenkins 404 reaches the caller as a 500 carrying Blue Ocean's body.
+    let (c, v) = t
         .get_json(&format!("{DV2}/namespaces/{NS}/pipelines/failing/runs/99"))
         .await;
-    assert_eq!(c, 404);
+    assert_eq!(c, 500);
+    assert_eq!(v["code"], 404);
 }
 
 #[tokio::test]
@@ -422,11 +424,24 @@ async fn input_step_and_stop_v3() {
     )
     .expect("j");
     assert_eq!(st["result"], "ABORTED");
-    // a step that is not waiting: "no permission" 200 body
+    // a step that is not waiting (its `input` is gone): 200 refusal
     let (c, v) = t
         .send_json(
             "POST",
             &format!("{r}/nodes/{node}/steps/{sid}"),
+            Some(json!({"id": "Go"})),
+        )
+        .await;
+    assert_eq!(c, 200);
+    assert_eq!(
+        v,
+        json!({"allow": "false", "message": "the step 'Wait for interactive input' is not approvable"})
+    );
+    // a step id that is not in the run: "no permission"
+    let (c, v) = t
+        .send_json(
+            "POST",
+            &format!("{r}/nodes/{node}/steps/999"),
             Some(json!({"id": "Go"})),
         )
         .await;

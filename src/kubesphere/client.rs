@@ -504,11 +504,7 @@ impl KsClient {
                         hint,
                     })
                 } else {
-                    let reason = if e.is_connect() {
-                        "connection refused or host unreachable".to_string()
-                    } else {
-                        "the connection broke before a complete answer arrived".to_string()
-                    };
+                    let reason = network_reason(&e);
                     Err(KsError::Network {
                         path: full,
                         reason,
@@ -806,8 +802,8 @@ impl KsClient {
     }
 
     /// The error of a non-2xx answer: the body is scrubbed of every secret
-    /// (the client's and the request's `secrets`) *before* it is summarised
-    /// and cut.
+    /// (the client's and the request's `secrets`) *before* it is classified,
+    /// summarised and cut.
     fn map_error(
         &self,
         status: StatusCode,
@@ -817,6 +813,12 @@ impl KsClient {
         secrets: &[&SecretString],
     ) -> KsError {
         let scrubbed = self.scrub(&String::from_utf8_lossy(body), secrets);
+        // ks-devops answers Jenkins' 404/400/409 as 500 with Jenkins' body (U5).
+        if status == StatusCode::INTERNAL_SERVER_ERROR
+            && let Some(e) = KsError::from_jenkins_500(path, scrubbed.as_bytes())
+        {
+            return e;
+        }
         let message = summarize_body(status, scrubbed.as_bytes());
         let path = path.to_string();
         match status.as_u16() {
@@ -848,6 +850,41 @@ impl KsClient {
                 },
             },
         }
+    }
+}
+
+/// Why a request got no answer, from the error's source chain: a TLS
+/// failure (untrusted certificate, plain HTTP on an https URL), a name that
+/// does not resolve, a refused connection, or a broken one. The text never
+/// holds request data (only the underlying library's error kinds).
+fn network_reason(e: &reqwest::Error) -> String {
+    let mut chain = String::new();
+    let mut src: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(s) = src {
+        chain.push_str(&s.to_string().to_ascii_lowercase());
+        chain.push(' ');
+        src = s.source();
+    }
+    if chain.contains("certificate") || chain.contains("unknownissuer") || chain.contains("invalid peer certificate") {
+        "TLS: the server's certificate is not trusted (self-signed, private CA, expired or for another host name)"
+            .into()
+    } else if chain.contains("invalidcontenttype")
+        || chain.contains("wrong version number")
+        || chain.contains("corrupt message")
+        || chain.contains("received corrupt")
+    {
+        "TLS handshake failed: the server does not speak TLS on this port (is the URL http://, not https://?)".into()
+    } else if chain.contains("tls") || chain.contains("handshake") {
+        "TLS handshake failed".into()
+    } else if chain.contains("dns error")
+        || chain.contains("failed to lookup address")
+        || chain.contains("name or service not known")
+    {
+        "the host name does not resolve (DNS)".into()
+    } else if e.is_connect() {
+        "connection refused or host unreachable".into()
+    } else {
+        "the connection broke before a complete answer arrived".into()
     }
 }
 

@@ -1,8 +1,10 @@
 //! KubeSphere client: HTTP, auth, routing, errors and typed models.
 //! Knows nothing of MCP.
 
+pub mod access;
 mod api;
 pub mod auth;
+pub mod ci;
 mod client;
 pub mod creds;
 pub mod error;

@@ -6,6 +6,7 @@ pub mod context;
 pub mod error;
 pub mod logread;
 pub mod paging;
+pub mod prompts;
 pub mod registry;
 pub mod resolve;
 pub mod runlocate;

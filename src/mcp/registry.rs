@@ -33,10 +33,12 @@ pub enum Toolset {
     Gitops,
     /// GitRepository resources.
     Repos,
+    /// Access diagnosis (opt-in: the default catalog is at its budget).
+    Access,
 }
 
 impl Toolset {
-    pub const ALL: [Toolset; 7] = [
+    pub const ALL: [Toolset; 8] = [
         Toolset::Context,
         Toolset::Pipelines,
         Toolset::Runs,
@@ -44,6 +46,7 @@ impl Toolset {
         Toolset::Credentials,
         Toolset::Gitops,
         Toolset::Repos,
+        Toolset::Access,
     ];
 
     pub fn name(self) -> &'static str {
@@ -55,12 +58,13 @@ impl Toolset {
             Toolset::Credentials => "credentials",
             Toolset::Gitops => "gitops",
             Toolset::Repos => "repos",
+            Toolset::Access => "access",
         }
     }
 
     /// Toolsets on when `--toolsets` is not given.
     pub fn is_default(self) -> bool {
-        !matches!(self, Toolset::Repos | Toolset::Gitops)
+        !matches!(self, Toolset::Repos | Toolset::Gitops | Toolset::Access)
     }
 
     /// Parses a comma-separated list; `all` and `default` are shorthands.

@@ -12,7 +12,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation, ListToolsResult,
+    CallToolRequestParams, CallToolResponse, CallToolResult, CompleteRequestParams, CompleteResult, ContentBlock,
+    GetPromptRequestParams, GetPromptResponse, Implementation, ListPromptsResult, ListToolsResult,
     PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
 };
 use rmcp::service::{RequestContext, RoleServer};
@@ -124,12 +125,17 @@ impl DevopsServer {
 
     /// The server's advertised configuration.
     pub fn config() -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
-            .with_server_info(
-                Implementation::new("ks-devops-mcp", env!("CARGO_PKG_VERSION"))
-                    .with_title("KubeSphere DevOps (tenant)"),
-            )
-            .with_instructions(INSTRUCTIONS)
+        ServerConfig::new(
+            ServerCapabilities::builder()
+                .enable_completions()
+                .enable_prompts()
+                .enable_tools()
+                .build(),
+        )
+        .with_server_info(
+            Implementation::new("ks-devops-mcp", env!("CARGO_PKG_VERSION")).with_title("KubeSphere DevOps (tenant)"),
+        )
+        .with_instructions(INSTRUCTIONS)
     }
 
     fn ctx_for(&self, client: KsClient, rc: &RequestContext<RoleServer>, params: &CallToolRequestParams) -> ToolCtx {
@@ -177,6 +183,44 @@ impl ServerHandler for DevopsServer {
         _context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
         Ok(ListToolsResult::with_all_items(self.registry.tools()))
+    }
+
+    async fn list_prompts(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, ErrorData> {
+        Ok(ListPromptsResult::with_all_items(super::prompts::list()))
+    }
+
+    async fn get_prompt(
+        &self,
+        request: GetPromptRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, ErrorData> {
+        let (client, caller) = self.client_for(&context)?;
+        let mut ctx = ToolCtx::detached(client, self.options.clone());
+        ctx.cancel = context.ct.clone();
+        let args = request.arguments.unwrap_or_default();
+        let started = Instant::now();
+        let result = super::prompts::get(&ctx, &self.registry, &request.name, &args).await;
+        let ms = started.elapsed().as_millis() as u64;
+        tracing::info!(%caller, prompt = %request.name, ms, ok = result.is_ok(), "prompt");
+        result
+            .map(GetPromptResponse::from)
+            .map_err(|e| ErrorData::invalid_params(e.to_string(), None))
+    }
+
+    async fn complete(
+        &self,
+        request: CompleteRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CompleteResult, ErrorData> {
+        let (client, _) = self.client_for(&context)?;
+        let mut ctx = ToolCtx::detached(client, self.options.clone());
+        ctx.cancel = context.ct.clone();
+        let known = request.context.as_ref().and_then(|c| c.arguments.as_ref());
+        Ok(super::prompts::complete(&ctx, &request.r#ref, &request.argument, known).await)
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {

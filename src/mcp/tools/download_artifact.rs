@@ -148,7 +148,8 @@ impl ToolDef for DownloadArtifact {
             .download_artifact(&cluster, &project.name, &pr_name, &wanted)
             .await
             .map_err(|e| match e {
-                KsError::Upstream { status: 500, message, .. } if message.contains("status code is 404") => {
+                // Upstream's 500 "failed to get artifact. the HTTP status code is 404".
+                KsError::NotFound { message, .. } if message.contains("failed to get artifact") => {
                     ToolError::InvalidInput(format!(
                         "KubeSphere could not fetch artifact {wanted:?} from Jenkins ({message}); check the path with list_artifacts"
                     ))

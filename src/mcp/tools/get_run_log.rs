@@ -446,6 +446,7 @@ async fn choose(
     ctx: &ToolCtx,
     project: &ProjectRef,
     blue: &BlueRunRef,
+    pipelinerun: Option<&str>,
     node: Option<&str>,
     step: Option<&str>,
 ) -> Result<Option<Chosen>, ToolError> {
@@ -460,7 +461,7 @@ async fn choose(
             stage_done: false,
         }));
     }
-    let nodes: Vec<BlueNode> = nodes_of(ctx, &project.cluster(), blue).await?;
+    let nodes: Vec<BlueNode> = nodes_of(ctx, &project.cluster(), blue, pipelinerun).await?;
     if let Some(step) = step {
         let Some((stage, st)) = find_step(&nodes, node, step)? else {
             return Ok(None);
@@ -517,7 +518,16 @@ async fn read(
         let why = "No log yet: Jenkins has not started this run (it is queued). Call again in a few seconds, or wait_for_run first.".to_string();
         return Ok(not_ready(project, run, &mode, why));
     };
-    let chosen = match choose(ctx, &project, &blue, target.node.as_deref(), target.step.as_deref()).await? {
+    let chosen = match choose(
+        ctx,
+        &project,
+        &blue,
+        run.name.as_deref(),
+        target.node.as_deref(),
+        target.step.as_deref(),
+    )
+    .await?
+    {
         Some(c) => c,
         None => {
             let why = format!(

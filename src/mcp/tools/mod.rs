@@ -11,6 +11,7 @@ pub mod create_pipeline;
 pub mod delete_application;
 pub mod delete_credential;
 pub mod delete_pipeline;
+pub mod diagnose_access;
 pub mod diagnose_run;
 pub mod download_artifact;
 pub mod get_application_status;
@@ -70,5 +71,6 @@ pub fn all() -> Vec<ToolEntry> {
         ToolEntry::of::<delete_application::DeleteApplication>(),
         ToolEntry::of::<git_repositories::CreateGitRepository>(),
         ToolEntry::of::<git_repositories::ListGitRepositories>(),
+        ToolEntry::of::<diagnose_access::DiagnoseAccess>(),
     ]
 }

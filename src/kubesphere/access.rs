@@ -1,0 +1,172 @@
+//! Tenant reads used to explain access problems (`doctor`,
+//! `diagnose_access`): the shapes of upstream answers that other calls fold
+//! together are kept apart here.
+
+use serde_json::Value;
+
+use super::client::KsClient;
+use super::error::{KsError, KsResult};
+use super::models::{DevOpsProject, List};
+use super::path::{ApiPath, Cluster, gv, validate_label};
+
+/// What `DV3/workspaces/{ws}/namespaces` answered on one cluster (§3.3,
+/// `ks-devops:pkg/models/devops/devops.go` ListDevOpsProject).
+#[derive(Clone, Debug)]
+pub enum ProjectListing {
+    /// The body was `null`: no DevOpsProject carries the workspace label on
+    /// this cluster.
+    NoneLabelled,
+    /// `{"items":null,"totalItems":0}`: DevOpsProjects labelled for the
+    /// workspace exist, but none passed the per-project access check (the
+    /// namespace's workspace label is missing or different, or the user has
+    /// no role that reaches them).
+    AllHidden,
+    /// The projects this user may see (never empty).
+    Visible(Vec<DevOpsProject>),
+}
+
+/// A cluster as the tenant API describes it.
+#[derive(Clone, Debug, Default)]
+pub struct ClusterSummary {
+    pub name: String,
+    /// `status.kubeSphereVersion`, when KubeSphere says it.
+    pub kubesphere_version: Option<String>,
+    /// `status.kubernetesVersion`.
+    pub kubernetes_version: Option<String>,
+    /// The `Ready` condition is `True` (None when no condition is shown).
+    pub ready: Option<bool>,
+}
+
+impl ClusterSummary {
+    fn from_value(v: &Value) -> Option<ClusterSummary> {
+        let name = v.pointer("/metadata/name")?.as_str()?.to_string();
+        let text = |p: &str| v.pointer(p).and_then(Value::as_str).map(str::to_string);
+        let ready = v
+            .pointer("/status/conditions")
+            .and_then(Value::as_array)
+            .and_then(|cs| {
+                cs.iter()
+                    .find(|c| c.get("type").and_then(Value::as_str) == Some("Ready"))
+                    .map(|c| c.get("status").and_then(Value::as_str) == Some("True"))
+            });
+        Some(ClusterSummary {
+            name,
+            kubesphere_version: text("/status/kubeSphereVersion"),
+            kubernetes_version: text("/status/kubernetesVersion"),
+            ready,
+        })
+    }
+}
+
+/// Whether an error is a routing 404 (no such route: the API group is not
+/// served), as opposed to a handler's "object not found".
+pub fn is_missing_route(e: &KsError) -> bool {
+    match e {
+        KsError::NotFound { message, .. } => {
+            let m = message.trim().to_ascii_lowercase();
+            m == "404: page not found" || m == "404 page not found" || m.starts_with("http 404 with")
+        }
+        _ => false,
+    }
+}
+
+fn clusters_of(list: Option<List<Value>>) -> Vec<ClusterSummary> {
+    list.and_then(|l| l.items)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(ClusterSummary::from_value)
+        .collect()
+}
+
+impl KsClient {
+    /// `GET DV3/workspaces/{ws}/namespaces` on one cluster, keeping the
+    /// `null` and `items: null` answers apart.
+    pub async fn devops_project_listing(&self, cluster: &Cluster, workspace: &str) -> KsResult<ProjectListing> {
+        validate_label("workspace name", workspace)?;
+        let path = ApiPath::kapi(gv::DEVOPS_V1ALPHA3)
+            .lit("workspaces")
+            .seg(workspace)
+            .lit("namespaces");
+        let list: Option<List<DevOpsProject>> = self.get_json(cluster, &path, &[]).await?;
+        Ok(match list {
+            None => ProjectListing::NoneLabelled,
+            Some(l) => match l.items {
+                Some(items) if !items.is_empty() => ProjectListing::Visible(items),
+                _ => ProjectListing::AllHidden,
+            },
+        })
+    }
+
+    /// `GET TN/workspaces/{ws}/clusters`: the clusters the workspace is
+    /// placed on (U6).
+    pub async fn workspace_cluster_summaries(&self, workspace: &str) -> KsResult<Vec<ClusterSummary>> {
+        validate_label("workspace name", workspace)?;
+        let path = ApiPath::kapi(gv::TENANT_V1BETA1)
+            .lit("workspaces")
+            .seg(workspace)
+            .lit("clusters");
+        let list: Option<List<Value>> = self.get_json(&Cluster::Host, &path, &[]).await?;
+        Ok(clusters_of(list))
+    }
+
+    /// `GET TN/clusters`: the clusters the user was granted (U6), with
+    /// their versions.
+    pub async fn granted_cluster_summaries(&self) -> KsResult<Vec<ClusterSummary>> {
+        let path = ApiPath::kapi(gv::TENANT_V1BETA1).lit("clusters");
+        let list: Option<List<Value>> = self.get_json(&Cluster::Host, &path, &[]).await?;
+        Ok(clusters_of(list))
+    }
+
+    /// `GET GO1/clusters`: the Argo CD destination clusters; answers at all
+    /// only when the GitOps API is installed.
+    pub async fn gitops_destinations(&self) -> KsResult<Vec<String>> {
+        let path = ApiPath::kapi(gv::GITOPS_V1ALPHA1).lit("clusters");
+        let v: Value = self.get_json(&Cluster::Host, &path, &[]).await?;
+        let items = match &v {
+            Value::Array(a) => a.clone(),
+            other => other
+                .get("items")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default(),
+        };
+        Ok(items
+            .iter()
+            .filter_map(|c| {
+                c.get("name")
+                    .or_else(|| c.pointer("/metadata/name"))
+                    .or_else(|| c.get("server"))
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+            })
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routing_404_is_told_apart_from_object_404() {
+        let nf = |m: &str| KsError::NotFound {
+            path: "/x".into(),
+            message: m.into(),
+        };
+        assert!(is_missing_route(&nf("404: Page Not Found")));
+        assert!(is_missing_route(&nf("404 page not found")));
+        assert!(!is_missing_route(&nf(
+            "devopsprojects.devops.kubesphere.io \"x\" not found"
+        )));
+    }
+
+    #[test]
+    fn cluster_summary_reads_versions_and_readiness() {
+        let v = serde_json::json!({"metadata":{"name":"host"},"status":{"kubeSphereVersion":"v4.1.3","kubernetesVersion":"v1.30.4","conditions":[{"type":"Ready","status":"True"}]}});
+        let c = ClusterSummary::from_value(&v).unwrap();
+        assert_eq!(c.name, "host");
+        assert_eq!(c.kubesphere_version.as_deref(), Some("v4.1.3"));
+        assert_eq!(c.ready, Some(true));
+        assert!(ClusterSummary::from_value(&serde_json::json!({"status":{}})).is_none());
+    }
+}
