@@ -234,7 +234,7 @@ fn stdio_answers_every_request_with_its_id() {
         .enable_all()
         .build()
         .unwrap();
-    let s = std::sync::Mutex::new(rt.block_on(async {
+    let s = tokio::sync::Mutex::new(rt.block_on(async {
         let mut s = Stdio_::spawn().await;
         s.initialize().await;
         s
@@ -272,7 +272,7 @@ fn stdio_answers_every_request_with_its_id() {
                 msg["params"] = p;
             }
             let got = rt.block_on(async {
-                let mut s = s.lock().unwrap();
+                let mut s = s.lock().await;
                 s.send(msg.to_string().as_bytes()).await;
                 s.recv().await
             });
@@ -283,10 +283,10 @@ fn stdio_answers_every_request_with_its_id() {
                 msg,
                 got
             );
-            if let Some(m) = got["error"]["message"].as_str() {
-                if m.len() >= 2048 || m.chars().any(char::is_control) {
-                    return Err(TestCaseError::fail(format!("{msg} -> {got}")));
-                }
+            if let Some(m) = got["error"]["message"].as_str()
+                && (m.len() >= 2048 || m.chars().any(char::is_control))
+            {
+                return Err(TestCaseError::fail(format!("{msg} -> {got}")));
             }
             Ok(())
         })
