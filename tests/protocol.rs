@@ -201,6 +201,29 @@ async fn stdio_answers_every_malformed_line() {
         assert_answer(&label(&line), &got, &id, code);
         assert!(started.elapsed() < Duration::from_secs(5), "{}", label(&line));
     }
+    // Names the server has not: quoted cut and escaped, never echoed whole.
+    let long = format!("x\u{202e}{}", "m".repeat(100_000));
+    for (method, params, code) in [
+        (long.as_str(), json!({}), -32601),
+        ("tools/call", json!({"name": long}), -32602),
+        ("prompts/get", json!({"name": long}), -32602),
+    ] {
+        s.send(
+            json!({"jsonrpc": "2.0", "id": "long", "method": method, "params": params})
+                .to_string()
+                .as_bytes(),
+        )
+        .await;
+        let got = s.recv().await;
+        assert_answer(
+            &format!("long name in {}", &method[..method.len().min(20)]),
+            &got,
+            &json!("long"),
+            code,
+        );
+        assert!(!got.to_string().contains(&"m".repeat(1000)), "echoed whole");
+        assert!(!got["error"]["message"].as_str().unwrap().contains('\u{202e}'));
+    }
     // A notification that does not fit gets no answer (JSON-RPC): the next
     // line answered is the ping after it.
     s.send(br#"{"jsonrpc":"2.0","method":"notifications/cancelled","params":[1]}"#)

@@ -149,7 +149,8 @@ pub async fn get(
         DEPLOY_WITH_GITOPS => deploy_with_gitops(ctx, served, args).await?,
         other => {
             return Err(PromptError(format!(
-                "unknown prompt {other:?}; prompts/list shows {DEBUG_FAILED_RUN}, {SET_UP_CI}, {DEPLOY_WITH_GITOPS}"
+                "unknown prompt {}; prompts/list shows {DEBUG_FAILED_RUN}, {SET_UP_CI}, {DEPLOY_WITH_GITOPS}",
+                crate::text::quote(other)
             )));
         }
     };

@@ -13,8 +13,8 @@ use std::time::Instant;
 
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, CompleteRequestParams, CompleteResult, ContentBlock,
-    GetPromptRequestParams, GetPromptResponse, Implementation, ListPromptsResult, ListToolsResult,
-    PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
+    CustomRequest, CustomResult, ErrorCode, GetPromptRequestParams, GetPromptResponse, Implementation,
+    ListPromptsResult, ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
 };
 use rmcp::service::{RequestContext, RoleServer};
 use rmcp::{ErrorData, ServerHandler};
@@ -205,10 +205,25 @@ impl ServerHandler for DevopsServer {
         let started = Instant::now();
         let result = super::prompts::get(&ctx, &self.registry, &request.name, &args).await;
         let ms = started.elapsed().as_millis() as u64;
-        tracing::info!(%caller, prompt = %request.name, ms, ok = result.is_ok(), "prompt");
+        let prompt = crate::text::cut(&request.name, 64);
+        tracing::info!(%caller, %prompt, ms, ok = result.is_ok(), "prompt");
         result
             .map(GetPromptResponse::from)
-            .map_err(|e| ErrorData::invalid_params(e.to_string(), None))
+            .map_err(|e| ErrorData::invalid_params(crate::text::bound(&e.to_string()), None))
+    }
+
+    /// Methods this server does not have: the name is quoted cut and
+    /// escaped (rmcp's default echoes it whole).
+    async fn on_custom_request(
+        &self,
+        request: CustomRequest,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<CustomResult, ErrorData> {
+        Err(ErrorData::new(
+            ErrorCode::METHOD_NOT_FOUND,
+            format!("method not found: {}", crate::text::quote(&request.method)),
+            None,
+        ))
     }
 
     async fn complete(
