@@ -1,6 +1,12 @@
 //! Hostile arguments for every tool, generated from its input schema
 //! (property-based, `proptest`), through the MCP server and the simulated
-//! KubeSphere. For every call:
+//! KubeSphere. Each tool's schema is walked (types, enums, `oneOf`/`anyOf`,
+//! arrays, free-key maps); a case is either a careful call of the tool (its
+//! example in `scripts/tool-examples.json`, or one below for tools that
+//! change state) with one or two arguments made hostile (path tricks,
+//! control and bidi characters, 100 KB values, wrong types, extreme numbers,
+//! a required field left out), or an object generated from the schema alone.
+//! For every call:
 //!
 //! * it is answered (within a deadline) and nothing panicked;
 //! * every request KubeSphere received stays inside the tenant allowlist
