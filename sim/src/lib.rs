@@ -97,6 +97,10 @@ pub struct SimOptions {
     /// §3.2 ambiguity: `GET TN/workspaces/{other}` answers 403 `Status`
     /// (false, default) or 200 (true).
     pub foreign_workspace_get_allowed: bool,
+    /// How often the pipeline metadata controller copies Jenkins' branches
+    /// into the `jenkins-branches` annotation, which the v1alpha3 branch
+    /// list reads (U10); upstream requeues every 10 s (default).
+    pub branch_refresh: Duration,
 }
 
 impl Default for SimOptions {
@@ -106,6 +110,7 @@ impl Default for SimOptions {
             refresh_ttl: Duration::from_secs(9000),
             run_phase: Duration::from_secs(1),
             foreign_workspace_get_allowed: false,
+            branch_refresh: Duration::from_secs(10),
         }
     }
 }
@@ -186,9 +191,11 @@ impl Sim {
         let listener = TcpListener::bind(listen).await?;
         let addr = listener.local_addr()?;
         let phase = chrono::Duration::from_std(opts.run_phase).unwrap_or(chrono::Duration::seconds(1));
+        let mut st = state::seed(phase);
+        st.branch_refresh = chrono::Duration::from_std(opts.branch_refresh).unwrap_or(chrono::Duration::seconds(10));
         let shared = Arc::new(Shared {
             opts,
-            state: Mutex::new(state::seed(phase)),
+            state: Mutex::new(st),
             faults: Mutex::new(Vec::new()),
             log: Mutex::new(Vec::new()),
         });
@@ -362,6 +369,34 @@ impl Sim {
             state::seeded_pipeline(cr, now - chrono::Duration::seconds(1)),
         );
         true
+    }
+
+    /// Sets the `kubesphere.io/workspace` label of a project's *namespace*
+    /// (`None` removes it). KubeSphere RBAC resolves workspace roles through
+    /// it, so an unlabelled namespace hides the project from plain workspace
+    /// members (U17). Returns false if the project is missing.
+    pub fn set_namespace_workspace(&self, cluster: &str, namespace: &str, workspace: Option<&str>) -> bool {
+        let mut st = self.shared.lock();
+        match st.project_mut(cluster, namespace) {
+            Some(p) => {
+                p.ns_workspace = workspace.map(str::to_string);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Replaces a user's `iam.kubesphere.io/granted-clusters` (U6). Returns
+    /// false if the user is unknown.
+    pub fn set_granted_clusters(&self, user: &str, clusters: &[&str]) -> bool {
+        let mut st = self.shared.lock();
+        match st.users.get_mut(user) {
+            Some(u) => {
+                u.granted_clusters = clusters.iter().map(|c| c.to_string()).collect();
+                true
+            }
+            None => false,
+        }
     }
 
     /// Names of the PipelineRun CRs in a namespace.
