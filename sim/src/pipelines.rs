@@ -620,9 +620,8 @@ fn bo_pipeline(pl: &Pipeline, ns: &str, now: DateTime<Utc>) -> Value {
         "weatherScore": 100,
     });
     if pl.is_multi() {
-        let branches: Vec<Value> = util::annotation(&pl.cr, ANN_BRANCHES)
-            .and_then(|s| serde_json::from_str::<Vec<Value>>(s).ok())
-            .unwrap_or_default();
+        // Live from Jenkins (not the lagging annotation, U10).
+        let branches: Vec<Value> = pl.indexed.iter().map(|b| branch_v3(pl, b, now)).collect();
         let prs = branches.iter().filter(|b| b.get("pullRequest").is_some()).count();
         let failing = branches
             .iter()
