@@ -3,6 +3,7 @@
 
 mod api;
 pub mod auth;
+pub mod branches;
 mod client;
 pub mod creds;
 pub mod error;

@@ -96,7 +96,7 @@ impl ToolDef for TriggerRun {
         if multi && branch.is_none() {
             let branches: Vec<String> = ctx
                 .client
-                .list_branches(&cluster, &project.name, &input.pipeline, false, None)
+                .list_branches_fresh(&cluster, &project.name, &input.pipeline, false)
                 .await?
                 .items
                 .iter()
