@@ -78,9 +78,9 @@ pub mod keys {
     pub const CREATOR: &str = "kubesphere.io/creator";
     pub const WORKSPACE: &str = "kubesphere.io/workspace";
     pub const PROJECT_SYNC_STATUS: &str = "devopsproject.devops.kubesphere.io/syncstatus";
+    /// Absent until Jenkins has the pipeline, then `successful`; upstream
+    /// never writes `failed`, `synctime` or `syncmsg` on a Pipeline (U11).
     pub const PIPELINE_SYNC_STATUS: &str = "pipeline.devops.kubesphere.io/syncstatus";
-    pub const PIPELINE_SYNC_MSG: &str = "pipeline.devops.kubesphere.io/syncmsg";
-    pub const PIPELINE_SYNC_TIME: &str = "pipeline.devops.kubesphere.io/synctime";
     pub const PIPELINE_JENKINS_METADATA: &str = "pipeline.devops.kubesphere.io/jenkins-metadata";
 }
 
