@@ -206,6 +206,13 @@ mod tests {
         }
         assert_eq!(latest["run_id"], "1", "{latest:#}");
         assert_eq!(latest["result"], "SUCCESS", "{latest:#}");
+        // Blue Ocean's time format comes out as RFC 3339 UTC, like the
+        // PipelineRun times (U12).
+        let started = latest["started"].as_str().unwrap_or_default();
+        assert!(
+            started.ends_with('Z') && chrono::DateTime::parse_from_rfc3339(started).is_ok(),
+            "{latest:#}"
+        );
     }
 
     /// When Jenkins' live list cannot be read, KubeSphere's copy answers and
