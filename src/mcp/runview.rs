@@ -29,7 +29,6 @@ pub struct RunView {
     /// Jenkins result: SUCCESS, UNSTABLE, FAILURE, NOT_BUILT, ABORTED, UNKNOWN (still running).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub result: Option<String>,
-    /// When it started (RFC 3339, UTC); absent while queued.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub started: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]

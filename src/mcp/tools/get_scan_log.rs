@@ -109,7 +109,13 @@ mod tests {
 
     #[tokio::test]
     async fn not_scanned_yet_says_what_to_do() {
-        let sim = sim().await;
+        // Jenkins indexes a new pipeline once it has synced it (one run
+        // phase): long enough that a loaded machine reads the log first.
+        let sim = crate::testing::sim_with(ks_sim::SimOptions {
+            run_phase: std::time::Duration::from_secs(3),
+            ..Default::default()
+        })
+        .await;
         let c = ctx(&sim);
         call(
             &c,
