@@ -84,7 +84,7 @@ pub struct GetPipelineOutput {
     /// Multi-branch: id of the credential used to reach the repository.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub credential_id: Option<String>,
-    /// Multi-branch: branch names from KubeSphere's copy of Jenkins' data, which lags a scan by about 10 s (list_branches reads Jenkins live).
+    /// Multi-branch: branch names as Git names them, from KubeSphere's copy of Jenkins' data, which lags a scan by about 10 s (list_branches reads Jenkins live).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub branch_names: Option<Vec<String>>,
 }
@@ -118,7 +118,17 @@ impl ToolDef for GetPipeline {
             .as_ref()
             .and_then(|m| m.get("branchNames"))
             .and_then(|b| b.as_array())
-            .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect());
+            // Jenkins job names (`feature%2Flogin`), shown as Git names.
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str())
+                    .map(|n| {
+                        crate::kubesphere::BranchName::from_encoded(n)
+                            .map(|b| b.raw().to_string())
+                            .unwrap_or_else(|_| n.to_string())
+                    })
+                    .collect()
+            });
         Ok(GetPipelineOutput {
             name: meta.name.clone(),
             kind: p.spec.kind.clone(),
@@ -183,6 +193,14 @@ mod tests {
         assert_eq!(echo["type"], "multi-branch-pipeline");
         assert_eq!(echo["source_type"], "git");
         assert!(echo.get("jenkinsfile").is_none());
+        // Jenkins' encoded job names come back as Git names.
+        let names: Vec<&str> = echo["branch_names"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|n| n.as_str())
+            .collect();
+        assert!(names.contains(&"feature/login"), "{names:?}");
     }
 
     /// U11: a new pipeline carries no sync annotation until Jenkins has it,

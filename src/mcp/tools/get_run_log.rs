@@ -49,7 +49,7 @@ pub struct GetRunLogInput {
     pub pipeline: Option<String>,
     #[serde(default)]
     pub run_id: Option<String>,
-    /// With `run_id` of a multi-branch pipeline: the branch.
+    /// With `run_id` of a multi-branch pipeline: the branch as Git names it, e.g. `feature/login` (the encoded `feature%2Flogin` means the same branch).
     #[serde(default)]
     pub branch: Option<String>,
     /// A stage: its id or name (diagnose_run lists them). Alone: the logs of the stage's steps one after the other.
@@ -446,6 +446,7 @@ async fn choose(
     ctx: &ToolCtx,
     project: &ProjectRef,
     blue: &BlueRunRef,
+    pipelinerun: Option<&str>,
     node: Option<&str>,
     step: Option<&str>,
 ) -> Result<Option<Chosen>, ToolError> {
@@ -460,7 +461,7 @@ async fn choose(
             stage_done: false,
         }));
     }
-    let nodes: Vec<BlueNode> = nodes_of(ctx, &project.cluster(), blue).await?;
+    let nodes: Vec<BlueNode> = nodes_of(ctx, &project.cluster(), blue, pipelinerun).await?;
     if let Some(step) = step {
         let Some((stage, st)) = find_step(&nodes, node, step)? else {
             return Ok(None);
@@ -517,7 +518,16 @@ async fn read(
         let why = "No log yet: Jenkins has not started this run (it is queued). Call again in a few seconds, or wait_for_run first.".to_string();
         return Ok(not_ready(project, run, &mode, why));
     };
-    let chosen = match choose(ctx, &project, &blue, target.node.as_deref(), target.step.as_deref()).await? {
+    let chosen = match choose(
+        ctx,
+        &project,
+        &blue,
+        run.name.as_deref(),
+        target.node.as_deref(),
+        target.step.as_deref(),
+    )
+    .await?
+    {
         Some(c) => c,
         None => {
             let why = format!(
@@ -611,7 +621,8 @@ async fn read(
         v: 1,
         ns: project.name.clone(),
         p: blue.pipeline.clone(),
-        b: blue.branch.clone(),
+        // The encoded name: it parses back to the same branch whatever it holds.
+        b: blue.branch.as_ref().map(|b| b.encoded()),
         id: blue.run_id.clone(),
         name: run.name.clone(),
         node: chosen.node.clone().filter(|_| chosen.kind != "run"),
