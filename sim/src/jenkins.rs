@@ -1092,3 +1092,78 @@ impl Job {
         id
     }
 }
+
+// ---------------------------------------------------------------------------
+// The run as ks-devops' controllers store it (U12).
+
+impl Build {
+    /// The `devops.kubesphere.io/jenkins-pipelinerun-status` annotation: the
+    /// controller fetches the run with jenkins-client and stores
+    /// `json.Marshal(job.PipelineRun)` (`ks-devops:controllers/jenkins/pipelinerun/pipelinerun_controller.go:189`).
+    /// So (U12, `jenkins-client:pkg/job/blueocean_type.go`, `pkg/job/time.go:45-53`):
+    /// times are RFC 3339 in UTC with whole seconds, an unset time is an
+    /// explicit `null` (a struct field is never omitted), `durationInMillis`
+    /// is a number, empty strings and empty lists are dropped
+    /// (`omitempty`), and there is no `_class`, `_links` or `actions`.
+    pub(crate) fn status_annotation(&self, now: DateTime<Utc>) -> Value {
+        let tl = self.timeline();
+        let (state, result) = self.state(&tl, now);
+        let started = (state != RunState::Queued).then_some(tl.start);
+        let ended = match (state, tl.finished_at) {
+            (RunState::Finished, Some(f)) => Some(f),
+            _ => None,
+        };
+        let duration = match (started, ended) {
+            (Some(s), Some(e)) => ms(e - s),
+            (Some(s), None) => ms(now - s),
+            _ => 0,
+        };
+        let mut v = json!({
+            "causes": [self.cause.json()],
+            "durationInMillis": duration,
+            "enQueueTime": crate::util::go_job_time(Some(self.queued_at)),
+            "endTime": crate::util::go_job_time(ended),
+            "startTime": crate::util::go_job_time(started),
+            "estimatedDurationInMillis": ms(self.phase),
+            "id": self.id.to_string(),
+            "organization": "jenkins",
+            "pipeline": self.pipeline_field(),
+            "replayable": true,
+            "result": result,
+            "state": state.as_str(),
+            "type": "WorkflowRun",
+            "queueId": self.queue_id.to_string(),
+        });
+        if !self.commit_id.is_empty() {
+            v["commitId"] = json!(self.commit_id);
+        }
+        if let Some(b) = &self.branch {
+            // job.Branch: `isPrimary` and `issues` are omitempty.
+            let mut br = json!({"url": format!("https://github.com/kubesphere-sigs/demo-echo/tree/{b}")});
+            if b == "main" || b == "master" {
+                br["isPrimary"] = json!(true);
+            }
+            v["branch"] = br;
+        }
+        v
+    }
+
+    /// `latestRun` of a branch in the `jenkins-branches` annotation:
+    /// ks-devops' `pipeline.LatestRun` (`ks-devops:pkg/models/pipeline/pipeline.go:84-96`,
+    /// filled by `controllers/jenkins/pipeline/metadata_converter.go`): causes
+    /// keep only `shortDescription`, times as in [`Build::status_annotation`].
+    pub(crate) fn latest_run_annotation(&self, now: DateTime<Utc>) -> Value {
+        let full = self.status_annotation(now);
+        json!({
+            "causes": [{"shortDescription": self.cause.short}],
+            "endTime": full["endTime"],
+            "startTime": full["startTime"],
+            "durationInMillis": full["durationInMillis"],
+            "id": self.id.to_string(),
+            "name": self.id.to_string(),
+            "pipeline": self.pipeline_field(),
+            "result": full["result"],
+            "state": full["state"],
+        })
+    }
+}

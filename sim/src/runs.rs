@@ -238,7 +238,8 @@ fn render_pr(pr: &PipelineRun, pl: Option<&Pipeline>, now: DateTime<Utc>, view: 
             }
             cr["status"] = status;
             if view != View::Bare {
-                util::set_annotation(&mut cr, ANN_STATUS, b.blue_run(now).to_string());
+                // U12: jenkins-client's marshalling, not the Blue Ocean JSON.
+                util::set_annotation(&mut cr, ANN_STATUS, b.status_annotation(now).to_string());
             }
             if view == View::Full {
                 util::set_annotation(&mut cr, ANN_STAGES, Value::Array(job_nodes(b, now, false)).to_string());

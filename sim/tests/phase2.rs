@@ -139,9 +139,20 @@ async fn v3_run_lifecycle() {
     assert_eq!(c, 404);
 }
 
+/// A sim whose pipeline metadata controller copies branches every 100 ms
+/// (U10: the v1alpha3 branch list lags Jenkins by up to one period).
+async fn start_fast_branches() -> T {
+    start_with(ks_sim::SimOptions {
+        run_phase: std::time::Duration::from_millis(50),
+        branch_refresh: std::time::Duration::from_millis(100),
+        ..ks_sim::SimOptions::default()
+    })
+    .await
+}
+
 #[tokio::test]
 async fn multibranch_runs_branches_artifacts() {
-    let t = start().await;
+    let t = start_fast_branches().await;
     let base = format!("{DV3}/namespaces/{NS}/pipelines/echo-pipeline");
     let (c, b) = t.send("POST", &format!("{base}/pipelineruns"), None).await;
     assert_eq!(
@@ -161,7 +172,8 @@ async fn multibranch_runs_branches_artifacts() {
         .as_str()
         .expect("id")
         .to_string();
-    // branches v3
+    // branches v3 (after the metadata controller copied the new run)
+    sleep_ms(150).await;
     let (c, br) = t
         .get_json(&format!("{base}/branches?filter=origin&page=1&limit=10"))
         .await;
@@ -454,7 +466,7 @@ async fn input_step_and_stop_v3() {
 
 #[tokio::test]
 async fn scan_and_consolelog() {
-    let t = start().await;
+    let t = start_fast_branches().await;
     assert!(t.sim.add_repo_branch(
         "host",
         NS,
@@ -482,6 +494,7 @@ async fn scan_and_consolelog() {
         .await;
     assert!(log.contains("Checking branch PR-7"));
     assert!(log.contains("Finished: SUCCESS"));
+    sleep_ms(150).await;
     let (_, br) = t
         .get_json(&format!(
             "{DV3}/namespaces/{NS}/pipelines/echo-pipeline/branches?filter=pull-requests"
@@ -617,6 +630,11 @@ async fn gitrepos_and_applications() {
             .expect("m")
             .contains("failed")
     );
+    // U16: Argo CD's automated sync of guestbook never sets
+    // spec.argoApp.operation, so a manual sync is accepted meanwhile; a
+    // second one while the first is pending is refused.
+    let (c, b) = t.send("POST", &format!("{a}/guestbook/sync"), Some(json!({}))).await;
+    assert_eq!(c, 200, "{b}");
     let (c, b) = t.send("POST", &format!("{a}/guestbook/sync"), Some(json!({}))).await;
     assert_eq!(
         (c, b.as_str()),
@@ -658,11 +676,15 @@ async fn gitrepos_and_applications() {
             "destination": {"server": "https://kubernetes.default.svc", "namespace": NS}}}}})))
         .await;
     assert_eq!(c, 200, "{v}");
-    assert_eq!(v["spec"]["argoApp"]["spec"]["project"], NS);
+    // U16: the handler adds only the location label; the controller
+    // rewrites the project afterwards.
+    assert_eq!(v["spec"]["argoApp"]["spec"]["project"], "default");
     assert_eq!(
         v["metadata"]["labels"]["gitops.kubesphere.io/argocd-location"],
         "argocd"
     );
+    let (_, v) = t.get_json(&format!("{a}/new-app")).await;
+    assert_eq!(v["spec"]["argoApp"]["spec"]["project"], NS);
 }
 
 /// Throughput check for huge logs: `cargo test --release -- --ignored huge_log`.
