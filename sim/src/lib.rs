@@ -58,6 +58,7 @@ mod auth;
 mod creds;
 mod gitops;
 mod jenkins;
+mod logs;
 mod pipelines;
 mod projects;
 mod routes;
@@ -97,6 +98,22 @@ pub struct SimOptions {
     /// §3.2 ambiguity: `GET TN/workspaces/{other}` answers 403 `Status`
     /// (false, default) or 200 (true).
     pub foreign_workspace_get_allowed: bool,
+    /// §16 U8: ks-devops reads a whole Jenkins log answer into memory with a
+    /// 30 s client timeout (`pkg/client/devops/jenkins/pure_request.go:48`)
+    /// and answers 500 when that fails. A run or step log answer with more
+    /// raw bytes than this fails that way. Default 64 MiB (upstream's limit
+    /// is time, not size: hundreds of MB at best).
+    pub log_relay_limit: u64,
+    /// How long a log answer over [`SimOptions::log_relay_limit`] takes to
+    /// fail. Upstream waits the full 30 s; default 10 s so the sandbox stays
+    /// usable. Tests set it near zero.
+    pub log_relay_delay: Duration,
+    /// Blue Ocean adds `X-Text-Size`/`X-More-Data` after writing the log
+    /// text (`LogResource.writeLogs`); once the text overflowed the servlet
+    /// response buffer (Jetty: 32 KiB) the response is committed and the
+    /// headers are lost. A step log answer larger than this has no `X-`
+    /// headers. Default 32 KiB.
+    pub log_header_buffer: u64,
 }
 
 impl Default for SimOptions {
@@ -106,6 +123,9 @@ impl Default for SimOptions {
             refresh_ttl: Duration::from_secs(9000),
             run_phase: Duration::from_secs(1),
             foreign_workspace_get_allowed: false,
+            log_relay_limit: 64 << 20,
+            log_relay_delay: Duration::from_secs(10),
+            log_header_buffer: 32 << 10,
         }
     }
 }
@@ -186,9 +206,10 @@ impl Sim {
         let listener = TcpListener::bind(listen).await?;
         let addr = listener.local_addr()?;
         let phase = chrono::Duration::from_std(opts.run_phase).unwrap_or(chrono::Duration::seconds(1));
+        let seeded = state::seed(phase, opts.log_relay_limit);
         let shared = Arc::new(Shared {
             opts,
-            state: Mutex::new(state::seed(phase)),
+            state: Mutex::new(seeded),
             faults: Mutex::new(Vec::new()),
             log: Mutex::new(Vec::new()),
         });
@@ -583,7 +604,12 @@ async fn handle(
         headers,
         body,
     };
-    let resp = routes::route(&shared, &r);
+    let mut resp = routes::route(&shared, &r);
+    // A handler asked for a delay (slow upstream failure): wait without
+    // holding the state lock.
+    if let Some(logs::DelayBy(d)) = resp.extensions_mut().remove::<logs::DelayBy>() {
+        tokio::time::sleep(d).await;
+    }
     if drop_after {
         kill.0.store(true, Ordering::SeqCst);
         let mut r = Response::new(Body::empty());
