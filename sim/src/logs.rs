@@ -366,11 +366,8 @@ fn stream_visible(pieces: Vec<Piece>, from: u64, to: u64, appended: Option<Strin
                     (pieces, items, norm, appended),
                 ))
             }
-            None => match appended {
-                // Written straight to the response writer, not normalised.
-                Some(text) => Some((Ok(Bytes::from(text.into_bytes())), (pieces, items, norm, None))),
-                None => None,
-            },
+            // Written straight to the response writer, not normalised.
+            None => appended.map(|text| (Ok(Bytes::from(text.into_bytes())), (pieces, items, norm, None))),
         }
     });
     Body::from_stream(stream)

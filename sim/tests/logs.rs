@@ -272,8 +272,8 @@ async fn u2_a_running_answer_stops_after_10000_lines_at_a_line_end() {
     let last_no: u64 = a
         .body
         .lines()
-        .filter_map(|l| l.split(" line ").nth(1)?.split_whitespace().next()?.parse().ok())
-        .last()
+        .rev()
+        .find_map(|l| l.split(" line ").nth(1)?.split_whitespace().next()?.parse().ok())
         .expect("numbered");
     assert_eq!(first_no(&b.body), last_no + 1);
 }
