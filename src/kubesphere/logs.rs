@@ -99,7 +99,8 @@ pub struct ByteStream {
     response: reqwest::Response,
     idle: Duration,
     path: String,
-    /// `X-Text-Size`: the log size (next start offset), when upstream sent it.
+    /// `X-Text-Size`: the raw log size after this answer (a `start` for the
+    /// next one while the log is written), when upstream got it out.
     pub text_size: Option<u64>,
     /// `X-More-Data: true`: the log is still being written.
     pub more_data: bool,

@@ -93,9 +93,9 @@ pub struct Span {
     pub first_line: u64,
     pub last_line: u64,
     pub lines: u64,
-    /// Byte offset of the first returned line in the whole log.
+    /// Byte offset of the first returned line in the whole log (its text with LF line ends; not an upstream offset).
     pub start_byte: u64,
-    /// Byte offset right after the last returned line.
+    /// Byte offset right after the last returned line (same count).
     pub end_byte: u64,
 }
 
