@@ -68,6 +68,7 @@ async fn u15_only_any_type_is_acceptable_on_log_routes() {
         format!("{run}/log?start=0"),
         format!("{run}/nodes/{node}/steps/{step}/log?start=0"),
         format!("{DV2}/namespaces/{NS}/pipelines/echo-pipeline/branches/main/runs/1/log?start=0"),
+        format!("{DV2}/namespaces/{NS}/pipelines/echo-pipeline/consolelog"),
     ] {
         for accept in [
             "text/plain",
