@@ -152,8 +152,9 @@ pub struct ReadOutcome {
     pub more_data: bool,
     /// Lines handed out plus a held-back partial line.
     pub lines_seen: u64,
-    /// An answer of a segment still being written carried as many lines as
-    /// Jenkins sends at once: more may be written already.
+    /// An answer of a segment still being written carried so many lines that
+    /// Jenkins may have cut it at its per-request limit: more may be written
+    /// already.
     pub capped: bool,
 }
 
@@ -278,7 +279,7 @@ pub struct LogSource<'a> {
 /// `sink` until it stops or the log ends. `writing(seg, stream)` says
 /// whether a segment is still being written: its trailing line without
 /// line end is then held back (it is not complete yet), and an answer
-/// carrying [`MAX_LINES_PER_ANSWER`] lines may not be its end.
+/// near [`MAX_LINES_PER_ANSWER`] lines may not be its end.
 pub async fn read_log(
     src: &LogSource<'_>,
     from: Pos,
@@ -321,7 +322,10 @@ pub async fn read_log(
         }
         let last = i + 1 == segments.len();
         let still = writing(seg, &body);
-        if still && sp.answer_lines + u64::from(sp.cur_len > 0) >= MAX_LINES_PER_ANSWER {
+        // Jenkins counts every CR and LF of the raw log; a raw CRLF (output
+        // of a Windows agent) counts twice and looks the same as an LF made
+        // CRLF, so half the limit already may be a cut answer.
+        if still && sp.answer_lines + u64::from(sp.cur_len > 0) >= MAX_LINES_PER_ANSWER / 2 {
             out.capped = true;
         }
         if sp.cur_len > 0 {
