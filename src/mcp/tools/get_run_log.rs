@@ -170,7 +170,7 @@ pub struct GetRunLogOutput {
 impl ToolDef for GetRunLog {
     const NAME: &'static str = "get_run_log";
     const TITLE: &'static str = "Read a run log (bounded)";
-    const DESCRIPTION: &'static str = "Reads part of a run's console log, or of one stage (`node`) or step (`step`): by default the last 200 lines and at most 16 KB. Options: `tail_lines`, `head_lines`, `grep` (regex, with `context` lines and `max_matches`), `max_bytes`, and `cursor` (from an earlier result) to read on without gaps or repeats, e.g. to follow a running build. The result says how large the log is, what was returned, what was left out and whether the run is still writing; `ready: false` means no log exists yet. For 'why did it fail', call diagnose_run first. Identify the run like get_run.";
+    const DESCRIPTION: &'static str = "Reads part of a run's console log, or of one stage (`node`) or step (`step`): by default the last 200 lines and at most 16 KB. Options: `tail_lines`, `head_lines`, `grep` (regex, with `context` lines and `max_matches`), `max_bytes`, and `cursor` (from an earlier result) to read on without gaps or repeats, e.g. to follow a running build. The result says how large the log is, what was returned, what was left out and whether the run is still writing; `ready: false` means no log exists yet; `per_step: true` means KubeSphere could not deliver the console log itself (too large) and its step logs were read instead. For 'why did it fail', call diagnose_run first. Identify the run like get_run.";
     const TOOLSET: Toolset = Toolset::Logs;
     const HINTS: Hints = Hints::READ;
     type Input = GetRunLogInput;
