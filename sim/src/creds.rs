@@ -236,18 +236,38 @@ fn jenkins_type(ty: &str) -> &'static str {
     }
 }
 
+/// The usage route's answer when Jenkins has no such credential (U5).
+///
+/// upstream: ks-devops pkg/client/devops/jenkins/credential.go:27-45
+/// `GetCredentialInProject` -> `Requester.GetJSON` (request.go:136-141, 264-356:
+/// the endpoint gets a trailing `/` and the `api/json` suffix); a 404 becomes
+/// `devops.ErrorResponse` whose Error() is `"<method> <url>: <code> <body>"`
+/// (pkg/client/devops/interface.go:56-71); the handler
+/// (pkg/kapis/devops/v1alpha2/devops.go:882-893) answers it with
+/// `kapis.HandleInternalError`: 500, HTML-escaped text.
+fn usage_not_found(ns: &str, name: &str) -> Response {
+    let path = format!("/job/{ns}/credentials/store/folder/domain/_/credential/{name}/");
+    let page = util::jenkins_error_page(404, "Not Found", &path);
+    util::handle_internal_error(&format!(
+        "GET http://ks-jenkins.kubesphere-devops-system.svc:80{path}api/json?depth=2: 404 {page}"
+    ))
+}
+
 pub(crate) fn dv2(ctx: &mut Ctx, rest: &[&str]) -> Option<Response> {
     match rest {
         ["namespaces", ns, "credentials", name, "usage"] => Some(match ctx.method() {
             "GET" => {
-                let Some(p) = ctx.st.project(&ctx.cluster, ns) else {
-                    return Some(crate::pipelines::jenkins_err(404, "Not Found"));
-                };
-                let Some(s) = p.secrets.get(*name).filter(|s| TYPES.contains(&secret_type(s))) else {
-                    return Some(crate::pipelines::jenkins_err(
-                        404,
-                        &format!("Credential {name} not found in domain _"),
-                    ));
+                // Jenkins knows the credential only once the credential
+                // controller synced it; until then (and for any Secret that
+                // is not a credential) its folder store answers 404.
+                let now = ctx.now;
+                let in_jenkins = ctx.st.project(&ctx.cluster, ns).and_then(|p| {
+                    let s = p.secrets.get(*name).filter(|s| TYPES.contains(&secret_type(s)))?;
+                    let synced = p.secret_sync.get(*name).is_none_or(|at| now >= *at);
+                    synced.then_some((p, s))
+                });
+                let Some((p, s)) = in_jenkins else {
+                    return Some(usage_not_found(ns, name));
                 };
                 let mut usage = Vec::new();
                 for pl in p.pipelines.values() {

@@ -27,7 +27,7 @@ pub(crate) enum Step {
 }
 
 impl Step {
-    fn display_name(&self) -> &'static str {
+    pub(crate) fn display_name(&self) -> &'static str {
         match self {
             Step::Echo(_) => "Print Message",
             Step::Sh(..) | Step::BigLog(_) => "Shell Script",
@@ -582,7 +582,7 @@ impl Build {
                 "/blue/rest/organizations/jenkins/pipelines/{}/pipelines/{}/branches/{}/runs/{}/",
                 self.namespace,
                 self.pipeline,
-                crate::util::encode_segment(b),
+                crate::util::encode_segment(&crate::util::name_encode(b)),
                 self.id
             ),
             None => format!(
@@ -592,9 +592,11 @@ impl Build {
         }
     }
 
+    /// Blue Ocean `run.pipeline`: the branch job name (NameEncoder form),
+    /// which the PipelineRun controllers match runs by (§16 U4).
     fn pipeline_field(&self) -> String {
         match &self.branch {
-            Some(b) => crate::util::encode_segment(b),
+            Some(b) => crate::util::name_encode(b),
             None => self.pipeline.clone(),
         }
     }

@@ -18,10 +18,12 @@
 //!     finished `SUCCESS` (PipelineRun `hello-xxxxx`);
 //!   - multi-branch pipeline `echo-pipeline` (git
 //!     `https://github.com/kubesphere-sigs/demo-echo.git`, script_path
-//!     `Jenkinsfile`); the repo has branches `main` and `feature-branch`
-//!     (with a Jenkinsfile) and `docs` (without); the `jenkins-branches`
-//!     annotation holds `main` and `feature-branch`; `main` run 1 finished
-//!     `SUCCESS` and archived `target/demo-echo.jar`;
+//!     `Jenkinsfile`); the repo has branches `main`, `feature-branch` and
+//!     `feature/login` (with a Jenkinsfile; `feature/login` archives
+//!     `target/login.jar`) and `docs` (without); the `jenkins-branches`
+//!     annotation holds `main`, `feature-branch` and `feature%2Flogin`
+//!     (Jenkins job names, §16 U3); `main` run 1 finished `SUCCESS` and
+//!     archived `target/demo-echo.jar`;
 //!   - pipeline `broken-build` (type `pipeline`): stages Checkout, Build
 //!     (archives `target/build-report.txt`), Test (an `sh` step prints
 //!     `[ERROR] Tests run: 12, Failures: 2, ...` and exits 1), Deploy (never
@@ -33,6 +35,10 @@
 //!     Report echoes `report written`; run 1 finished `SUCCESS`. Its run
 //!     log is too large for the run log route (§16 U8), its step logs are
 //!     not;
+//!   - pipeline `release-gate`: stages Build, Approve (`input message:
+//!     'Release 1.4.2 to production?'`, no parameters, no submitter),
+//!     Deploy; run 1 is paused at the input (state `PAUSED`, phase
+//!     `Pending`) until someone answers it;
 //!   - credentials: `github-token` (basic-auth), plus the non-credential
 //!     secrets `app-config` (Opaque) and `default-token-x7f2k`
 //!     (service-account token) that are returned by GET-by-name only;
@@ -41,6 +47,18 @@
 //!     `broken-app` (Degraded, failed operation with a message).
 //! * Cluster `host`, workspace `demo`: project `demo-project` with pipeline
 //!   `deploy` (run 1 SUCCESS). Forbidden to `tenant`, visible to `demo-admin`.
+//!
+//! * A new multi-branch pipeline's repository (any URL but `demo-echo`)
+//!   has branches `main` and `feature/login`.
+//!
+//! # Routing
+//!
+//! Like ks-apiserver and go-restful, the whole path is decoded once, then
+//! split on `/` (§16 U3): `%2F` inside a segment makes two segments, a
+//! branch travels as its job name `feature%2Flogin` encoded once more
+//! (`feature%252Flogin`), a path with `.`, `..` or empty segments gets the
+//! Go ServeMux's 301 to the cleaned path (after authorization), a
+//! malformed escape gets Go's `400 Bad Request`.
 //!
 //! # Runs and timing
 //!
@@ -178,6 +196,15 @@ pub enum FaultKind {
     /// Handle the request (state changes), then drop the connection
     /// without writing a response.
     DropAfterProcessing,
+    /// Never answer (the request is not handled). With `path_contains:
+    /// "/nodesdetail"` this is upstream's `nodesdetail` hang (U7): when one
+    /// stage's step fetch fails, `GetNodesDetail` returns from the goroutine
+    /// before `wg.Done()` and `wg.Wait()` blocks forever.
+    /// upstream: ks-devops pkg/models/devops/devops.go:658-673 (plain
+    /// pipeline), :831-845 (branch form). The input submit route reads the
+    /// nodes the same way first (v1alpha2/devops.go:384-433), so
+    /// `"/steps/"` with method POST reproduces that hang too.
+    Hang,
 }
 
 /// Identifiers of a run made by [`Sim::add_big_log_run`].
@@ -627,6 +654,9 @@ async fn handle(
             );
         }
         Some(FaultKind::DropAfterProcessing) => drop_after = true,
+        Some(FaultKind::Hang) => {
+            std::future::pending::<()>().await;
+        }
         None => {}
     }
     let headers = req.headers().clone();

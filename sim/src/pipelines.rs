@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use crate::jenkins::{Build, Cause, parse_jenkinsfile};
 use crate::routes::Ctx;
 use crate::state::{Pipeline, RepoBranch, pipeline_cr};
-use crate::util::{self, ListQuery, encode_segment, k8s_time};
+use crate::util::{self, ListQuery, encode_segment, k8s_time, name_encode};
 
 pub(crate) fn pipeline_not_found(p: &str) -> Response {
     util::text_err(404, &format!("pipelines.devops.kubesphere.io \"{p}\" not found"))
@@ -20,9 +20,29 @@ pub(crate) fn project_not_found(ns: &str) -> Response {
     util::text_err(404, &format!("devopsprojects.devops.kubesphere.io \"{ns}\" not found"))
 }
 
-/// A Jenkins / Blue Ocean error passed through by ks-devops v1alpha2.
+/// A Blue Ocean error (`code` is what Jenkins answered) as a v1alpha2 route
+/// returns it: always HTTP 500 with Jenkins' body (U5).
+///
+/// upstream: ks-devops pkg/client/devops/jenkins/pure_request.go:91-96 wraps
+/// every Jenkins answer >= 400 in `jenkins.JkError{Code, Message: body}`;
+/// pkg/kapis/devops/v1alpha2/devops.go:896-904 `parseErr` type-asserts
+/// `*models/devops.JkError` instead, so the assertion never matches and it
+/// calls `resp.WriteError(500, err)`: the body is the Jenkins body, the
+/// content type whatever Go sniffs (go-restful sets none on WriteError).
+/// The body is blueocean-commons ServiceException.generateResponse:
+/// `JsonConverter.toJson(ErrorMessage)` with Jackson INDENT_OUTPUT.
 pub(crate) fn jenkins_err(code: u16, message: &str) -> Response {
-    util::json(code, &json!({"message": message, "code": code, "errors": []}))
+    util::v2_passthrough_err(&util::blue_ocean_error_body(code, message))
+}
+
+/// A classic Jenkins (`/job/...`) 404, as the scan and consolelog routes
+/// return it: HTTP 500 carrying Jetty's HTML error page (U5).
+///
+/// upstream: ks-devops pkg/client/devops/jenkins/pipeline.go:69-70 (ScanBranchUrl,
+/// GetConsoleLogUrl are classic Jenkins URLs), then the same
+/// pure_request.go:91-96 + v1alpha2/devops.go:896-904 path as [`jenkins_err`].
+pub(crate) fn jenkins_html_404(uri: &str) -> Response {
+    util::v2_passthrough_err(&util::jenkins_error_page(404, "Not Found", uri))
 }
 
 const ANN_BRANCHES: &str = "pipeline.devops.kubesphere.io/jenkins-branches";
@@ -47,8 +67,11 @@ fn latest_build<'a>(pl: &'a Pipeline, branch: &str, now: DateTime<Utc>) -> Optio
 /// Branch JSON as stored in the `jenkins-branches` annotation (§5).
 fn branch_v3(pl: &Pipeline, raw: &str, now: DateTime<Utc>) -> Value {
     let url = repo_url(pl);
+    // upstream: ks-devops pkg/models/pipeline/pipeline.go `Branch`: `name` is
+    // the Blue Ocean (Jenkins job) name, NameEncoder-encoded; `rawName` the
+    // Git name (§5, §16 U3).
     let mut v = json!({
-        "name": encode_segment(raw),
+        "name": name_encode(raw),
         "rawName": raw,
         "weatherScore": 100,
         "disabled": false,
@@ -97,7 +120,7 @@ pub(crate) fn refresh_branch_annotation(pl: &mut Pipeline, now: DateTime<Utc>) {
         "name": pl.name(),
         "totalNumberOfBranches": branches.len(),
         "numberOfFailingBranches": failing,
-        "branchNames": pl.indexed.iter().map(|b| encode_segment(b)).collect::<Vec<_>>(),
+        "branchNames": pl.indexed.iter().map(|b| name_encode(b)).collect::<Vec<_>>(),
         "scmSource": {"id": "git", "apiUrl": ""},
         "scriptPath": pl.cr.pointer("/spec/multi_branch_pipeline/script_path").and_then(Value::as_str).unwrap_or("Jenkinsfile"),
     });
@@ -221,16 +244,25 @@ fn default_repo(url: &str) -> Vec<RepoBranch> {
                 jenkinsfile: None,
                 commit: "1122334455667788990011223344556677889900".into(),
             },
+            crate::state::login_branch("5e6f7a8b9c0d1e2f3a4b5c6d7e8f90a1b2c3d4e5".into()),
         ];
     }
-    vec![RepoBranch {
-        name: "main".into(),
-        jenkinsfile: Some(
-            "pipeline {\n  agent any\n  stages {\n    stage('Build') {\n      steps {\n        echo 'building main'\n      }\n    }\n  }\n}\n"
-                .into(),
-        ),
-        commit: format!("{:016x}{:016x}{:08x}", util::fnv(url), util::fnv("main"), 1u32),
-    }]
+    vec![
+        RepoBranch {
+            name: "main".into(),
+            jenkinsfile: Some(
+                "pipeline {\n  agent any\n  stages {\n    stage('Build') {\n      steps {\n        echo 'building main'\n      }\n    }\n  }\n}\n"
+                    .into(),
+            ),
+            commit: format!("{:016x}{:016x}{:08x}", util::fnv(url), util::fnv("main"), 1u32),
+        },
+        crate::state::login_branch(format!(
+            "{:016x}{:016x}{:08x}",
+            util::fnv(url),
+            util::fnv("feature/login"),
+            1u32
+        )),
+    ]
 }
 
 /// Pipeline as returned in a list (with kind/apiVersion).
@@ -610,7 +642,7 @@ fn bo_pipeline(pl: &Pipeline, ns: &str, now: DateTime<Utc>) -> Value {
             .filter(|b| b.pointer("/latestRun/result") == Some(&json!("SUCCESS")))
             .count();
         v["_class"] = json!("io.jenkins.blueocean.rest.impl.pipeline.MultiBranchPipelineImpl");
-        v["branchNames"] = json!(pl.indexed.iter().map(|b| encode_segment(b)).collect::<Vec<_>>());
+        v["branchNames"] = json!(pl.indexed.iter().map(|b| name_encode(b)).collect::<Vec<_>>());
         v["numberOfFailingBranches"] = json!(failing);
         v["numberOfFailingPullRequests"] = json!(0);
         v["numberOfSuccessfulBranches"] = json!(ok);
@@ -644,8 +676,12 @@ fn bo_pipeline(pl: &Pipeline, ns: &str, now: DateTime<Utc>) -> Value {
 
 fn bo_branch(pl: &Pipeline, ns: &str, raw: &str, now: DateTime<Utc>) -> Value {
     let name = pl.name();
-    let enc = encode_segment(raw);
-    let href = format!("/blue/rest/organizations/jenkins/pipelines/{ns}/pipelines/{name}/branches/{enc}/");
+    let enc = name_encode(raw);
+    // Blue Ocean links path-encode the job name once more.
+    let href = format!(
+        "/blue/rest/organizations/jenkins/pipelines/{ns}/pipelines/{name}/branches/{}/",
+        encode_segment(&enc)
+    );
     let v3 = branch_v3(pl, raw, now);
     let latest = latest_build(pl, raw, now);
     json!({
@@ -669,12 +705,15 @@ fn bo_branch(pl: &Pipeline, ns: &str, raw: &str, now: DateTime<Utc>) -> Value {
     })
 }
 
-/// Finds an indexed branch by its encoded or raw name.
+/// Finds an indexed branch by its Jenkins job name (the NameEncoder form,
+/// `feature%2Flogin`): the only name Jenkins resolves. A v1alpha2 `{branch}`
+/// path parameter reaches ks-devops decoded once (routing, §16 U3) and is
+/// pasted into the Jenkins URL as is; a PipelineRun `refName` is
+/// path-escaped once by the trigger (upstream: jenkins-client
+/// pkg/job/blueocean.go:103-108) and decoded once by Jenkins. Either way the
+/// raw Git name `feature/login` names no job (§16 U4).
 pub(crate) fn find_branch(pl: &Pipeline, b: &str) -> Option<String> {
-    pl.indexed
-        .iter()
-        .find(|x| x.as_str() == b || encode_segment(x) == b)
-        .cloned()
+    pl.indexed.iter().find(|x| name_encode(x) == b).cloned()
 }
 
 /// `DV2` pipeline, branch, scan and consolelog routes.
@@ -739,22 +778,20 @@ pub(crate) fn dv2(ctx: &mut Ctx, rest: &[&str]) -> Option<Response> {
                 if !ctx.accepts_log() {
                     return Some(crate::logs::not_acceptable());
                 }
+                let uri = format!("/job/{ns}/job/{name}/indexing/consoleText");
                 let Some(pl) = ctx.st.project(&ctx.cluster, ns).and_then(|p| p.pipelines.get(*name)) else {
-                    return Some(util::resp(404, "text/html;charset=utf-8", not_found_html()));
+                    return Some(jenkins_html_404(&uri));
                 };
                 match &pl.indexing_log {
                     Some(l) => util::resp(200, "text/plain; charset=utf-8", l.clone()),
-                    None => util::resp(404, "text/html;charset=utf-8", not_found_html()),
+                    // Never indexed: Jenkins has no indexing log yet.
+                    None => jenkins_html_404(&uri),
                 }
             }
             _ => util::restful(405),
         },
         _ => return None,
     })
-}
-
-fn not_found_html() -> &'static str {
-    "<html><head><title>Error 404 Not Found</title></head><body><h2>HTTP ERROR 404 Not Found</h2></body></html>"
 }
 
 fn scan(ctx: &mut Ctx, ns: &str, name: &str) -> Response {
@@ -767,7 +804,7 @@ fn scan(ctx: &mut Ctx, ns: &str, name: &str) -> Response {
         .project_mut(&ctx.cluster, ns)
         .and_then(|p| p.pipelines.get_mut(name))
     else {
-        return util::resp(404, "text/html;charset=utf-8", not_found_html());
+        return jenkins_html_404(&format!("/job/{ns}/job/{name}/build"));
     };
     if pl.is_multi() {
         index_branches(pl, ns, &format!("Started by user {user}"), now, phase, &mut qid, true);

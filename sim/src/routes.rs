@@ -85,24 +85,80 @@ fn go_json_error(e: &serde_json::Error) -> String {
     }
 }
 
-fn split_path(path: &str) -> Vec<String> {
-    let mut segs: Vec<String> = path
-        .split('/')
-        .skip(1)
-        .map(|s| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned())
-        .collect();
+/// The request path as upstream routes it (§16 U3).
+///
+/// ks-apiserver re-proxies the *decoded* `URL.Path` (upstream: kubesphere
+/// `pkg/apiserver/filters/apiservice.go:81` `location.Path = req.URL.Path`,
+/// `filters/multicluster.go:96`) and go-restful matches routes on the
+/// decoded path too (upstream: go-restful v3 `curly.go:23`
+/// `tokenizePath(httpRequest.URL.Path)`, `route.go` `tokenizePath` trims the
+/// trailing slash): the whole path is decoded once, then split on `/`, so a
+/// `%2F` inside a segment makes two segments and `%252F` reaches a handler as
+/// `%2F`.
+struct RoutedPath {
+    /// Decoded segments (trailing empty segment dropped).
+    segs: Vec<String>,
+    /// The decoded path holds `.`, `..` or empty segments: the ServeMux in
+    /// front of go-restful answers 301 to the cleaned path instead of
+    /// routing it (upstream: go-restful v3 `container.go` `ServeHTTP` ->
+    /// `c.ServeMux.ServeHTTP`; go 1.23 `net/http/server.go`
+    /// `ServeMux.findHandler`: `if path != escapedPath` -> 301
+    /// `RedirectHandler`). ks-devops is built with go 1.23 (its `go.mod`).
+    unclean: bool,
+    decoded: String,
+}
+
+fn routed_path(raw: &str) -> Option<RoutedPath> {
+    let decoded = util::go_unescape_path(raw)?;
+    let unclean = util::go_clean_path(&decoded) != decoded;
+    let mut segs: Vec<String> = decoded.split('/').skip(1).map(str::to_string).collect();
     if segs.last().is_some_and(String::is_empty) {
         segs.pop();
     }
-    segs
+    Some(RoutedPath { segs, unclean, decoded })
+}
+
+/// The ServeMux redirect for an unclean path. The cluster prefix is already
+/// gone when ks-devops sees the request (upstream: kubesphere
+/// `filters/multicluster.go` strips `/clusters/{c}` before proxying), so the
+/// `Location` names the path without it: a client that follows redirects
+/// lands on whatever `..` pointed at.
+fn redirect_to_clean(decoded_without_prefix: &str, query: Option<&str>, method: &str) -> Response {
+    let mut loc = util::go_escape_path(&util::go_clean_path(decoded_without_prefix));
+    if let Some(q) = query.filter(|q| !q.is_empty()) {
+        loc.push('?');
+        loc.push_str(q);
+    }
+    // upstream: go `net/http/server.go` `Redirect`: a short HTML body for GET and HEAD only.
+    let body = if method == "GET" || method == "HEAD" {
+        format!("<a href=\"{}\">Moved Permanently</a>.\n\n", loc.replace('"', "&#34;"))
+    } else {
+        String::new()
+    };
+    let mut r = util::resp(301, "text/html; charset=utf-8", body);
+    util::set_header(&mut r, "location", &loc);
+    r
 }
 
 /// Handles one request (sync, under the state lock).
 pub(crate) fn route(shared: &Shared, req: &Req) -> Response {
-    let segs = split_path(&req.path);
+    let Some(rp) = routed_path(&req.path) else {
+        // upstream: go `net/http/server.go` `conn.serve`: a request target
+        // that `url.ParseRequestURI` refuses gets this fixed answer.
+        return util::resp(400, "text/plain; charset=utf-8", "400 Bad Request");
+    };
+    let segs = rp.segs;
     let mut st = shared.lock();
     let now = Utc::now();
     st.tick(now);
+    if rp.unclean
+        && matches!(
+            segs.first().map(String::as_str),
+            Some("oauth" | "healthz" | "livez" | "readyz")
+        )
+    {
+        return redirect_to_clean(&rp.decoded, req.query.as_deref(), &req.method);
+    }
     match segs.first().map(String::as_str) {
         Some("oauth") => {
             return match segs.get(1).map(String::as_str) {
@@ -141,6 +197,17 @@ pub(crate) fn route(shared: &Shared, req: &Req) -> Response {
     }
     if let Err(a) = authorize(&st, &shared.opts, &user, &cluster, &req.method, &segs) {
         return util::forbidden(&user, &a);
+    }
+    // Authorization ran on the unclean path (upstream: kubesphere
+    // `pkg/apiserver/request/requestinfo.go` `splitPath` only trims); the
+    // ServeMux behind it redirects instead of routing.
+    if rp.unclean {
+        let prefix = format!("/clusters/{cluster}");
+        let without = match rp.decoded.strip_prefix(&prefix) {
+            Some(rest) if rest.starts_with('/') => rest.to_string(),
+            _ => rp.decoded.clone(),
+        };
+        return redirect_to_clean(&without, req.query.as_deref(), &req.method);
     }
     let mut ctx = Ctx {
         st: &mut st,

@@ -86,16 +86,125 @@ fn phase_of(state: RunState, result: &str) -> (&'static str, &'static str, &'sta
     }
 }
 
-fn node_details(b: &Build, now: DateTime<Utc>) -> Vec<Value> {
-    let mut nodes = b.nodes(now, true, None, &|_| true);
-    for n in nodes.iter_mut() {
-        if let Some(steps) = n.get_mut("steps").and_then(Value::as_array_mut) {
-            for s in steps.iter_mut() {
-                s["approvable"] = json!(true);
-            }
-        }
+/// A Blue Ocean time (`2026-03-19T02:50:12.747+0000`) as jenkins-client's
+/// `job.Time` marshals it: RFC 3339 in UTC, whole seconds; unset: `null`.
+///
+/// upstream: jenkins-zh/jenkins-client pkg/job/time.go:45-53 (`MarshalJSON`,
+/// `t.UTC().AppendFormat(buf, time.RFC3339)`, zero -> `null`).
+fn job_time(v: Option<&Value>) -> Value {
+    v.and_then(Value::as_str)
+        .and_then(|s| DateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.3f%z").ok())
+        .map(|t| json!(t.with_timezone(&Utc).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)))
+        .unwrap_or(Value::Null)
+}
+
+/// Copies the string field `key` of a Blue Ocean object, as a Go `string`
+/// field with `omitempty` would marshal it (absent when null or empty).
+fn put_str(out: &mut serde_json::Map<String, Value>, from: &Value, key: &str) {
+    if let Some(s) = from.get(key).and_then(Value::as_str).filter(|s| !s.is_empty()) {
+        out.insert(key.into(), json!(s));
     }
-    nodes
+}
+
+/// A Blue Ocean `input` object as jenkins-client `job.Input` (omitempty).
+///
+/// upstream: jenkins-zh/jenkins-client pkg/job/blueocean_type.go:151-158.
+fn job_input(v: &Value) -> Option<Value> {
+    if !v.is_object() {
+        return None;
+    }
+    let mut m = serde_json::Map::new();
+    for k in ["id", "message", "ok"] {
+        put_str(&mut m, v, k);
+    }
+    if let Some(p) = v.get("parameters").and_then(Value::as_array).filter(|p| !p.is_empty()) {
+        m.insert("parameters".into(), Value::Array(p.clone()));
+    }
+    put_str(&mut m, v, "submitter");
+    Some(Value::Object(m))
+}
+
+/// Blue Ocean stages with steps, as the PipelineRun controller stores them
+/// (`json.Marshal([]pipelinerun.NodeDetail)`): jenkins-client `job.Node` /
+/// `job.Step` fields only, `omitempty`, `job.Time` times, no `_class`,
+/// `_links`, `actions`. With `approvable`, every step carries
+/// `"approvable":true` as the nodedetails handler sets it for everyone.
+///
+/// upstream: ks-devops controllers/jenkins/pipelinerun/jenkins_handler.go:36-74
+/// (`getPipelineNodeDetails`), pipelinerun_controller.go:183-195,330-355 (stored
+/// in the stages annotation or the ConfigMap store), pkg/models/pipelinerun/pipelinerun.go:22-32
+/// (`NodeDetail{job.Node; Steps []Step}`, `Step{job.Step; Approvable bool
+/// json:"approvable,omitempty"}`), pkg/kapis/devops/v1alpha3/pipelinerun/handler.go:193-235
+/// (`getNodeDetails`: "TODO ... this is a temporary solution of approvable",
+/// every step `Approvable = true`); jenkins-zh/jenkins-client
+/// pkg/job/blueocean_type.go:128-170 (`Node`, `Edge`, `Step`).
+fn job_nodes(b: &Build, now: DateTime<Utc>, approvable: bool) -> Vec<Value> {
+    b.nodes(now, true, None, &|_| false)
+        .iter()
+        .map(|n| {
+            let mut m = serde_json::Map::new();
+            for k in ["displayDescription", "displayName"] {
+                put_str(&mut m, n, k);
+            }
+            if let Some(d) = n.get("durationInMillis").and_then(Value::as_i64).filter(|d| *d != 0) {
+                m.insert("durationInMillis".into(), json!(d));
+            }
+            put_str(&mut m, n, "id");
+            if let Some(i) = n.get("input").and_then(job_input) {
+                m.insert("input".into(), i);
+            }
+            put_str(&mut m, n, "result");
+            m.insert("startTime".into(), job_time(n.get("startTime")));
+            for k in ["state", "type", "causeOfBlockage"] {
+                put_str(&mut m, n, k);
+            }
+            if let Some(e) = n.get("edges").and_then(Value::as_array).filter(|e| !e.is_empty()) {
+                let edges: Vec<Value> = e
+                    .iter()
+                    .map(|x| {
+                        let mut em = serde_json::Map::new();
+                        put_str(&mut em, x, "id");
+                        put_str(&mut em, x, "type");
+                        Value::Object(em)
+                    })
+                    .collect();
+                m.insert("edges".into(), Value::Array(edges));
+            }
+            put_str(&mut m, n, "firstParent");
+            if n.get("restartable").and_then(Value::as_bool) == Some(true) {
+                m.insert("restartable".into(), json!(true));
+            }
+            let steps: Vec<Value> = n
+                .get("steps")
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .map(|st| {
+                            let mut sm = serde_json::Map::new();
+                            for k in ["id", "displayName", "displayDescription", "type", "result", "state"] {
+                                put_str(&mut sm, st, k);
+                            }
+                            sm.insert("startTime".into(), job_time(st.get("startTime")));
+                            if let Some(d) = st.get("durationInMillis").and_then(Value::as_i64).filter(|d| *d != 0) {
+                                sm.insert("durationInMillis".into(), json!(d));
+                            }
+                            if let Some(i) = st.get("input").and_then(job_input) {
+                                sm.insert("input".into(), i);
+                            }
+                            if approvable {
+                                sm.insert("approvable".into(), json!(true));
+                            }
+                            Value::Object(sm)
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            if !steps.is_empty() {
+                m.insert("steps".into(), Value::Array(steps));
+            }
+            Value::Object(m)
+        })
+        .collect()
 }
 
 fn render_pr(pr: &PipelineRun, pl: Option<&Pipeline>, now: DateTime<Utc>, view: View) -> Value {
@@ -130,7 +239,7 @@ fn render_pr(pr: &PipelineRun, pl: Option<&Pipeline>, now: DateTime<Utc>, view: 
                 util::set_annotation(&mut cr, ANN_STATUS, b.blue_run(now).to_string());
             }
             if view == View::Full {
-                util::set_annotation(&mut cr, ANN_STAGES, Value::Array(node_details(b, now)).to_string());
+                util::set_annotation(&mut cr, ANN_STAGES, Value::Array(job_nodes(b, now, false)).to_string());
             }
         }
     }
@@ -418,7 +527,7 @@ pub(crate) fn dv3(ctx: &mut Ctx, rest: &[&str]) -> Option<Response> {
                     return Some(pr_not_found(name));
                 };
                 match build_of(proj.pipelines.get(&pr.pipeline), pr, ctx.now) {
-                    Some(b) => util::ok_json(&Value::Array(node_details(b, ctx.now))),
+                    Some(b) => util::ok_json(&Value::Array(job_nodes(b, ctx.now, true))),
                     None => util::text_err(500, "unexpected end of JSON input"),
                 }
             }
@@ -488,7 +597,7 @@ fn artifact_json(b: &Build, path: &str, size: u64) -> Value {
             "/job/{}/job/{}/job/{}",
             b.namespace,
             b.pipeline,
-            util::encode_segment(br)
+            util::encode_segment(&util::name_encode(br))
         ),
         None => format!("/job/{}/job/{}", b.namespace, b.pipeline),
     };
@@ -497,7 +606,7 @@ fn artifact_json(b: &Build, path: &str, size: u64) -> Value {
             "/blue/rest/organizations/jenkins/pipelines/{}/pipelines/{}/branches/{}/runs/{}/",
             b.namespace,
             b.pipeline,
-            util::encode_segment(br),
+            util::encode_segment(&util::name_encode(br)),
             b.id
         ),
         None => format!(
@@ -552,15 +661,30 @@ pub(crate) fn dv2(ctx: &mut Ctx, rest: &[&str]) -> Option<Response> {
     }
     let now = ctx.now;
     let user = ctx.user.clone();
+    // The input submit route first reads the run's nodes to check who may
+    // answer; when that read fails it answers 200 with a refusal instead of
+    // the Jenkins error.
+    // upstream: ks-devops pkg/kapis/devops/v1alpha2/devops.go:384-433
+    // (`hasSubmitPermission`: GetNodesDetail error -> "cannot get the
+    // submitters of current step"), :436-461 (`SubmitInputStep` writes it as
+    // `{"allow":"false","message":...}`).
+    let is_submit = matches!(tail, [_, "nodes", _, "steps", _]);
+    let missing = |msg: String| {
+        if is_submit {
+            submit_refused("cannot get the submitters of current step")
+        } else {
+            pipelines::jenkins_err(404, &msg)
+        }
+    };
     // Resolve the pipeline (and branch).
     let (multi, raw_branch, creator) = {
         let Some(pl) = ctx.st.project(&ctx.cluster, ns).and_then(|x| x.pipelines.get(p)) else {
-            return Some(pipelines::jenkins_err(404, &format!("Pipeline {ns}/{p} not found")));
+            return Some(missing(format!("Pipeline {ns}/{p} not found")));
         };
         let raw = match branch {
             Some(b) => match pipelines::find_branch(pl, b) {
                 Some(r) => Some(r),
-                None => return Some(pipelines::jenkins_err(404, &format!("Pipeline {ns}/{p}/{b} not found"))),
+                None => return Some(missing(format!("Pipeline {ns}/{p}/{b} not found"))),
             },
             None => None,
         };
@@ -577,17 +701,14 @@ pub(crate) fn dv2(ctx: &mut Ctx, rest: &[&str]) -> Option<Response> {
         return Some(list_runs(ctx, ns, p));
     }
     if multi && raw_branch.is_none() {
-        return Some(pipelines::jenkins_err(
-            404,
-            &format!("Run {} not found in {ns}/{p}", tail[0]),
-        ));
+        return Some(missing(format!("Run {} not found in {ns}/{p}", tail[0])));
     }
     let run_id: Option<u64> = tail[0].parse().ok();
     let not_found = || {
-        pipelines::jenkins_err(
-            404,
-            &format!("Run {} not found in organization jenkins and pipeline {p}", tail[0]),
-        )
+        missing(format!(
+            "Run {} not found in organization jenkins and pipeline {p}",
+            tail[0]
+        ))
     };
     let Some(run_id) = run_id else {
         return Some(not_found());
@@ -686,6 +807,45 @@ fn ctx_body(ctx: &Ctx) -> Option<Value> {
     serde_json::from_slice(&ctx.req.body).ok()
 }
 
+/// The submit route's HTTP-200 refusal.
+fn submit_refused(message: &str) -> Response {
+    util::ok_json(&json!({"allow": "false", "message": message}))
+}
+
+/// The body ks-devops forwards to Blue Ocean for an input answer (U1).
+///
+/// upstream: ks-devops pkg/models/devops/devops.go:1065-1094
+/// (`getInputReqBody`): the body is decoded into `CheckPlayload` (decode
+/// errors ignored); only when `abort` is not true and `parameters` is
+/// missing or `null` does it send `{"id","parameters":[]}`. Otherwise it
+/// re-marshals `CheckPlayload`, whose `parameters` and `abort` are
+/// `omitempty` (pkg/client/devops/pipeline.go:689-693): a `[]` from the
+/// caller is dropped, and Blue Ocean then finds neither `parameters` nor
+/// `abort`.
+fn forwarded_input_body(raw: Option<&Value>) -> Value {
+    let id = raw
+        .and_then(|b| b.get("id"))
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty());
+    let params = raw.and_then(|b| b.get("parameters")).and_then(Value::as_array);
+    let abort = raw.and_then(|b| b.get("abort")).and_then(Value::as_bool) == Some(true);
+    let mut out = serde_json::Map::new();
+    if let Some(id) = id {
+        out.insert("id".into(), json!(id));
+    }
+    if !abort && params.is_none() {
+        out.insert("parameters".into(), json!([]));
+    } else {
+        if let Some(p) = params.filter(|p| !p.is_empty()) {
+            out.insert("parameters".into(), Value::Array(p.clone()));
+        }
+        if abort {
+            out.insert("abort".into(), json!(true));
+        }
+    }
+    Value::Object(out)
+}
+
 #[allow(clippy::too_many_arguments)]
 fn submit_input(
     body: Option<Value>,
@@ -698,29 +858,58 @@ fn submit_input(
     approvable: &dyn Fn(&Step) -> bool,
     user: &str,
 ) -> Response {
-    let no_permission =
-        || util::ok_json(&json!({"allow": "false", "message": "you have no permission to approve this step"}));
+    // Permission check on the run's nodes (a paused node and step with an
+    // input; the step must be the one addressed).
+    // upstream: ks-devops pkg/kapis/devops/v1alpha2/devops.go:322-433
+    // (`approvableCheck`, `hasSubmitPermission`).
     let Some(i) = b.step_index(node, step) else {
-        return no_permission();
+        return submit_refused("you have no permission to approve this step");
     };
     let tl = b.timeline();
     let paused = b.state(&tl, now).0 == RunState::Paused && tl.paused == Some(i);
     let flat = b.flat_steps();
     let Some((_, st)) = flat.get(i) else {
-        return no_permission();
+        return submit_refused("you have no permission to approve this step");
     };
-    if !paused || !approvable(st) {
-        return no_permission();
+    if !paused {
+        // Blue Ocean sets `input` only while the step waits.
+        return submit_refused(&format!("the step '{}' is not approvable", st.display_name()));
     }
-    let Some(body) = body else {
-        return pipelines::jenkins_err(400, "Invalid JSON input");
+    if !approvable(st) {
+        return submit_refused("you have no permission to approve this step");
+    }
+    // Blue Ocean PipelineStepImpl.submitInputStep on the forwarded body.
+    // upstream: blueocean-plugin blueocean-pipeline-api-impl
+    // PipelineStepImpl.java `submitInputStep` / `parseValue`.
+    let fwd = forwarded_input_body(body.as_ref());
+    let Some(id) = fwd.get("id").and_then(Value::as_str) else {
+        // `body.getString("id")` throws; Jenkins answers 500.
+        return pipelines::jenkins_err(500, "JSONObject[\"id\"] not found.");
     };
-    if let Step::Input { id, .. } = st
-        && body.get("id").and_then(Value::as_str) != Some(id.as_str())
+    if fwd.get("parameters").is_none() && fwd.get("abort").is_none() {
+        return pipelines::jenkins_err(400, "parameters is required");
+    }
+    if let Step::Input { id: want, .. } = st
+        && id != want
     {
-        return pipelines::jenkins_err(400, &format!("Input step id mismatch: expected {id}"));
+        return pipelines::jenkins_err(
+            400,
+            &format!(
+                "Error processing Input Submit request. This Run instance does not have an Input with an id of '{id}'."
+            ),
+        );
     }
-    let abort = body.get("abort").and_then(Value::as_bool).unwrap_or(false);
+    let abort = fwd.get("abort").and_then(Value::as_bool) == Some(true);
+    if !abort {
+        // The simulated input steps declare no parameters: the first one
+        // given is unknown.
+        if let Some(p) = fwd.get("parameters").and_then(Value::as_array).and_then(|a| a.first()) {
+            return match p.get("name").and_then(Value::as_str) {
+                None => pipelines::jenkins_err(400, "name is required parameter element"),
+                Some(n) => pipelines::jenkins_err(400, &format!("No such parameter definition: {n}")),
+            };
+        }
+    }
     if let Some(bm) = pl.build_mut(rb, b.id) {
         bm.input_decision = Some((now, !abort, user.to_string()));
     }
@@ -771,8 +960,9 @@ fn list_runs(ctx: &Ctx, ns: &str, p: &str) -> Response {
     let mut builds: Vec<&Build> = pl
         .jobs
         .iter()
+        // Jenkins matches the branch job name (NameEncoder form, §16 U4).
         .filter(|(k, _)| match branch {
-            Some(b) => k.as_str() == b || util::encode_segment(k) == b,
+            Some(b) => util::name_encode(k) == b,
             None => true,
         })
         .flat_map(|(_, j)| j.builds.values())

@@ -286,6 +286,19 @@ pub(crate) const ECHO_MAIN_JENKINSFILE: &str = "pipeline {\n  agent any\n  stage
 
 pub(crate) const ECHO_FEATURE_JENKINSFILE: &str = "pipeline {\n  agent any\n  stages {\n    stage('Checkout') {\n      steps {\n        echo 'checkout feature-branch'\n      }\n    }\n    stage('Build') {\n      steps {\n        sh 'echo building feature'\n      }\n    }\n  }\n}\n";
 
+/// The Jenkinsfile of branch `feature/login` (a `/` in its name, §16 U3):
+/// builds and archives a file, so every run route is exercised on it.
+pub(crate) const ECHO_LOGIN_JENKINSFILE: &str = "pipeline {\n  agent any\n  stages {\n    stage('Checkout') {\n      steps {\n        echo 'checkout feature/login'\n      }\n    }\n    stage('Build') {\n      steps {\n        sh 'echo building the login page'\n        archiveArtifacts artifacts: 'target/login.jar'\n      }\n    }\n  }\n}\n";
+
+/// The branch `feature/login` of a demo repository.
+pub(crate) fn login_branch(commit: String) -> RepoBranch {
+    RepoBranch {
+        name: "feature/login".into(),
+        jenkinsfile: Some(ECHO_LOGIN_JENKINSFILE.into()),
+        commit,
+    }
+}
+
 /// A pipeline whose tests fail: stage Test, an `sh` step exiting 1 after
 /// printing Maven-style errors; Deploy never runs. Build archives a text
 /// report.
@@ -294,6 +307,10 @@ pub(crate) const BROKEN_JENKINSFILE: &str = "pipeline {\n  agent any\n  stages {
 /// A pipeline with a large console log (about 5 MB, generated while
 /// streaming) that archives a file.
 pub(crate) const NOISY_JENKINSFILE: &str = "pipeline {\n  agent any\n  stages {\n    stage('Build') {\n      steps {\n        simBigLog(5000000)\n      }\n    }\n    stage('Package') {\n      steps {\n        echo 'packaged'\n        archiveArtifacts artifacts: 'dist/noisy-report.txt'\n      }\n    }\n  }\n}\n";
+
+/// A release pipeline that waits for a human at an `input` step without
+/// parameters (and without submitters: anyone with access may answer).
+pub(crate) const RELEASE_GATE_JENKINSFILE: &str = "pipeline {\n  agent any\n  stages {\n    stage('Build') {\n      steps {\n        echo 'built release 1.4.2'\n      }\n    }\n    stage('Approve') {\n      steps {\n        input message: 'Release 1.4.2 to production?'\n      }\n    }\n    stage('Deploy') {\n      steps {\n        echo 'deployed release 1.4.2'\n      }\n    }\n  }\n}\n";
 
 pub(crate) const DEMO_JENKINSFILE: &str = "pipeline {\n  agent any\n  stages {\n    stage('Deploy') {\n      steps {\n        echo 'deploying demo'\n      }\n    }\n  }\n}\n";
 
@@ -372,7 +389,21 @@ pub(crate) fn seed_finished_run(
     job.builds.insert(id, build);
     let spec = pl.cr.get("spec").cloned().unwrap_or(json!({}));
     let name = format!("{pipeline}-{}", util::random_suffix());
-    let cr = crate::runs::new_pipelinerun_cr(ns, pipeline, &name, &spec, branch, &[], creator, queued_at - phase, &rv);
+    // The controller imports runs with `scm.refName = run.pipeline`, the
+    // branch job name (upstream: ks-devops
+    // controllers/jenkins/pipelinerun/pipelinerun_synchronizer.go:134-150).
+    let ref_name = branch.map(util::name_encode);
+    let cr = crate::runs::new_pipelinerun_cr(
+        ns,
+        pipeline,
+        &name,
+        &spec,
+        ref_name.as_deref(),
+        &[],
+        creator,
+        queued_at - phase,
+        &rv,
+    );
     let mut cr = cr;
     util::set_annotation(&mut cr, "devops.kubesphere.io/jenkins-pipelinerun-id", id.to_string());
     p.runs.insert(
@@ -520,6 +551,7 @@ pub(crate) fn seed(phase: Duration, relay_limit: u64) -> State {
             jenkinsfile: None,
             commit: "1122334455667788990011223344556677889900".into(),
         },
+        login_branch("5e6f7a8b9c0d1e2f3a4b5c6d7e8f90a1b2c3d4e5".into()),
     ];
     stone.pipelines.insert("echo-pipeline".into(), echo);
     let noisy_created = now - day * 3;
@@ -562,6 +594,20 @@ pub(crate) fn seed(phase: Duration, relay_limit: u64) -> State {
                 Some("tenant"),
             ),
             broken_created,
+        ),
+    );
+    let gate_created = now - day * 2;
+    stone.pipelines.insert(
+        "release-gate".into(),
+        seeded_pipeline(
+            pipeline_cr(
+                "stone-devops",
+                "release-gate",
+                json!({"type": "pipeline", "pipeline": {"name": "release-gate", "description": "waits for a release approval", "jenkinsfile": RELEASE_GATE_JENKINSFILE}}),
+                gate_created,
+                Some("tenant"),
+            ),
+            gate_created,
         ),
     );
     stone.secrets.insert(
@@ -705,6 +751,18 @@ pub(crate) fn seed(phase: Duration, relay_limit: u64) -> State {
         "broken-build",
         None,
         now - Duration::minutes(30),
+        five,
+        "tenant",
+        None,
+    );
+    // Run 1 of release-gate: Build done, paused at the input step since.
+    let _ = seed_finished_run(
+        &mut st,
+        "host",
+        "stone-devops",
+        "release-gate",
+        None,
+        now - Duration::minutes(20),
         five,
         "tenant",
         None,

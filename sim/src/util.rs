@@ -37,6 +37,61 @@ pub(crate) fn text_err(code: u16, msg: &str) -> Response {
     r
 }
 
+/// What Go's `http.DetectContentType` makes of an error body written
+/// without a content type (go-restful `WriteError` sets none).
+fn sniffed_content_type(body: &str) -> &'static str {
+    let t = body.trim_start().to_ascii_lowercase();
+    if t.starts_with("<html") || t.starts_with("<!doctype html") || t.starts_with("<head") || t.starts_with("<body") {
+        "text/html; charset=utf-8"
+    } else {
+        "text/plain; charset=utf-8"
+    }
+}
+
+/// A v1alpha2 handler's `parseErr`: HTTP 500 whatever Jenkins answered, the
+/// Jenkins body as is (U5).
+///
+/// upstream: ks-devops pkg/kapis/devops/v1alpha2/devops.go:896-904 `parseErr`
+/// (the `*devops.JkError` assertion never matches `*jenkins.JkError`) and
+/// go-restful v3 response.go `WriteError` -> `WriteErrorString` (status, then
+/// the bytes; no content type, so net/http sniffs one).
+pub(crate) fn v2_passthrough_err(jenkins_body: &str) -> Response {
+    resp(500, sniffed_content_type(jenkins_body), jenkins_body.to_string())
+}
+
+/// A Blue Ocean error body.
+///
+/// upstream: blueocean-commons ServiceException.generateResponse writes
+/// `JsonConverter.toJson(new ErrorMessage(status, message))`; JsonConverter's
+/// ObjectMapper has `INDENT_OUTPUT` (Jackson DefaultPrettyPrinter: `" : "`,
+/// two-space indent, `[ ]` for an empty array, no trailing newline).
+pub(crate) fn blue_ocean_error_body(code: u16, message: &str) -> String {
+    format!(
+        "{{\n  \"message\" : {},\n  \"code\" : {code},\n  \"errors\" : [ ]\n}}",
+        Value::String(message.to_string())
+    )
+}
+
+/// Jenkins' (Jetty's) HTML error page for a classic `/job/...` URL.
+///
+/// upstream: Jenkins runs in Jetty (winstone); an unresolvable Stapler URL
+/// ends in `sendError(404)` and Jetty's ErrorHandler writes this page.
+pub(crate) fn jenkins_error_page(code: u16, reason: &str, uri: &str) -> String {
+    format!(
+        "<html>\n<head>\n<meta http-equiv=\"Content-Type\" content=\"text/html;charset=utf-8\"/>\n<title>Error {code} {reason}</title>\n</head>\n<body><h2>HTTP ERROR {code} {reason}</h2>\n<table>\n<tr><th>URI:</th><td>{uri}</td></tr>\n<tr><th>STATUS:</th><td>{code}</td></tr>\n<tr><th>MESSAGE:</th><td>{reason}</td></tr>\n<tr><th>SERVLET:</th><td>Stapler</td></tr>\n</table>\n<hr/><a href=\"https://eclipse.org/jetty\">Powered by Jetty:// 9.4.43.v20210629</a><hr/>\n\n</body>\n</html>\n"
+    )
+}
+
+/// ks-devops `kapis.HandleInternalError`: HTTP 500, `http.Error` with the
+/// error string HTML-escaped (`&`, `<`, `>`).
+///
+/// upstream: ks-devops pkg/kapis/utils.go:30-36,108-112 (`sanitizer`,
+/// `handle` -> `http.Error(resp, sanitizer.Replace(err.Error()), code)`).
+pub(crate) fn handle_internal_error(err: &str) -> Response {
+    let sanitized = err.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    text_err(500, &sanitized)
+}
+
 /// KubeSphere core `http.Error` style (tenant, iam): same as [`text_err`].
 pub(crate) fn core_text_err(code: u16, msg: &str) -> Response {
     text_err(code, msg)
@@ -180,7 +235,107 @@ pub(crate) fn parse_pairs(raw: Option<&str>) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Percent-encodes a path segment the way Jenkins encodes branch names.
+/// The name of the Jenkins job of a branch, which Blue Ocean reports as the
+/// branch `name` (and ks-devops as `rawName`'s encoded twin, §16 U3/U4):
+/// only `#`, `%`, `/`, `?`, `[`, `]`, `\` are escaped, everything else is
+/// kept. upstream: jenkinsci/branch-api-plugin
+/// src/main/java/jenkins/branch/NameEncoder.java `encode`.
+pub(crate) fn name_encode(raw: &str) -> String {
+    match raw {
+        "" => return "%00".into(),
+        "." => return "%2E".into(),
+        ".." => return "%2E.".into(),
+        _ => {}
+    }
+    let mut out = String::with_capacity(raw.len() + 8);
+    for c in raw.chars() {
+        match c {
+            '#' => out.push_str("%23"),
+            '%' => out.push_str("%25"),
+            '/' => out.push_str("%2F"),
+            '?' => out.push_str("%3F"),
+            '[' => out.push_str("%5B"),
+            ']' => out.push_str("%5D"),
+            '\\' => out.push_str("%5C"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Go's `url.PathUnescape` as `net/http` applies it to the request target
+/// (upstream: go `net/url/url.go` `unescape` in `encodePath` mode, called
+/// by `url.ParseRequestURI` in `net/http/request.go` `readRequest`): every
+/// `%` must start a two-digit hex escape, otherwise the request is refused
+/// before any handler runs. Decodes the whole path at once, so `%2F`
+/// becomes a real `/`.
+pub(crate) fn go_unescape_path(raw: &str) -> Option<String> {
+    let b = raw.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            let ok = b.get(i + 1).is_some_and(u8::is_ascii_hexdigit) && b.get(i + 2).is_some_and(u8::is_ascii_hexdigit);
+            if !ok {
+                return None;
+            }
+            i += 3;
+        } else {
+            i += 1;
+        }
+    }
+    Some(
+        percent_encoding::percent_decode_str(raw)
+            .decode_utf8_lossy()
+            .into_owned(),
+    )
+}
+
+/// Go's `net/http` `cleanPath`: `path.Clean` (drop `.` and empty segments,
+/// resolve `..` lexically, never above the root) keeping a trailing slash.
+/// upstream: go `net/http/server.go` `cleanPath`, `path/path.go` `Clean`.
+pub(crate) fn go_clean_path(p: &str) -> String {
+    if p.is_empty() {
+        return "/".into();
+    }
+    let mut out: Vec<&str> = Vec::new();
+    for seg in p.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                out.pop();
+            }
+            s => out.push(s),
+        }
+    }
+    let mut np = format!("/{}", out.join("/"));
+    if p.ends_with('/') && np != "/" {
+        np.push('/');
+    }
+    np
+}
+
+/// Go's `url.URL.EscapedPath` for a path without `RawPath`: what a Go
+/// server writes into a `Location` header (upstream: go `net/url/url.go`
+/// `shouldEscape` in `encodePath` mode keeps `$&+,/:;=@`).
+pub(crate) fn go_escape_path(p: &str) -> String {
+    const SET: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'_')
+        .remove(b'.')
+        .remove(b'~')
+        .remove(b'$')
+        .remove(b'&')
+        .remove(b'+')
+        .remove(b',')
+        .remove(b'/')
+        .remove(b':')
+        .remove(b';')
+        .remove(b'=')
+        .remove(b'@');
+    percent_encoding::utf8_percent_encode(p, SET).to_string()
+}
+
+/// Percent-encodes every non-unreserved character (hrefs, artifact ids).
 pub(crate) fn encode_segment(s: &str) -> String {
     const SET: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
         .remove(b'-')

@@ -166,10 +166,13 @@ async fn multibranch_runs_branches_artifacts() {
         .get_json(&format!("{base}/branches?filter=origin&page=1&limit=10"))
         .await;
     assert_eq!(c, 200);
-    assert_eq!(br["totalItems"], 2);
+    // main, feature-branch and feature/login (demo data).
+    assert_eq!(br["totalItems"], 3);
     assert_eq!(br["items"][0]["name"], "main");
     assert_eq!(br["items"][0]["latestRun"]["id"], id.as_str());
     assert!(br["items"][1].get("latestRun").is_none());
+    assert_eq!(br["items"][2]["name"], "feature%2Flogin");
+    assert_eq!(br["items"][2]["rawName"], "feature/login");
     let (_, br) = t.get_json(&format!("{base}/branches?filter=pull-requests")).await;
     assert_eq!(br, json!({"items": [], "totalItems": 0}));
     let (c, b) = t.get(&format!("{base}/branches/nope")).await;
@@ -182,7 +185,7 @@ async fn multibranch_runs_branches_artifacts() {
             "{DV2}/namespaces/{NS}/pipelines/echo-pipeline/branches?filter=origin&start=0&limit=100"
         ))
         .await;
-    assert_eq!(arr.as_array().expect("arr").len(), 2);
+    assert_eq!(arr.as_array().expect("arr").len(), 3);
     // artifacts
     let rb = format!("{DV2}/namespaces/{NS}/pipelines/echo-pipeline/branches/main/runs/{id}");
     let (_, arts) = t.get_json(&format!("{rb}/artifacts?start=0&limit=100")).await;
@@ -343,10 +346,12 @@ async fn failing_run_and_logs() {
         )
         .await;
     assert_eq!(rp["id"], "3");
-    let (c, _) = t
+    // U5: a Jenkins 404 reaches the caller as a 500 carrying Blue Ocean's body.
+    let (c, v) = t
         .get_json(&format!("{DV2}/namespaces/{NS}/pipelines/failing/runs/99"))
         .await;
-    assert_eq!(c, 404);
+    assert_eq!(c, 500);
+    assert_eq!(v["code"], 404);
 }
 
 #[tokio::test]
@@ -421,11 +426,24 @@ async fn input_step_and_stop_v3() {
     )
     .expect("j");
     assert_eq!(st["result"], "ABORTED");
-    // a step that is not waiting: "no permission" 200 body
+    // a step that is not waiting (its `input` is gone): 200 refusal
     let (c, v) = t
         .send_json(
             "POST",
             &format!("{r}/nodes/{node}/steps/{sid}"),
+            Some(json!({"id": "Go"})),
+        )
+        .await;
+    assert_eq!(c, 200);
+    assert_eq!(
+        v,
+        json!({"allow": "false", "message": "the step 'Wait for interactive input' is not approvable"})
+    );
+    // a step id that is not in the run: "no permission"
+    let (c, v) = t
+        .send_json(
+            "POST",
+            &format!("{r}/nodes/{node}/steps/999"),
             Some(json!({"id": "Go"})),
         )
         .await;
@@ -476,7 +494,7 @@ async fn scan_and_consolelog() {
     let (_, br) = t
         .get_json(&format!("{DV3}/namespaces/{NS}/pipelines/echo-pipeline/branches"))
         .await;
-    assert_eq!(br["totalItems"], 3);
+    assert_eq!(br["totalItems"], 4);
     let (_, p) = t
         .get_json(&format!("{DV2}/namespaces/{NS}/pipelines/echo-pipeline"))
         .await;
@@ -710,6 +728,9 @@ async fn created_multibranch_is_indexed_after_sync() {
         .await;
     assert_eq!(c, 200);
     assert_eq!(br["items"][0]["name"], "main");
+    // The default repository of a new multi-branch pipeline has a `/` branch.
+    assert_eq!(br["items"][1]["name"], "feature%2Flogin");
+    assert_eq!(br["items"][1]["rawName"], "feature/login");
     let (_, p) = t.get_json(&format!("{DV3}/namespaces/{NS}/pipelines/mb")).await;
     assert_eq!(
         p["metadata"]["annotations"]["pipeline.devops.kubesphere.io/syncstatus"],

@@ -672,6 +672,12 @@ impl KsClient {
     // ---------------------------------------------------------------- errors
 
     fn map_error(&self, status: StatusCode, body: &[u8], path: &str, idempotent: bool) -> KsError {
+        // ks-devops answers Jenkins' 404/400/409 as 500 with Jenkins' body (U5).
+        if status == StatusCode::INTERNAL_SERVER_ERROR
+            && let Some(e) = KsError::from_jenkins_500(path, body)
+        {
+            return e.map_messages(|m| self.inner.redactor.redact(&m));
+        }
         let message = self.inner.redactor.redact(&summarize_body(status, body));
         let path = path.to_string();
         match status.as_u16() {

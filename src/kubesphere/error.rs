@@ -23,6 +23,12 @@ pub enum KsError {
         max: usize,
     },
 
+    /// A branch that is not a valid Git branch name (nothing was sent).
+    #[error(
+        "invalid branch name {value:?}: {reason}. Pass the branch as Git names it, e.g. feature/login (list_branches shows them); KubeSphere's encoded form feature%2Flogin means the same branch"
+    )]
+    InvalidBranch { value: String, reason: &'static str },
+
     /// The tenant allowlist refused a request before it left the process.
     #[error(
         "refused to call {path}: {reason}. This server only calls KubeSphere's tenant API (/oauth/token and /kapis/...)"
@@ -111,6 +117,127 @@ pub(crate) const UNKNOWN_OUTCOME_HINT: &str = "The request changes state and was
 pub(crate) const RETRY_LATER_HINT: &str =
     "Reads are retried automatically and still failed; retry later or check that KubeSphere is up";
 
+/// The answer Jenkins gave, read out of a ks-devops HTTP 500 (U5 of the API
+/// reference): every Jenkins error of a v1alpha2 route reaches the caller as
+/// 500 with Jenkins' own body (`parseErr` never keeps the status), the
+/// credential usage route wraps the Jenkins requester's error text, and some
+/// v1alpha3 handlers quote Jenkins' status in their text. Recognised:
+///
+/// * Blue Ocean JSON `{"message": ..., "code": 404, "errors": [...]}` (any
+///   spacing; a Kubernetes `Status` is not Jenkins);
+/// * a Jenkins/Jetty HTML error page (`<title>Error 404 Not Found</title>`,
+///   `HTTP ERROR 404`), also HTML-escaped inside a text;
+/// * Go's `<METHOD> <url>: 404 <body>` (jenkins `ErrorResponse`);
+/// * `... the HTTP status code is 404`.
+///
+/// Only 4xx answers that the caller can act on are returned (not 401, 403,
+/// 407, 408 or 429: those say nothing about what the caller asked for).
+/// Everything else stays a plain upstream failure.
+pub(crate) fn jenkins_answer_in_500(body: &[u8]) -> Option<(u16, String)> {
+    let text = String::from_utf8_lossy(body);
+    let text = text.trim();
+    let found = blue_ocean_error(text)
+        .or_else(|| html_error_page(text))
+        .or_else(|| go_requester_error(text))
+        .or_else(|| {
+            let (code, _) = status_after(text, "the HTTP status code is ")?;
+            Some((code, clip_line(text)))
+        })?;
+    match found.0 {
+        401 | 403 | 407 | 408 | 429 => None,
+        400..=499 => Some(found),
+        _ => None,
+    }
+}
+
+impl KsError {
+    /// The error for a ks-devops 500 whose body says what Jenkins answered
+    /// ([`jenkins_answer_in_500`]): not found, conflict or a rejected
+    /// request, with the next step those call for (never "retry later").
+    pub(crate) fn from_jenkins_500(path: &str, body: &[u8]) -> Option<KsError> {
+        let (code, message) = jenkins_answer_in_500(body)?;
+        let message = format!("Jenkins answered {code}: {message}");
+        let path = path.to_string();
+        Some(match code {
+            404 | 410 => KsError::NotFound { path, message },
+            409 => KsError::Conflict { path, message },
+            status => KsError::BadRequest { path, status, message },
+        })
+    }
+}
+
+fn clip_line(s: &str) -> String {
+    const MAX: usize = 400;
+    let line = s.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
+    let mut out: String = line.chars().take(MAX).collect();
+    if line.chars().count() > MAX {
+        out.push('…');
+    }
+    out
+}
+
+/// `marker` followed by a three-digit status; returns it and the rest of
+/// that line (up to markup).
+fn status_after(text: &str, marker: &str) -> Option<(u16, String)> {
+    let lower = text.to_ascii_lowercase();
+    let at = lower.find(&marker.to_ascii_lowercase())? + marker.len();
+    let rest = text.get(at..)?;
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    if digits.len() != 3 {
+        return None;
+    }
+    let code = digits.parse().ok()?;
+    let reason: String = rest[3..]
+        .chars()
+        .take_while(|c| !matches!(c, '<' | '&' | '\n' | '\r'))
+        .collect();
+    Some((code, reason.trim().to_string()))
+}
+
+fn blue_ocean_error(text: &str) -> Option<(u16, String)> {
+    if !text.starts_with('{') {
+        return None;
+    }
+    let v: serde_json::Value = serde_json::from_str(text).ok()?;
+    if v.get("kind").and_then(|k| k.as_str()) == Some("Status") {
+        return None;
+    }
+    let code = u16::try_from(v.get("code")?.as_u64()?).ok()?;
+    let message = v
+        .get("message")
+        .and_then(|m| m.as_str())
+        .map(clip_line)
+        .filter(|m| !m.is_empty())
+        .unwrap_or_else(|| "no message".into());
+    Some((code, message))
+}
+
+fn html_error_page(text: &str) -> Option<(u16, String)> {
+    let (code, reason) = ["<title>Error ", "&lt;title&gt;Error ", "HTTP ERROR "]
+        .iter()
+        .find_map(|m| status_after(text, m))?;
+    let reason = if reason.is_empty() { "error".to_string() } else { reason };
+    Some((code, format!("{reason} (Jenkins error page)")))
+}
+
+/// `GET http://jenkins/...: 404 <body>`: what the Jenkins requester's
+/// `ErrorResponse.Error()` says (ks-devops pkg/client/devops/interface.go:62-71).
+fn go_requester_error(text: &str) -> Option<(u16, String)> {
+    let (method, rest) = text.split_once(' ')?;
+    if !["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"].contains(&method) {
+        return None;
+    }
+    let url_end = rest.find(": ")?;
+    if !rest[..url_end].starts_with("http") || rest[..url_end].contains(char::is_whitespace) {
+        return None;
+    }
+    let (code, _) = status_after(&rest[url_end..], ": ")?;
+    let detail = html_error_page(&rest[url_end..])
+        .map(|(_, m)| m)
+        .unwrap_or_else(|| "no details".to_string());
+    Some((code, detail))
+}
+
 impl KsError {
     /// The HTTP status KubeSphere answered, when there was one.
     pub fn status(&self) -> Option<u16> {
@@ -129,6 +256,7 @@ impl KsError {
     pub fn kind(&self) -> &'static str {
         match self {
             KsError::InvalidName { .. } => "invalid_name",
+            KsError::InvalidBranch { .. } => "invalid_branch",
             KsError::NotAllowed { .. } => "not_allowed",
             KsError::Login { .. } => "login_failed",
             KsError::Unauthorized { .. } => "unauthorized",
@@ -205,7 +333,10 @@ impl KsError {
                 reason: f(reason),
             },
             KsError::Invalid(m) => KsError::Invalid(f(m)),
-            other @ (KsError::InvalidName { .. } | KsError::NotAllowed { .. } | KsError::Timeout { .. }) => other,
+            other @ (KsError::InvalidName { .. }
+            | KsError::InvalidBranch { .. }
+            | KsError::NotAllowed { .. }
+            | KsError::Timeout { .. }) => other,
         }
     }
 
@@ -215,6 +346,57 @@ impl KsError {
             KsError::Timeout { .. } | KsError::Network { .. } => true,
             KsError::Upstream { status, .. } => matches!(status, 502..=504),
             _ => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kind(body: &str) -> Option<&'static str> {
+        KsError::from_jenkins_500("/p", body.as_bytes()).map(|e| e.kind())
+    }
+
+    #[test]
+    fn jenkins_answers_inside_500_bodies() {
+        // Blue Ocean, Jackson-indented and compact.
+        let bo = "{\n  \"message\" : \"Run 99 not found in organization jenkins and pipeline hello\",\n  \"code\" : 404,\n  \"errors\" : [ ]\n}";
+        let e = KsError::from_jenkins_500("/p", bo.as_bytes()).unwrap();
+        assert_eq!(e.kind(), "not_found");
+        assert!(e.to_string().contains("Run 99 not found"), "{e}");
+        assert_eq!(
+            kind(r#"{"message":"parameters is required","code":400,"errors":[]}"#),
+            Some("bad_request")
+        );
+        assert_eq!(kind(r#"{"message":"exists","code":409,"errors":[]}"#), Some("conflict"));
+        // Jetty's error page, plain and HTML-escaped inside Go's requester error.
+        let page = "<html>\n<head>\n<title>Error 404 Not Found</title>\n</head>\n<body><h2>HTTP ERROR 404 Not Found</h2></body></html>";
+        assert_eq!(kind(page), Some("not_found"));
+        let escaped = "GET http://ks-jenkins.kubesphere-devops-system.svc:80/job/ns/credentials/store/folder/domain/_/credential/c/api/json?depth=2: 404 &lt;html&gt;\n&lt;head&gt;\n&lt;title&gt;Error 404 Not Found&lt;/title&gt;\n";
+        let e = KsError::from_jenkins_500("/p", escaped.as_bytes()).unwrap();
+        assert_eq!(e.kind(), "not_found");
+        assert!(!e.to_string().contains("ks-jenkins"), "{e}");
+        assert_eq!(
+            kind("failed to get artifact. the HTTP status code is 404\n"),
+            Some("not_found")
+        );
+    }
+
+    #[test]
+    fn other_500_bodies_stay_upstream_failures() {
+        for body in [
+            "",
+            "unexpected end of JSON input\n",
+            r#"{"message":"boom","code":500,"errors":[]}"#,
+            r#"{"message":"no crumb","code":403,"errors":[]}"#,
+            r#"{"message":"bad credentials","code":401,"errors":[]}"#,
+            r#"{"kind":"Status","apiVersion":"v1","status":"Failure","message":"x","code":404}"#,
+            "<html><head><title>Error 500 Server Error</title></head></html>",
+            "GET http://jenkins/x: 503 busy",
+            "dial tcp 10.0.0.1:80: connect: connection refused",
+        ] {
+            assert_eq!(kind(body), None, "{body}");
         }
     }
 }

@@ -32,7 +32,7 @@ use serde::Deserialize;
 use super::client::KsClient;
 use super::error::{KsError, KsResult};
 use super::models::BlueRun;
-use super::path::{ApiPath, Cluster, gv, validate_label, validate_subdomain};
+use super::path::{ApiPath, BranchName, Cluster, gv, validate_label, validate_subdomain};
 use super::runs::v2_run_path;
 
 /// RFC 3986 unreserved characters stay as they are.
@@ -46,8 +46,8 @@ const ANY: &str = "*/*";
 pub struct BlueRunRef {
     pub namespace: String,
     pub pipeline: String,
-    /// Raw branch name (e.g. `feature/x`) of a multi-branch pipeline run.
-    pub branch: Option<String>,
+    /// Branch of a multi-branch pipeline run.
+    pub branch: Option<BranchName>,
     /// Jenkins build number.
     pub run_id: String,
 }
@@ -57,12 +57,7 @@ impl BlueRunRef {
     /// address (and branch encoding) the run tools use.
     fn path(&self) -> KsResult<ApiPath> {
         validate_run_id(&self.run_id)?;
-        v2_run_path(
-            &self.namespace,
-            &self.pipeline,
-            self.branch.as_deref().filter(|b| !b.is_empty()),
-            &self.run_id,
-        )
+        v2_run_path(&self.namespace, &self.pipeline, self.branch.as_ref(), &self.run_id)
     }
 }
 
@@ -276,7 +271,7 @@ mod tests {
         BlueRunRef {
             namespace: "ns".into(),
             pipeline: "p".into(),
-            branch: branch.map(str::to_string),
+            branch: branch.map(|b| BranchName::parse(b).unwrap()),
             run_id: "3".into(),
         }
     }
@@ -290,6 +285,10 @@ mod tests {
         assert_eq!(
             r(Some("main")).path().unwrap().as_str(),
             "/kapis/devops.kubesphere.io/v1alpha2/namespaces/ns/pipelines/p/branches/main/runs/3"
+        );
+        assert_eq!(
+            r(Some("feature/login")).path().unwrap().as_str(),
+            "/kapis/devops.kubesphere.io/v1alpha2/namespaces/ns/pipelines/p/branches/feature%252Flogin/runs/3"
         );
         let mut bad = r(None);
         bad.run_id = "../1".into();

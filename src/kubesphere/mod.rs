@@ -19,4 +19,4 @@ pub use api::{ListQuery, PROJECT_CACHE_TTL};
 pub use auth::{Credentials, OAuthClient};
 pub use client::{Body, ClientSettings, Identity, KsClient, RawResponse, summarize_body};
 pub use error::{KsError, KsResult};
-pub use path::{ApiPath, Cluster};
+pub use path::{ApiPath, BranchName, Cluster};

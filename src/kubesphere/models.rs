@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::path::BranchName;
+
 /// `{"items":[...],"totalItems":N}`; `items` may be `null`, and the whole
 /// body may be `null` (an empty workspace): both mean an empty list.
 #[derive(Debug, Deserialize)]
@@ -475,12 +477,15 @@ impl PipelineRun {
             .filter(|s| !s.is_empty())
     }
 
-    pub fn branch(&self) -> Option<String> {
+    /// `spec.scm.refName`: the branch's encoded (Jenkins job) name (§16
+    /// U4). A name that is no valid branch is left out.
+    pub fn branch(&self) -> Option<BranchName> {
         self.spec
             .scm
             .as_ref()
-            .map(|s| s.ref_name.clone())
+            .map(|s| s.ref_name.as_str())
             .filter(|s| !s.is_empty())
+            .and_then(|s| BranchName::from_encoded(s).ok())
     }
 }
 
@@ -530,13 +535,20 @@ pub struct Branch {
 }
 
 impl Branch {
-    /// The branch name as Git knows it (`feature/x`, not `feature%2Fx`).
+    /// The branch name as Git knows it (`feature/x`, not `feature%2Fx`):
+    /// `rawName`, else `name` decoded as Jenkins encodes it.
     pub fn display_name(&self) -> String {
         self.raw_name.clone().filter(|s| !s.is_empty()).unwrap_or_else(|| {
-            percent_encoding::percent_decode_str(&self.name)
-                .decode_utf8_lossy()
-                .into_owned()
+            BranchName::from_encoded(&self.name)
+                .map(|b| b.raw().to_string())
+                .unwrap_or_else(|_| self.name.clone())
         })
+    }
+
+    /// The branch, addressed by upstream's `name` (the encoded job name),
+    /// so it matches Jenkins whatever `rawName` says.
+    pub fn branch_name(&self) -> Option<BranchName> {
+        BranchName::from_encoded(&self.name).ok()
     }
 }
 

@@ -4,6 +4,13 @@
 //! Every URL the client calls is built here and passes [`check_allowed`]
 //! in [`crate::kubesphere::KsClient`]'s single send path, so no code can
 //! reach `/apis/...`, the Jenkins proxy or `kubesphere-devops-system`.
+//!
+//! Upstream routes on the *decoded* path (§16 U3): ks-apiserver and
+//! go-restful decode the whole path once, then split it on `/`. So a
+//! percent-encoded segment is no protection by itself: `..%2F` is `../`
+//! upstream. Values are validated by the rules of what they name first
+//! (names, run ids, [`BranchName`]); the allowlist then checks the path as
+//! upstream will route it.
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 
@@ -66,6 +73,199 @@ fn validate<'a>(what: &'static str, value: &'a str, max: usize, dots: bool) -> K
         }
     }
     Ok(value)
+}
+
+/// Longest Git branch name accepted, in bytes (a Jenkins job directory
+/// name is one file name).
+pub const MAX_BRANCH_LEN: usize = 255;
+
+/// A Git branch of a multi-branch pipeline, with upstream's spellings of it
+/// (§16 U3, U4). For `feature/login`:
+/// * [`BranchName::raw`] `feature/login`: the Git name (Blue Ocean
+///   `displayName`, ks-devops `rawName`); what users type and see;
+/// * [`BranchName::encoded`] `feature%2Flogin`: the Jenkins job name
+///   (Blue Ocean and ks-devops `name`, `PipelineRun.spec.scm.refName`, the
+///   `branch` trigger and list-filter value);
+/// * [`BranchName::segment`] `feature%252Flogin`: the encoded name as one
+///   v1alpha2 path segment; ks-apiserver decodes it once, so ks-devops gets
+///   `feature%2Flogin`. A `%2F` on the wire would be two segments upstream
+///   (404), and `..%2F` a walk to another route.
+///
+/// Only valid Git branch names exist (`git check-ref-format --branch`), so
+/// no `..`, no `.` or empty part, no control character: the segment can
+/// never address anything but a branch of the given pipeline.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct BranchName {
+    raw: String,
+}
+
+impl BranchName {
+    /// A branch as a user typed it: the Git name (`feature/login`), or the
+    /// encoded name KubeSphere shows (`feature%2Flogin`), which is decoded
+    /// once (a `%` always means that form: a Git name with a literal `%` is
+    /// typed encoded, `50%25off`). A leading `refs/heads/` is dropped, as
+    /// upstream's trigger does.
+    pub fn parse(input: &str) -> KsResult<BranchName> {
+        let s = input.trim();
+        let s = s.strip_prefix("refs/heads/").unwrap_or(s);
+        let raw = if s.contains('%') {
+            decode_branch(s).map_err(|reason| invalid_branch(input, reason))?
+        } else {
+            s.to_string()
+        };
+        match git_branch_problem(&raw) {
+            Some(reason) => Err(invalid_branch(input, reason)),
+            None => Ok(BranchName { raw }),
+        }
+    }
+
+    /// A Git name as it is (no decoding), validated.
+    pub fn from_raw(raw: &str) -> KsResult<BranchName> {
+        match git_branch_problem(raw) {
+            Some(reason) => Err(invalid_branch(raw, reason)),
+            None => Ok(BranchName { raw: raw.to_string() }),
+        }
+    }
+
+    /// The branch upstream names by its encoded name (a Blue Ocean `name`,
+    /// a PipelineRun `refName`). A name without escapes is its own Git name.
+    pub fn from_encoded(name: &str) -> KsResult<BranchName> {
+        let raw = decode_branch(name).map_err(|reason| invalid_branch(name, reason))?;
+        BranchName::from_raw(&raw)
+    }
+
+    /// The Git name (`feature/login`).
+    pub fn raw(&self) -> &str {
+        &self.raw
+    }
+
+    /// The Jenkins job name (`feature%2Flogin`): Jenkins branch-api
+    /// `NameEncoder.encode` (upstream: jenkinsci/branch-api-plugin
+    /// `src/main/java/jenkins/branch/NameEncoder.java`), which escapes only
+    /// `#`, `%`, `/`, `?`, `[`, `]` and `\`.
+    pub fn encoded(&self) -> String {
+        let mut out = String::with_capacity(self.raw.len() + 8);
+        for c in self.raw.chars() {
+            match name_escape(c) {
+                Some(e) => out.push_str(e),
+                None => out.push(c),
+            }
+        }
+        out
+    }
+
+    /// The encoded name as one path segment (`feature%252Flogin`).
+    pub fn segment(&self) -> String {
+        encode(&self.encoded())
+    }
+}
+
+impl std::fmt::Display for BranchName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.raw)
+    }
+}
+
+impl serde::Serialize for BranchName {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.raw)
+    }
+}
+
+/// The characters Jenkins' `NameEncoder` escapes, and how.
+fn name_escape(c: char) -> Option<&'static str> {
+    Some(match c {
+        '#' => "%23",
+        '%' => "%25",
+        '/' => "%2F",
+        '?' => "%3F",
+        '[' => "%5B",
+        ']' => "%5D",
+        '\\' => "%5C",
+        _ => return None,
+    })
+}
+
+/// Undoes `NameEncoder.encode`; any other `%` is refused, so a value is
+/// never decoded twice or half.
+fn decode_branch(s: &str) -> Result<String, &'static str> {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find('%') {
+        out.push_str(&rest[..i]);
+        let esc = rest.get(i..i + 3).unwrap_or("");
+        let c = ['#', '%', '/', '?', '[', ']', '\\']
+            .into_iter()
+            .find(|c| name_escape(*c).is_some_and(|e| e.eq_ignore_ascii_case(esc)));
+        match c {
+            Some(c) => out.push(c),
+            None => {
+                return Err(
+                    "it has a '%' that is not an escape of KubeSphere's encoded branch name (%2F stands for '/', %25 for '%')",
+                );
+            }
+        }
+        rest = &rest[i + 3..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// Why a name is not a valid Git branch (`git check-ref-format --branch`
+/// rules, plus no invisible or bidirectional control characters), if it is
+/// not.
+fn git_branch_problem(raw: &str) -> Option<&'static str> {
+    if raw.is_empty() {
+        return Some("it is empty");
+    }
+    if raw.len() > MAX_BRANCH_LEN {
+        return Some("it is longer than 255 bytes");
+    }
+    if raw.chars().any(|c| {
+        c.is_control()
+            || c == ' '
+            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    }) {
+        return Some("it contains a space, a control character or an invisible direction mark");
+    }
+    if raw
+        .chars()
+        .any(|c| matches!(c, '~' | '^' | ':' | '?' | '*' | '[' | '\\'))
+    {
+        return Some("Git forbids ~ ^ : ? * [ \\ in branch names");
+    }
+    if raw == "@" {
+        return Some("'@' alone is not a branch name");
+    }
+    if raw.starts_with('-') {
+        return Some("it starts with '-'");
+    }
+    if raw.starts_with('/') || raw.ends_with('/') || raw.contains("//") {
+        return Some("it starts or ends with '/' or has an empty part ('//')");
+    }
+    if raw.contains("..") {
+        return Some("it contains '..'");
+    }
+    if raw.contains("@{") {
+        return Some("it contains '@{'");
+    }
+    if raw.ends_with('.') {
+        return Some("it ends with '.'");
+    }
+    if raw
+        .split('/')
+        .any(|part| part.starts_with('.') || part.ends_with(".lock"))
+    {
+        return Some("a '/'-separated part starts with '.' or ends with '.lock'");
+    }
+    None
+}
+
+fn invalid_branch(value: &str, reason: &'static str) -> KsError {
+    KsError::InvalidBranch {
+        value: value.chars().take(80).collect(),
+        reason,
+    }
 }
 
 /// Which cluster a request is for.
@@ -154,6 +354,12 @@ impl ApiPath {
         self
     }
 
+    /// Appends a branch as upstream wants it in a path: its encoded name as
+    /// one segment (see [`BranchName`]).
+    pub fn branch(self, b: &BranchName) -> ApiPath {
+        self.seg(&b.encoded())
+    }
+
     /// The path without cluster prefix.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -169,12 +375,17 @@ impl ApiPath {
     }
 }
 
-/// The tenant allowlist, applied to every path right before it is sent.
+/// The tenant allowlist, applied to every path right before it is sent,
+/// to the path as upstream will route it: decoded once as a whole, then
+/// split on `/` (§16 U3).
 ///
 /// Allowed: `/oauth/token`, `/oauth/userinfo` (checking a caller's token),
 /// `/healthz` (readiness), and `[/clusters/{c}]/kapis/...` with no segment
 /// that is empty, `.`/`..`, the devops system namespace, or the Jenkins
-/// admin proxy (`.../namespaces/{ns}/jenkins/...`).
+/// admin proxy (`.../namespaces/{ns}/jenkins/...`). Since ks-devops pastes
+/// a path parameter into a Jenkins URL that Jenkins decodes once more, a
+/// segment that would hold a `.` or `..` part after that second decoding is
+/// refused too.
 pub fn check_allowed(path: &str) -> KsResult<()> {
     let deny = |reason| {
         Err(KsError::NotAllowed {
@@ -188,20 +399,41 @@ pub fn check_allowed(path: &str) -> KsResult<()> {
     if path.contains('?') || path.contains('#') {
         return deny("a path may not carry a query or fragment");
     }
-    let Some(rest) = path.strip_prefix('/') else {
+    if !path.starts_with('/') {
         return deny("the path is not absolute");
-    };
-    let raw: Vec<&str> = rest.split('/').collect();
-    let mut segs = Vec::with_capacity(raw.len());
-    for s in &raw {
-        let decoded = percent_decode_str(s).decode_utf8_lossy().into_owned();
-        if decoded.is_empty() || decoded == "." || decoded == ".." {
-            return deny("empty, '.' or '..' path segments are not allowed");
+    }
+    // upstream: go net/url `unescape` (encodePath): a bad escape is a 400.
+    let bytes = path.as_bytes();
+    for (i, b) in bytes.iter().enumerate() {
+        if *b == b'%'
+            && !(bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+                && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
+        {
+            return deny("a '%' that starts no percent-escape");
         }
-        if decoded.eq_ignore_ascii_case(FORBIDDEN_NAMESPACE) {
+    }
+    let Ok(decoded) = percent_decode_str(path).decode_utf8() else {
+        return deny("the decoded path is not UTF-8");
+    };
+    if decoded.chars().any(char::is_control) {
+        return deny("the decoded path holds control characters");
+    }
+    let raw: Vec<&str> = decoded[1..].split('/').collect();
+    let mut segs: Vec<String> = Vec::with_capacity(raw.len());
+    for s in &raw {
+        if s.is_empty() || *s == "." || *s == ".." {
+            return deny("empty, '.' or '..' path segments are not allowed (upstream decodes the path before routing)");
+        }
+        if s.eq_ignore_ascii_case(FORBIDDEN_NAMESPACE) {
             return deny("kubesphere-devops-system is not reachable for tenants");
         }
-        segs.push(decoded);
+        if s.contains('%') {
+            let twice = percent_decode_str(s).decode_utf8_lossy();
+            if twice.split('/').any(|c| c == "." || c == "..") {
+                return deny("a segment that walks to another Jenkins job once decoded again");
+            }
+        }
+        segs.push((*s).to_string());
     }
     let mut i = 0;
     if segs.first().map(String::as_str) == Some("clusters") {
@@ -258,6 +490,24 @@ mod tests {
             p.as_str(),
             "/kapis/devops.kubesphere.io/v1alpha2/namespaces/ns/pipelines/p/branches/feature%2Fx%3Fy%3D..%2F%25"
         );
+        // Encoding one segment is no protection: upstream decodes the whole
+        // path before routing, so `..%2F` is a `..` segment there.
+        let walk = ApiPath::kapi(gv::DEVOPS_V1ALPHA2)
+            .lit("namespaces")
+            .seg("ns")
+            .lit("pipelines/p/branches")
+            .seg("../../../other/pipelines/x");
+        assert!(check_allowed(&walk.for_cluster(&Cluster::Host)).is_err());
+        let b = BranchName::parse("feature/x").unwrap();
+        let p = ApiPath::kapi(gv::DEVOPS_V1ALPHA2)
+            .lit("namespaces")
+            .seg("ns")
+            .lit("pipelines/p/branches")
+            .branch(&b);
+        assert_eq!(
+            p.as_str(),
+            "/kapis/devops.kubesphere.io/v1alpha2/namespaces/ns/pipelines/p/branches/feature%252Fx"
+        );
         assert!(check_allowed(&p.for_cluster(&Cluster::Host)).is_ok());
         assert_eq!(
             p.for_cluster(&Cluster::Member("member-1".into())),
@@ -301,8 +551,145 @@ mod tests {
             "relative/kapis/x",
             "/kapis//x/y",
             "/kapis/x/y?a=b",
+            // Checked as upstream routes it: decoded once, then split (§16 U3).
+            "/kapis/devops.kubesphere.io/v1alpha2/namespaces/stone-devops/pipelines/broken-build/branches/..%2F..%2F..%2F..%2Fkubesphere-devops-system%2Fpipelines%2Fx/runs/1",
+            "/kapis/devops.kubesphere.io/v1alpha2/namespaces/stone-devops/pipelines/p/branches/..%2F..%2F..%2F..%2Fother%2Fpipelines%2Fx/runs/1",
+            "/kapis/devops.kubesphere.io/v1alpha2/namespaces/a/pipelines/p/branches/x%2F%2Fy/runs/1",
+            "/kapis/devops.kubesphere.io/v1alpha2/namespaces/a/pipelines/p/branches/x%2F.%2Fy/runs/1",
+            "/kapis/devops.kubesphere.io/v1alpha2/namespaces/a/pipelines/p/branches/%2Fapis%2Fx/runs/1",
+            "/kapis/devops.kubesphere.io/v1alpha2/namespaces/a/pipelines/%2E/x",
+            "/kapis/devops.kubesphere.io/v1alpha2/namespaces/a/pipelines/p%00/x",
+            "/kapis/devops.kubesphere.io/v1alpha2/namespaces/a/pipelines/p%0A/x",
+            "/kapis/devops.kubesphere.io/v1alpha2/namespaces/a/pipelines/p%zz/x",
+            "/kapis/devops.kubesphere.io/v1alpha2/namespaces/a/pipelines/p%2/x",
+            "/kapis/devops.kubesphere.io/v1alpha2/namespaces/a/pipelines/p%FF/x",
+            "/kapis/devops.kubesphere.io/v1alpha2/namespaces/a/pipelines/x/%2E%2E/%2E%2E/%2E%2E/%2E%2E/%2E%2E/api/v1/secrets",
+            "/kapis/devops.kubesphere.io/v1alpha2/namespaces/kubesphere-devops-system%2Fx/y",
+            // Jenkins decodes a path parameter once more: no walk there either.
+            "/kapis/devops.kubesphere.io/v1alpha2/namespaces/a/pipelines/p/branches/..%252F..%252Fx/runs/1",
+            "/kapis/devops.kubesphere.io/v1alpha2/namespaces/a/pipelines/p/branches/%252E%252E/runs/1",
+            "/kapis/devops.kubesphere.io/v1alpha2/namespaces/a/pipelines/p/branches/x%252F.%252Fy/runs/1",
         ] {
             assert!(check_allowed(bad).is_err(), "{bad} allowed");
+        }
+        for ok in [
+            "/kapis/devops.kubesphere.io/v1alpha2/namespaces/a/pipelines/p/branches/feature%252Flogin/runs/1",
+            "/kapis/devops.kubesphere.io/v1alpha2/namespaces/a/pipelines/p/branches/50%2525off/runs/1",
+            "/kapis/devops.kubesphere.io/v1alpha2/namespaces/a/pipelines/p/branches/v1.2..x/runs/1",
+        ] {
+            assert!(check_allowed(ok).is_ok(), "{ok} refused");
+        }
+    }
+
+    #[test]
+    fn branch_names_have_three_spellings() {
+        let b = BranchName::parse("feature/login").unwrap();
+        assert_eq!(b.raw(), "feature/login");
+        assert_eq!(b.encoded(), "feature%2Flogin");
+        assert_eq!(b.segment(), "feature%252Flogin");
+        assert_eq!(b.to_string(), "feature/login");
+        assert_eq!(serde_json::to_value(&b).unwrap(), serde_json::json!("feature/login"));
+        // The encoded form (any case), `refs/heads/` and blanks mean the same branch.
+        for same in [
+            "feature%2Flogin",
+            "feature%2flogin",
+            "refs/heads/feature/login",
+            " feature/login ",
+        ] {
+            assert_eq!(BranchName::parse(same).unwrap(), b, "{same}");
+        }
+        assert_eq!(BranchName::from_encoded("feature%2Flogin").unwrap(), b);
+        assert_eq!(BranchName::from_encoded("feature/login").unwrap(), b);
+        // Jenkins' NameEncoder escapes only # % / ? [ ] \ ; plain names are their own encoding.
+        for (raw, enc) in [
+            ("main", "main"),
+            ("release/1.2", "release%2F1.2"),
+            (
+                "dependabot/npm_and_yarn/lodash-4.17.21",
+                "dependabot%2Fnpm_and_yarn%2Flodash-4.17.21",
+            ),
+            ("50%off", "50%25off"),
+            ("issue#12", "issue%2312"),
+            ("a]b", "a%5Db"),
+            ("feat+x@y", "feat+x@y"),
+            ("ünï/cødé", "ünï%2Fcødé"),
+        ] {
+            let b = BranchName::from_raw(raw).unwrap();
+            assert_eq!(b.encoded(), enc, "{raw}");
+            assert_eq!(BranchName::from_encoded(enc).unwrap(), b, "{enc}");
+            assert_eq!(BranchName::parse(&b.encoded()).unwrap(), b, "{enc}");
+        }
+        // A literal `%` is typed encoded: never decoded twice or half.
+        assert_eq!(BranchName::parse("50%25off").unwrap().raw(), "50%off");
+        assert_eq!(BranchName::parse("a%252Fb").unwrap().raw(), "a%2Fb");
+        assert_eq!(BranchName::parse("a%252Fb").unwrap().segment(), "a%25252Fb");
+        assert!(BranchName::parse("50%off").is_err());
+        assert!(BranchName::parse("a%20b").is_err());
+    }
+
+    #[test]
+    fn branch_names_follow_git_ref_rules() {
+        for bad in [
+            "",
+            "   ",
+            "..",
+            "a..b",
+            "../../../../kubesphere-devops-system/pipelines/x",
+            "a/b/../../x",
+            "/apis/x",
+            "/api/v1/namespaces",
+            "x/",
+            "x//y",
+            "x/./y",
+            ".hidden",
+            "a/.b",
+            "a.lock",
+            "a.lock/b",
+            "x.",
+            "ref@{1}",
+            "@",
+            "-x",
+            "a b",
+            "a\u{0}b",
+            "a\nb",
+            "a\u{7f}",
+            "a\u{202e}b",
+            "a~1",
+            "a^",
+            "a:b",
+            "a?b",
+            "a*b",
+            "a[b",
+            "a\\b",
+            "..%2F..%2Fx",
+            "..%252F..%252Fx",
+            "%2E%2E",
+            "%2e%2e/x",
+            "%00",
+            "%zz",
+            "a%2",
+            "a%5Cb",
+            "a%3Fb",
+            &"a".repeat(256),
+        ] {
+            let e = BranchName::parse(bad).expect_err(bad);
+            assert_eq!(e.kind(), "invalid_branch", "{bad:?}");
+            let msg = e.to_string();
+            assert!(msg.len() < 600, "{bad:?}: {msg}");
+            assert!(!msg.chars().any(|c| c.is_control() || c == '\u{202e}'), "{msg:?}");
+        }
+        for ok in [
+            "main",
+            "a",
+            "feature/login",
+            "v1.2.3",
+            "a.b/c-d_e",
+            "@x",
+            "x@y",
+            "PR-12",
+            &"a".repeat(255),
+        ] {
+            assert!(BranchName::parse(ok).is_ok(), "{ok} refused");
         }
     }
 

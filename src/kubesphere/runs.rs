@@ -1,11 +1,13 @@
 //! Typed calls for branches and runs.
 
+use std::time::Duration;
+
 use reqwest::Method;
 
 use super::client::{Body, KsClient, read_tail};
 use super::error::{KsError, KsResult};
-use super::models::{BlueNode, BlueRun, Branch, List, NameValue, Page, PipelineRun};
-use super::path::{ApiPath, Cluster, gv, validate_label, validate_subdomain};
+use super::models::{BlueNode, BlueRun, BlueStep, Branch, List, NameValue, Page, PipelineRun};
+use super::path::{ApiPath, BranchName, Cluster, gv, validate_label, validate_subdomain};
 
 fn pipeline_path(namespace: &str, pipeline: &str) -> KsResult<ApiPath> {
     validate_label("project (namespace) name", namespace)?;
@@ -42,30 +44,33 @@ impl KsClient {
 
     /// `POST DV3/namespaces/{ns}/pipelines/{p}/pipelineruns[?branch=]`.
     /// Never retried (see [`KsClient::execute`]): a lost answer must not
-    /// start a second build.
+    /// start a second build. The branch goes as its encoded name, which
+    /// becomes `spec.scm.refName`: the controller path-escapes it once and
+    /// Jenkins finds the branch job by it (§16 U4).
     pub async fn create_pipelinerun(
         &self,
         cluster: &Cluster,
         namespace: &str,
         pipeline: &str,
-        branch: Option<&str>,
+        branch: Option<&BranchName>,
         parameters: &[NameValue],
     ) -> KsResult<PipelineRun> {
         let path = pipeline_path(namespace, pipeline)?.lit("pipelineruns");
-        let q: Vec<(&str, String)> = branch.map(|b| vec![("branch", b.to_string())]).unwrap_or_default();
+        let q: Vec<(&str, String)> = branch.map(|b| vec![("branch", b.encoded())]).unwrap_or_default();
         let body = serde_json::json!({ "parameters": parameters });
         self.send_json(Method::POST, cluster, &path, &q, &body).await
     }
 
     /// `GET DV3/namespaces/{ns}/pipelines/{p}/pipelineruns?backward=false`:
     /// every run (including one created a moment ago), newest first, with
-    /// the Jenkins status filled in.
+    /// the Jenkins status filled in. `branch` filters on `spec.scm.refName`,
+    /// the encoded name (§16 U4).
     pub async fn list_pipelineruns(
         &self,
         cluster: &Cluster,
         namespace: &str,
         pipeline: &str,
-        branch: Option<&str>,
+        branch: Option<&BranchName>,
         page: (u32, u32),
     ) -> KsResult<Page<PipelineRun>> {
         let path = pipeline_path(namespace, pipeline)?.lit("pipelineruns");
@@ -75,7 +80,7 @@ impl KsClient {
             ("limit", page.1.to_string()),
         ];
         if let Some(b) = branch {
-            q.push(("branch", b.to_string()));
+            q.push(("branch", b.encoded()));
         }
         let list: Option<List<PipelineRun>> = self.get_json(cluster, &path, &q).await?;
         Ok(Page::from_list(list))
@@ -96,7 +101,12 @@ impl KsClient {
 
 /// Where a Jenkins run lives in v1alpha2: `R` for a regular pipeline, `RB`
 /// (through the branch job) for a multi-branch one.
-pub(crate) fn v2_run_path(namespace: &str, pipeline: &str, branch: Option<&str>, run_id: &str) -> KsResult<ApiPath> {
+pub(crate) fn v2_run_path(
+    namespace: &str,
+    pipeline: &str,
+    branch: Option<&BranchName>,
+    run_id: &str,
+) -> KsResult<ApiPath> {
     validate_label("project (namespace) name", namespace)?;
     validate_subdomain("pipeline name", pipeline)?;
     if run_id.is_empty() || !run_id.bytes().all(|b| b.is_ascii_digit()) {
@@ -110,14 +120,17 @@ pub(crate) fn v2_run_path(namespace: &str, pipeline: &str, branch: Option<&str>,
         .lit("pipelines")
         .seg(pipeline);
     if let Some(b) = branch {
-        if b.is_empty() || b.len() > 255 || b.chars().any(char::is_control) {
-            return Err(KsError::Invalid(format!("branch name {b:?} is not valid")));
-        }
-        // Upstream wants the URL-encoded branch name as one segment.
-        p = p.lit("branches").seg(b);
+        // The encoded name as one segment (§16 U3): `feature%252Flogin`.
+        p = p.lit("branches").branch(b);
     }
     Ok(p.lit("runs").seg(run_id))
 }
+
+/// Longest wait for upstream's `nodesdetail` (and again for the stage by
+/// stage fallback): it can hang forever (U7).
+pub const NODES_DETAIL_BUDGET: Duration = Duration::from_secs(15);
+
+const NODES_DETAIL_HINT: &str = "Jenkins did not list the run's stages in time (upstream's nodesdetail hangs when one stage's steps cannot be read); read the console log with get_run_log instead, or try again later";
 
 /// What Jenkins said to an input answer.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -135,7 +148,7 @@ impl KsClient {
         cluster: &Cluster,
         namespace: &str,
         pipeline: &str,
-        branch: Option<&str>,
+        branch: Option<&BranchName>,
         run_id: &str,
     ) -> KsResult<BlueRun> {
         let path = v2_run_path(namespace, pipeline, branch, run_id)?.lit("stop");
@@ -144,19 +157,88 @@ impl KsClient {
             .await
     }
 
-    /// `GET R/runs/{id}/nodesdetail` (or `RB/...`): stages with their steps
-    /// and the `aprovable` flag of paused input steps.
+    /// `GET DV3/namespaces/{ns}/pipelineruns/{name}/nodedetails`: the stages
+    /// and steps the PipelineRun controller stored (no live Jenkins call, so
+    /// it cannot hang like `nodesdetail`, U7). `Ok(None)` when nothing usable
+    /// is stored yet: upstream answers 500 (`unexpected end of JSON input`)
+    /// until the controller has written the stages. Every step carries
+    /// `approvable: true` whoever asks (an upstream placeholder).
+    pub async fn pipelinerun_node_details(
+        &self,
+        cluster: &Cluster,
+        namespace: &str,
+        name: &str,
+    ) -> KsResult<Option<Vec<BlueNode>>> {
+        validate_label("project (namespace) name", namespace)?;
+        validate_subdomain("PipelineRun name", name)?;
+        let path = ApiPath::kapi(gv::DEVOPS_V1ALPHA3)
+            .lit("namespaces")
+            .seg(namespace)
+            .lit("pipelineruns")
+            .seg(name)
+            .lit("nodedetails");
+        match self.get_json::<Option<Vec<BlueNode>>>(cluster, &path, &[]).await {
+            Ok(nodes) => Ok(Some(nodes.unwrap_or_default())),
+            Err(KsError::Upstream { status: 500, .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Stages with their steps of a Jenkins run through v1alpha2, for runs
+    /// that have no PipelineRun (or none with stored stages). Upstream's
+    /// `nodesdetail` can hang forever (U7), so it gets a bounded wait
+    /// ([`NODES_DETAIL_BUDGET`], at most the request timeout); when it does
+    /// not answer in time the stages are read one call at a time (`nodes`,
+    /// then `nodes/{id}/steps` per stage, in the same budget). A stage whose
+    /// steps cannot be read keeps `steps: None`.
     pub async fn run_nodes_detail(
         &self,
         cluster: &Cluster,
         namespace: &str,
         pipeline: &str,
-        branch: Option<&str>,
+        branch: Option<&BranchName>,
         run_id: &str,
     ) -> KsResult<Vec<BlueNode>> {
-        let path = v2_run_path(namespace, pipeline, branch, run_id)?.lit("nodesdetail");
-        let nodes: Option<Vec<BlueNode>> = self.get_json(cluster, &path, &[]).await?;
-        Ok(nodes.unwrap_or_default())
+        let run = v2_run_path(namespace, pipeline, branch, run_id)?;
+        let budget = self.settings().timeout.min(NODES_DETAIL_BUDGET);
+        let detail = run.clone().lit("nodesdetail");
+        match tokio::time::timeout(budget, self.get_json::<Option<Vec<BlueNode>>>(cluster, &detail, &[])).await {
+            Ok(r) => return Ok(r?.unwrap_or_default()),
+            Err(_) => {
+                tracing::debug!(path = %detail.for_cluster(cluster), "nodesdetail did not answer; reading stages one by one")
+            }
+        }
+        let one_by_one = async {
+            let nodes_path = run.clone().lit("nodes");
+            let mut nodes: Vec<BlueNode> = self
+                .get_json::<Option<Vec<BlueNode>>>(cluster, &nodes_path, &[])
+                .await?
+                .unwrap_or_default();
+            for n in nodes.iter_mut() {
+                if n.id.is_empty()
+                    || !n
+                        .id
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                {
+                    continue;
+                }
+                let steps_path = run.clone().lit("nodes").seg(&n.id).lit("steps");
+                match self.get_json::<Option<Vec<BlueStep>>>(cluster, &steps_path, &[]).await {
+                    Ok(steps) => n.steps = Some(steps.unwrap_or_default()),
+                    Err(e) => tracing::debug!(error = %e, stage = %n.id, "steps of a stage unreadable"),
+                }
+            }
+            Ok::<_, KsError>(nodes)
+        };
+        match tokio::time::timeout(budget, one_by_one).await {
+            Ok(r) => r,
+            Err(_) => Err(KsError::Timeout {
+                path: detail.for_cluster(cluster),
+                timeout: budget * 2,
+                hint: NODES_DETAIL_HINT,
+            }),
+        }
     }
 
     /// `POST R/runs/{id}/nodes/{node}/steps/{step}`: proceed (with
@@ -168,7 +250,7 @@ impl KsClient {
         cluster: &Cluster,
         namespace: &str,
         pipeline: &str,
-        branch: Option<&str>,
+        branch: Option<&BranchName>,
         run_id: &str,
         node: &str,
         step: &str,
@@ -186,11 +268,7 @@ impl KsClient {
             .seg(node)
             .lit("steps")
             .seg(step);
-        let body = if proceed {
-            serde_json::json!({"id": input_id, "parameters": parameters})
-        } else {
-            serde_json::json!({"id": input_id, "abort": true})
-        };
+        let body = input_body(input_id, proceed, parameters);
         let r = self
             .execute(
                 Method::POST,
@@ -204,6 +282,20 @@ impl KsClient {
         let full = path.for_cluster(cluster);
         let (_, bytes) = read_tail(r, 64 * 1024, &full).await?;
         Ok(input_reply(&bytes))
+    }
+}
+
+/// The answer to an input step. An empty parameter list is left out: ks-devops
+/// adds `"parameters":[]` itself only when the field is missing or null, and
+/// drops an empty list it was given, after which Blue Ocean answers
+/// `parameters is required` (U1).
+fn input_body(input_id: &str, proceed: bool, parameters: &[NameValue]) -> serde_json::Value {
+    if !proceed {
+        serde_json::json!({"id": input_id, "abort": true})
+    } else if parameters.is_empty() {
+        serde_json::json!({"id": input_id})
+    } else {
+        serde_json::json!({"id": input_id, "parameters": parameters})
     }
 }
 
@@ -244,12 +336,31 @@ mod tests {
     }
 
     #[test]
+    fn an_input_answer_never_sends_an_empty_parameter_list() {
+        assert_eq!(input_body("Go", true, &[]), serde_json::json!({"id": "Go"}));
+        assert_eq!(
+            input_body("Go", false, &[]),
+            serde_json::json!({"id": "Go", "abort": true})
+        );
+        let p = [NameValue {
+            name: "A".into(),
+            value: "1".into(),
+        }];
+        assert_eq!(
+            input_body("Go", true, &p),
+            serde_json::json!({"id": "Go", "parameters": [{"name": "A", "value": "1"}]})
+        );
+    }
+
+    #[test]
     fn run_paths_validate_ids_and_encode_branches() {
-        let p = v2_run_path("ns", "p", Some("feature/x"), "3").unwrap();
+        let b = BranchName::parse("feature/x").unwrap();
+        let p = v2_run_path("ns", "p", Some(&b), "3").unwrap();
         assert_eq!(
             p.for_cluster(&Cluster::Host),
-            "/kapis/devops.kubesphere.io/v1alpha2/namespaces/ns/pipelines/p/branches/feature%2Fx/runs/3"
+            "/kapis/devops.kubesphere.io/v1alpha2/namespaces/ns/pipelines/p/branches/feature%252Fx/runs/3"
         );
+        assert!(super::super::path::check_allowed(&p.for_cluster(&Cluster::Host)).is_ok());
         assert!(v2_run_path("ns", "p", None, "3/../x").is_err());
         assert!(v2_run_path("ns", "p", None, "").is_err());
     }

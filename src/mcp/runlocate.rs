@@ -9,7 +9,7 @@ use super::context::ToolCtx;
 use super::error::ToolError;
 use super::resolve::ProjectRef;
 use super::runview::RunView;
-use super::tools::get_run::find_run_on_branch;
+use super::tools::get_run::{find_run_on_branch, parse_branch};
 
 /// How the caller named the run.
 #[derive(Clone, Copy, Debug, Default)]
@@ -57,7 +57,8 @@ pub async fn locate_run(ctx: &ToolCtx, project: &ProjectRef, sel: RunSelector<'_
     let name = nonempty(sel.name);
     let pipeline = nonempty(sel.pipeline);
     let run_id = nonempty(sel.run_id);
-    let branch = nonempty(sel.branch);
+    let branch = parse_branch(sel.branch)?;
+    let branch = branch.as_ref();
     if let Some(id) = run_id {
         validate_run_id(id)?;
     }
@@ -71,13 +72,13 @@ pub async fn locate_run(ctx: &ToolCtx, project: &ProjectRef, sel: RunSelector<'_
             let blue = BlueRunRef {
                 namespace: project.name.clone(),
                 pipeline: p.to_string(),
-                branch: branch.map(str::to_string),
+                branch: branch.cloned(),
                 run_id: id.to_string(),
             };
             match ctx.client.get_blue_run(&project.cluster(), &blue).await {
                 Ok(run) => {
                     let mut v = RunView::from_blue(&run, Some(p.to_string()));
-                    v.branch = branch.map(str::to_string);
+                    v.branch = branch.cloned();
                     return Ok(LocatedRun {
                         view: v,
                         blue: Some(blue),
@@ -109,7 +110,7 @@ pub async fn locate_run(ctx: &ToolCtx, project: &ProjectRef, sel: RunSelector<'_
         (Some(p), Some(id)) if validate_run_id(&id).is_ok() => Some(BlueRunRef {
             namespace: project.name.clone(),
             pipeline: p,
-            branch: view.branch.clone().or(branch.map(str::to_string)),
+            branch: view.branch.clone().or(branch.cloned()),
             run_id: id,
         }),
         _ => None,

@@ -4,6 +4,7 @@
 use schemars::JsonSchema;
 use serde::Serialize;
 
+use crate::kubesphere::BranchName;
 use crate::kubesphere::models::{BlueRun, PipelineRun};
 
 /// A run, compact.
@@ -17,9 +18,10 @@ pub struct RunView {
     pub run_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pipeline: Option<String>,
-    /// Branch of a multi-branch pipeline run.
+    /// Branch of a multi-branch pipeline run, as Git names it (`feature/login`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub branch: Option<String>,
+    #[schemars(with = "Option<String>")]
+    pub branch: Option<BranchName>,
     /// PipelineRun phase: Pending (also: waiting for input), Running, Succeeded, Failed (also: aborted), Unknown.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub phase: Option<String>,

@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::kubesphere::models::NameValue;
+use crate::kubesphere::logs::BlueRunRef;
+use crate::kubesphere::models::{BlueNode, NameValue};
 use crate::kubesphere::runs::InputReply;
 use crate::mcp::confirm::{ConfirmedBy, Target, confirm};
 use crate::mcp::context::ToolCtx;
@@ -14,7 +15,8 @@ use crate::mcp::error::ToolError;
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
 use crate::mcp::resolve::{ProjectRef, resolve_input};
 use crate::mcp::runview::RunView;
-use crate::mcp::tools::get_run::find_run;
+use crate::mcp::tools::diagnose_run::nodes_of;
+use crate::mcp::tools::get_run::{find_run_on_branch, parse_branch};
 use crate::mcp::tools::stop_run::{ActiveRun, active_run};
 
 crate::project_scoped!(ApproveInputInput);
@@ -44,6 +46,9 @@ pub struct ApproveInputInput {
     pub pipeline: Option<String>,
     #[serde(default)]
     pub run_id: Option<String>,
+    /// With `run_id` of a multi-branch pipeline: the branch as Git names it, e.g. `feature/login` (run ids repeat per branch).
+    #[serde(default)]
+    pub branch: Option<String>,
     /// proceed or abort, as the user decided.
     pub action: InputAction,
     /// Values for the input step's parameters, if it asks for any.
@@ -100,6 +105,7 @@ impl ToolDef for ApproveInput {
     type Output = ApproveInputOutput;
 
     async fn call(ctx: ToolCtx, input: ApproveInputInput) -> Result<ApproveInputOutput, ToolError> {
+        let branch = parse_branch(input.branch.as_deref())?;
         let project = resolve_input(&ctx, &input).await?;
         let cluster = project.cluster();
         let read = || async {
@@ -109,6 +115,7 @@ impl ToolDef for ApproveInput {
                 input.name.as_deref(),
                 input.pipeline.as_deref(),
                 input.run_id.as_deref(),
+                branch.as_ref(),
                 "approve",
             )
             .await?;
@@ -144,7 +151,7 @@ impl ToolDef for ApproveInput {
                 &cluster,
                 &project.name,
                 &run.pipeline,
-                run.run.branch.as_deref(),
+                run.run.branch.as_ref(),
                 &run.run_id,
                 &pending.node_id,
                 &pending.step_id,
@@ -163,12 +170,13 @@ impl ToolDef for ApproveInput {
                     .unwrap_or_default()
             )));
         }
-        let after = find_run(
+        let after = find_run_on_branch(
             &ctx,
             &project,
             run.run.name.as_deref(),
             Some(&run.pipeline),
             Some(&run.run_id),
+            run.run.branch.as_ref(),
         )
         .await
         .unwrap_or(run.run);
@@ -188,31 +196,14 @@ async fn pending_input(
     run: &ActiveRun,
     wanted: Option<&str>,
 ) -> Result<PendingInput, ToolError> {
-    let nodes = ctx
-        .client
-        .run_nodes_detail(
-            &project.cluster(),
-            &project.name,
-            &run.pipeline,
-            run.run.branch.as_deref(),
-            &run.run_id,
-        )
-        .await?;
-    let mut pending: Vec<PendingInput> = Vec::new();
-    for n in &nodes {
-        for s in n.steps.iter().flatten() {
-            if let Some(i) = s.input.as_ref().filter(|_| s.state.as_deref() == Some("PAUSED")) {
-                pending.push(PendingInput {
-                    input_id: i.id.clone(),
-                    message: i.message.clone(),
-                    stage: n.display_name.clone(),
-                    submitter: i.submitter.clone().filter(|x| !x.is_empty()),
-                    node_id: n.id.clone(),
-                    step_id: s.id.clone(),
-                });
-            }
-        }
-    }
+    let blue = BlueRunRef {
+        namespace: project.name.clone(),
+        pipeline: run.pipeline.clone(),
+        branch: run.run.branch.clone(),
+        run_id: run.run_id.clone(),
+    };
+    let nodes = nodes_of(ctx, &project.cluster(), &blue, run.run.name.as_deref()).await?;
+    let mut pending = pending_inputs(&nodes);
     match (pending.len(), wanted) {
         (0, _) => Err(ToolError::InvalidInput(format!(
             "{} is not waiting for input; nothing to answer",
@@ -233,6 +224,26 @@ async fn pending_input(
                 .join(", ")
         ))),
     }
+}
+
+/// The `input` steps of a run that wait for an answer, in stage order.
+pub fn pending_inputs(nodes: &[BlueNode]) -> Vec<PendingInput> {
+    let mut pending = Vec::new();
+    for n in nodes {
+        for s in n.steps.iter().flatten() {
+            if let Some(i) = s.input.as_ref().filter(|_| s.state.as_deref() == Some("PAUSED")) {
+                pending.push(PendingInput {
+                    input_id: i.id.clone(),
+                    message: i.message.clone(),
+                    stage: n.display_name.clone(),
+                    submitter: i.submitter.clone().filter(|x| !x.is_empty()),
+                    node_id: n.id.clone(),
+                    step_id: s.id.clone(),
+                });
+            }
+        }
+    }
+    pending
 }
 
 #[cfg(test)]
@@ -374,6 +385,58 @@ mod tests {
             &c,
             "get_run",
             serde_json::json!({"project": "stone-devops", "name": name}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(r["run"]["state"], "PAUSED");
+    }
+
+    /// U1: upstream refuses `"parameters":[]` (500 `parameters is required`).
+    #[tokio::test]
+    async fn an_input_without_parameters_is_approved() {
+        let sim = sim().await;
+        let c = crate::testing::ctx_unconfirmed(&sim);
+        // Seeded: release-gate run 1 waits at an input without parameters.
+        let out = call(
+            &c,
+            "approve_input",
+            serde_json::json!({"project": "stone-devops", "pipeline": "release-gate", "run_id": "1", "action": "proceed"}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(out["input"]["message"], "Release 1.4.2 to production?");
+        assert_eq!(out["input"]["stage"], "Approve");
+        let name = out["run"]["name"].as_str().unwrap().to_string();
+        assert_eq!(wait_finished(&c, &name).await["result"], "SUCCESS");
+        let submitted: Vec<_> = sim
+            .requests()
+            .into_iter()
+            .filter(|r| r.method == "POST" && r.path.contains("/steps/"))
+            .collect();
+        assert_eq!(submitted.len(), 1, "sent once: {submitted:?}");
+    }
+
+    /// U5: Jenkins' 400 arrives as a 500; it is a definite refusal, not a
+    /// write of unknown outcome.
+    #[tokio::test]
+    async fn a_parameter_jenkins_rejects_is_a_clear_refusal() {
+        let sim = sim().await;
+        let c = crate::testing::ctx_unconfirmed(&sim);
+        let err = call(
+            &c,
+            "approve_input",
+            serde_json::json!({"project": "stone-devops", "pipeline": "release-gate", "run_id": "1", "action": "proceed", "parameters": {"TARGET": "prod"}}),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.kind(), "bad_request", "{err}");
+        let text = err.to_string();
+        assert!(text.contains("No such parameter definition: TARGET"), "{text}");
+        assert!(!text.contains("may or may not"), "{text}");
+        let r = call(
+            &c,
+            "get_run",
+            serde_json::json!({"project": "stone-devops", "pipeline": "release-gate", "run_id": "1"}),
         )
         .await
         .unwrap();

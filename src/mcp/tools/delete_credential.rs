@@ -57,11 +57,13 @@ impl ToolDef for DeleteCredential {
         // Refuses Secrets of other types (NotFound naming the type).
         let read =
             || async { Ok::<Credential, ToolError>(ctx.client.get_credential(&cluster, &project.name, &id).await?) };
+        // Upstream answers every Jenkins-side failure of the usage route
+        // with 500 (U5); a credential Jenkins does not have yet is a 404.
         let used_by = match ctx.client.credential_usage(&cluster, &project.name, &id).await {
-            Ok(u) => u,
+            Ok(u) => Some(u),
             Err(e) => {
                 tracing::debug!(error = %e, "credential usage unknown");
-                Vec::new()
+                None
             }
         };
         let describe = |c: &Credential| Target {
@@ -78,13 +80,13 @@ impl ToolDef for DeleteCredential {
                 c.kind.short_name()
             ),
         };
-        let consequence = if used_by.is_empty() {
-            "Pipelines that use it fail until it is recreated; this cannot be undone.".to_string()
-        } else {
-            format!(
+        let consequence = match used_by.as_deref() {
+            Some([]) => "Pipelines that use it fail until it is recreated; this cannot be undone.".to_string(),
+            Some(used) => format!(
                 "It is used by {}, which fail until it is recreated; this cannot be undone.",
-                used_by.join(", ")
-            )
+                used.join(", ")
+            ),
+            None => "Which pipelines use it could not be checked (Jenkins did not say); pipelines that use it fail until it is recreated; this cannot be undone.".to_string(),
         };
         let (cred, confirmed_by) = confirm(&ctx, Self::NAME, "Delete", &consequence, read, describe).await?;
         ctx.client.delete_credential(&cluster, &project.name, &id).await?;

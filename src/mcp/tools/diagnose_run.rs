@@ -72,7 +72,7 @@ pub struct DiagnoseRunInput {
     pub pipeline: Option<String>,
     #[serde(default)]
     pub run_id: Option<String>,
-    /// With `run_id` of a multi-branch pipeline: the branch.
+    /// With `run_id` of a multi-branch pipeline: the branch as Git names it, e.g. `feature/login` (the encoded `feature%2Flogin` means the same branch).
     #[serde(default)]
     pub branch: Option<String>,
     /// Lines of the failing step's log tail (1-200, default 40; at most 8 KB).
@@ -233,7 +233,7 @@ impl ToolDef for DiagnoseRun {
             });
         };
         let cluster = project.cluster();
-        let nodes = nodes_of(&ctx, &cluster, &blue).await?;
+        let nodes = nodes_of(&ctx, &cluster, &blue, run.name.as_deref()).await?;
         let stages: Vec<StageView> = nodes.iter().map(stage_view).collect();
         let failing = first_failing(&nodes);
         let failing_stage = failing.map(|(s, _)| StageRef {
@@ -500,21 +500,28 @@ fn summary(
 
 // ------------------------------------------------- shared with get_run_log
 
-/// Stages of the run with their steps (`nodesdetail`).
+/// Stages of the run with their steps. Read from what the PipelineRun
+/// controller stored (`DV3 .../pipelineruns/{pipelinerun}/nodedetails`) when
+/// the run has a PipelineRun; through Jenkins (`nodesdetail`, with a bounded
+/// wait, U7) only when it has none, or nothing is stored for it yet, or it
+/// was deleted meanwhile. The stored stages lag Jenkins by the controller's
+/// sync interval.
 pub async fn nodes_of(
     ctx: &ToolCtx,
     cluster: &crate::kubesphere::Cluster,
     run: &crate::kubesphere::logs::BlueRunRef,
+    pipelinerun: Option<&str>,
 ) -> Result<Vec<BlueNode>, ToolError> {
+    if let Some(name) = pipelinerun.map(str::trim).filter(|n| !n.is_empty()) {
+        match ctx.client.pipelinerun_node_details(cluster, &run.namespace, name).await {
+            Ok(Some(nodes)) => return Ok(nodes),
+            Ok(None) | Err(KsError::NotFound { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
     Ok(ctx
         .client
-        .run_nodes_detail(
-            cluster,
-            &run.namespace,
-            &run.pipeline,
-            run.branch.as_deref(),
-            &run.run_id,
-        )
+        .run_nodes_detail(cluster, &run.namespace, &run.pipeline, run.branch.as_ref(), &run.run_id)
         .await?)
 }
 
@@ -685,6 +692,138 @@ mod tests {
         assert_eq!(out["summary"], "The run succeeded: nothing failed.");
         assert!(out.get("failing_stage").is_none());
         assert_eq!(out["stages"][0]["name"], "Hello");
+    }
+
+    fn hang_nodesdetail(sim: &ks_sim::Sim) {
+        sim.inject(ks_sim::Fault {
+            method: Some("GET".into()),
+            path_contains: "/nodesdetail".into(),
+            kind: ks_sim::FaultKind::Hang,
+            times: u32::MAX,
+        });
+    }
+
+    /// U7: a run with a PipelineRun reads the stored stages, never the
+    /// Jenkins `nodesdetail` that can hang.
+    #[tokio::test]
+    async fn stages_come_from_the_stored_nodedetails() {
+        let sim = sim().await;
+        hang_nodesdetail(&sim);
+        let c = ctx(&sim);
+        let started = std::time::Instant::now();
+        let out = call(
+            &c,
+            "diagnose_run",
+            json!({"project": "stone-devops", "pipeline": "broken-build", "run_id": "1"}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(out["failing_stage"]["name"], "Test");
+        assert_eq!(out["failing_step"]["name"], "Shell Script");
+        let step = out["failing_step"]["id"].as_str().unwrap().to_string();
+        let log = call(
+            &c,
+            "get_run_log",
+            json!({"project": "stone-devops", "pipeline": "broken-build", "run_id": "1", "node": "Test"}),
+        )
+        .await
+        .unwrap();
+        assert!(log["text"].as_str().unwrap().contains("[ERROR] CartTest"), "{log}");
+        let log = call(
+            &c,
+            "get_run_log",
+            json!({"project": "stone-devops", "pipeline": "broken-build", "run_id": "1", "step": step}),
+        )
+        .await
+        .unwrap();
+        assert!(log["text"].as_str().unwrap().contains("exit 1"), "{log}");
+        // A hang would cost the request timeout (5 s here) at least.
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        let paths: Vec<String> = sim.requests().into_iter().map(|r| r.path).collect();
+        assert!(paths.iter().any(|p| p.ends_with("/nodedetails")), "{paths:?}");
+        assert!(!paths.iter().any(|p| p.ends_with("/nodesdetail")), "{paths:?}");
+    }
+
+    /// U7: a run without a PipelineRun still gets its stages, in bounded
+    /// time, when `nodesdetail` hangs.
+    #[tokio::test]
+    async fn a_hanging_nodesdetail_costs_a_bounded_wait() {
+        let sim = sim().await;
+        let token = sim.issue_token("tenant").unwrap();
+        let r: serde_json::Value = reqwest::Client::new()
+            .post(format!(
+                "{}/kapis/devops.kubesphere.io/v1alpha2/namespaces/stone-devops/pipelines/broken-build/runs",
+                sim.url()
+            ))
+            .bearer_auth(token)
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let id = r["id"].as_str().unwrap().to_string();
+        let c = ctx(&sim);
+        for _ in 0..200 {
+            let log = call(
+                &c,
+                "get_run_log",
+                json!({"project": "stone-devops", "pipeline": "broken-build", "run_id": id, "tail_lines": 1}),
+            )
+            .await
+            .unwrap();
+            if log["still_writing"] == false {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+        }
+        hang_nodesdetail(&sim);
+        let started = std::time::Instant::now();
+        let out = call(
+            &c,
+            "diagnose_run",
+            json!({"project": "stone-devops", "pipeline": "broken-build", "run_id": id}),
+        )
+        .await
+        .unwrap();
+        // The test client's request timeout (5 s) bounds the nodesdetail wait.
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(8),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(out["failing_stage"]["name"], "Test", "{out}");
+        assert_eq!(out["failing_step"]["name"], "Shell Script", "{out}");
+        let paths: Vec<String> = sim.requests().into_iter().map(|r| r.path).collect();
+        assert!(
+            paths.iter().any(|p| p.ends_with(&format!("/runs/{id}/nodes"))),
+            "{paths:?}"
+        );
+    }
+
+    /// U5: Jenkins' "no such run" arrives as a 500; it is answered as not
+    /// found, never "retry later".
+    #[tokio::test]
+    async fn a_run_that_does_not_exist_is_not_found() {
+        let sim = sim().await;
+        let c = ctx(&sim);
+        for tool in ["get_run_log", "diagnose_run", "get_run", "list_artifacts"] {
+            for args in [
+                json!({"project": "stone-devops", "pipeline": "hello", "run_id": "99"}),
+                json!({"project": "stone-devops", "pipeline": "echo-pipeline", "run_id": "7", "branch": "main"}),
+                json!({"project": "stone-devops", "name": "hello-nope1"}),
+            ] {
+                let e = call(&c, tool, args.clone()).await.unwrap_err();
+                let text = e.to_string();
+                assert_eq!(e.kind(), "not_found", "{tool} {args}: {text}");
+                assert!(!text.contains("retry later"), "{tool} {args}: {text}");
+                assert!(
+                    text.contains("has no run") || text.contains("not found") || text.contains("no run of"),
+                    "{tool} {args}: {text}"
+                );
+            }
+        }
     }
 
     #[tokio::test]

@@ -46,7 +46,7 @@ pub struct DownloadArtifactInput {
     pub pipeline: Option<String>,
     #[serde(default)]
     pub run_id: Option<String>,
-    /// With `run_id` of a multi-branch pipeline: the branch.
+    /// With `run_id` of a multi-branch pipeline: the branch as Git names it, e.g. `feature/login` (the encoded `feature%2Flogin` means the same branch).
     #[serde(default)]
     pub branch: Option<String>,
     #[serde(default)]
@@ -148,7 +148,8 @@ impl ToolDef for DownloadArtifact {
             .download_artifact(&cluster, &project.name, &pr_name, &wanted)
             .await
             .map_err(|e| match e {
-                KsError::Upstream { status: 500, message, .. } if message.contains("status code is 404") => {
+                // Upstream's 500 "failed to get artifact. the HTTP status code is 404".
+                KsError::NotFound { message, .. } if message.contains("failed to get artifact") => {
                     ToolError::InvalidInput(format!(
                         "KubeSphere could not fetch artifact {wanted:?} from Jenkins ({message}); check the path with list_artifacts"
                     ))

@@ -85,7 +85,7 @@ pub struct GetPipelineOutput {
     /// Multi-branch: id of the credential used to reach the repository.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub credential_id: Option<String>,
-    /// Multi-branch: branch names Jenkins knows (from the last scan).
+    /// Multi-branch: branch names Jenkins knows (from the last scan), as Git names them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub branch_names: Option<Vec<String>>,
 }
@@ -119,7 +119,17 @@ impl ToolDef for GetPipeline {
             .as_ref()
             .and_then(|m| m.get("branchNames"))
             .and_then(|b| b.as_array())
-            .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect());
+            // Jenkins job names (`feature%2Flogin`), shown as Git names.
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str())
+                    .map(|n| {
+                        crate::kubesphere::BranchName::from_encoded(n)
+                            .map(|b| b.raw().to_string())
+                            .unwrap_or_else(|_| n.to_string())
+                    })
+                    .collect()
+            });
         Ok(GetPipelineOutput {
             name: meta.name.clone(),
             kind: p.spec.kind.clone(),
@@ -185,6 +195,14 @@ mod tests {
         assert_eq!(echo["type"], "multi-branch-pipeline");
         assert_eq!(echo["source_type"], "git");
         assert!(echo.get("jenkinsfile").is_none());
+        // Jenkins' encoded job names come back as Git names.
+        let names: Vec<&str> = echo["branch_names"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|n| n.as_str())
+            .collect();
+        assert!(names.contains(&"feature/login"), "{names:?}");
     }
 
     #[tokio::test]

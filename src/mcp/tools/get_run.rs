@@ -3,6 +3,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::kubesphere::BranchName;
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
@@ -26,7 +27,7 @@ pub struct GetRunInput {
     pub pipeline: Option<String>,
     #[serde(default)]
     pub run_id: Option<String>,
-    /// With `run_id` of a multi-branch pipeline: the branch (run ids repeat per branch).
+    /// With `run_id` of a multi-branch pipeline: the branch as Git names it, e.g. `feature/login` (run ids repeat per branch; the encoded `feature%2Flogin` means the same branch).
     #[serde(default)]
     pub branch: Option<String>,
     #[serde(default)]
@@ -51,6 +52,7 @@ impl ToolDef for GetRun {
     type Output = GetRunOutput;
 
     async fn call(ctx: ToolCtx, input: GetRunInput) -> Result<GetRunOutput, ToolError> {
+        let branch = parse_branch(input.branch.as_deref())?;
         let project = resolve_input(&ctx, &input).await?;
         let run = find_run_on_branch(
             &ctx,
@@ -58,11 +60,21 @@ impl ToolDef for GetRun {
             input.name.as_deref(),
             input.pipeline.as_deref(),
             input.run_id.as_deref(),
-            input.branch.as_deref(),
+            branch.as_ref(),
         )
         .await?;
         Ok(GetRunOutput { project, run })
     }
+}
+
+/// A tool's optional `branch` argument: blank is none; anything else must
+/// be a valid branch name (see [`BranchName::parse`]).
+pub fn parse_branch(input: Option<&str>) -> Result<Option<BranchName>, ToolError> {
+    Ok(input
+        .map(str::trim)
+        .filter(|b| !b.is_empty())
+        .map(BranchName::parse)
+        .transpose()?)
 }
 
 /// Finds a run by name, or by pipeline + Jenkins run id.
@@ -84,9 +96,8 @@ pub async fn find_run_on_branch(
     name: Option<&str>,
     pipeline: Option<&str>,
     run_id: Option<&str>,
-    branch: Option<&str>,
+    branch: Option<&BranchName>,
 ) -> Result<RunView, ToolError> {
-    let branch = branch.map(str::trim).filter(|b| !b.is_empty());
     let cluster = project.cluster();
     if let Some(name) = name.map(str::trim).filter(|n| !n.is_empty()) {
         let pr = ctx.client.get_pipelinerun(&cluster, &project.name, name).await?;

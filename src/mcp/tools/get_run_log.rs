@@ -50,7 +50,7 @@ pub struct GetRunLogInput {
     pub pipeline: Option<String>,
     #[serde(default)]
     pub run_id: Option<String>,
-    /// With `run_id` of a multi-branch pipeline: the branch.
+    /// With `run_id` of a multi-branch pipeline: the branch as Git names it, e.g. `feature/login` (the encoded `feature%2Flogin` means the same branch).
     #[serde(default)]
     pub branch: Option<String>,
     /// A stage: its id or name (diagnose_run lists them). Alone: the logs of the stage's steps one after the other.
@@ -502,12 +502,13 @@ async fn choose(
     ctx: &ToolCtx,
     project: &ProjectRef,
     blue: &BlueRunRef,
+    pipelinerun: Option<&str>,
     target: &Target,
 ) -> Result<Option<Chosen>, ToolError> {
     let (node, step) = (target.node.as_deref(), target.step.as_deref());
     if node.is_none() && step.is_none() {
         if target.per_step {
-            let nodes: Vec<BlueNode> = nodes_of(ctx, &project.cluster(), blue).await?;
+            let nodes: Vec<BlueNode> = nodes_of(ctx, &project.cluster(), blue, pipelinerun).await?;
             return Ok(Some(per_step_run(&nodes)));
         }
         return Ok(Some(Chosen {
@@ -522,7 +523,7 @@ async fn choose(
             per_step: false,
         }));
     }
-    let nodes: Vec<BlueNode> = nodes_of(ctx, &project.cluster(), blue).await?;
+    let nodes: Vec<BlueNode> = nodes_of(ctx, &project.cluster(), blue, pipelinerun).await?;
     let open = open_steps(&nodes);
     if let Some(step) = step {
         let Some((stage, st)) = find_step(&nodes, node, step)? else {
@@ -632,7 +633,7 @@ async fn read(
         let why = "No log yet: Jenkins has not started this run (it is queued). Call again in a few seconds, or wait_for_run first.".to_string();
         return Ok(not_ready(project, run, &mode, why));
     };
-    let mut chosen = match choose(ctx, &project, &blue, target).await? {
+    let mut chosen = match choose(ctx, &project, &blue, run.name.as_deref(), target).await? {
         Some(c) => c,
         None => {
             let why = format!(
@@ -686,7 +687,7 @@ async fn read(
                     .into(),
             ));
         }
-        let nodes: Vec<BlueNode> = nodes_of(ctx, &cluster, &blue).await?;
+        let nodes: Vec<BlueNode> = nodes_of(ctx, &cluster, &blue, run.name.as_deref()).await?;
         chosen = per_step_run(&nodes);
         let open = chosen.open_steps.clone();
         let writing = move |seg: &Segment, body: &ByteStream| segment_writing(seg, body, run_finished, &open);
@@ -715,7 +716,8 @@ async fn read(
         v: CURSOR_VERSION,
         ns: project.name.clone(),
         p: blue.pipeline.clone(),
-        b: blue.branch.clone(),
+        // The encoded name: it parses back to the same branch whatever it holds.
+        b: blue.branch.as_ref().map(|b| b.encoded()),
         id: blue.run_id.clone(),
         name: run.name.clone(),
         node: chosen.node.clone().filter(|_| chosen.kind != "run"),

@@ -109,7 +109,14 @@ mod tests {
 
     #[tokio::test]
     async fn not_scanned_yet_says_what_to_do() {
-        let sim = sim().await;
+        // Jenkins indexes a new multi-branch pipeline once it has synced it
+        // (one sim phase): a long phase keeps "not scanned yet" true for the
+        // whole test however loaded the machine is.
+        let sim = crate::testing::sim_with(ks_sim::SimOptions {
+            run_phase: std::time::Duration::from_secs(30),
+            ..Default::default()
+        })
+        .await;
         let c = ctx(&sim);
         call(
             &c,

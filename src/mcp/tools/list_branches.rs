@@ -86,7 +86,7 @@ impl ToolDef for ListBranches {
                     disabled: b.disabled.unwrap_or(false),
                     latest_run: b.latest_run.as_ref().map(|r| {
                         let mut v = RunView::from_blue(r, Some(input.pipeline.clone()));
-                        v.branch = Some(b.display_name());
+                        v.branch = b.branch_name();
                         v
                     }),
                 })

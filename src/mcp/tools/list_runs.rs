@@ -21,7 +21,7 @@ pub struct ListRunsInput {
     pub project: String,
     /// Pipeline name.
     pub pipeline: String,
-    /// Only runs of this branch (multi-branch pipelines).
+    /// Only runs of this branch (multi-branch pipelines), as Git names it, e.g. `feature/login`; KubeSphere's encoded form `feature%2Flogin` means the same branch.
     #[serde(default)]
     pub branch: Option<String>,
     #[serde(default)]
@@ -60,9 +60,9 @@ impl ToolDef for ListRuns {
             Some(input.limit.unwrap_or(20).min(100)),
             input.continue_token.as_deref(),
         )?;
+        let branch = super::get_run::parse_branch(input.branch.as_deref())?;
         let project = resolve_input(&ctx, &input).await?;
         let cluster = project.cluster();
-        let branch = input.branch.as_deref().map(str::trim).filter(|b| !b.is_empty());
         // Upstream pages are 1-based and fixed-size: fetch the page holding the offset.
         let upstream_page = (page.offset / page.limit as u64) as u32 + 1;
         let skip = (page.offset % page.limit as u64) as usize;
@@ -72,7 +72,7 @@ impl ToolDef for ListRuns {
                 &cluster,
                 &project.name,
                 &input.pipeline,
-                branch,
+                branch.as_ref(),
                 (upstream_page, page.limit),
             )
             .await?;

@@ -4,13 +4,14 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::kubesphere::BranchName;
 use crate::mcp::confirm::{ConfirmedBy, Target, confirm};
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
 use crate::mcp::resolve::{ProjectRef, resolve_input};
 use crate::mcp::runview::RunView;
-use crate::mcp::tools::get_run::find_run;
+use crate::mcp::tools::get_run::{find_run_on_branch, parse_branch};
 
 crate::project_scoped!(StopRunInput);
 
@@ -29,6 +30,9 @@ pub struct StopRunInput {
     pub pipeline: Option<String>,
     #[serde(default)]
     pub run_id: Option<String>,
+    /// With `run_id` of a multi-branch pipeline: the branch as Git names it, e.g. `feature/login` (run ids repeat per branch).
+    #[serde(default)]
+    pub branch: Option<String>,
     #[serde(default)]
     pub workspace: Option<String>,
     #[serde(default)]
@@ -47,13 +51,14 @@ pub struct StopRunOutput {
 impl ToolDef for StopRun {
     const NAME: &'static str = "stop_run";
     const TITLE: &'static str = "Stop a running build";
-    const DESCRIPTION: &'static str = "Aborts a queued, running or paused run; it ends with result ABORTED (phase Failed). Only when the user asked to stop this run: the server asks the user to confirm (MCP elicitation) and stops nothing without it; clients without elicitation get a refusal. Identify the run by PipelineRun `name`, or `pipeline` + `run_id`.";
+    const DESCRIPTION: &'static str = "Aborts a queued, running or paused run; it ends with result ABORTED (phase Failed). Only when the user asked to stop this run: the server asks the user to confirm (MCP elicitation) and stops nothing without it; clients without elicitation get a refusal. Identify the run by PipelineRun `name`, or `pipeline` + `run_id` (+ `branch` for a multi-branch pipeline).";
     const TOOLSET: Toolset = Toolset::Runs;
     const HINTS: Hints = Hints::DESTROY;
     type Input = StopRunInput;
     type Output = StopRunOutput;
 
     async fn call(ctx: ToolCtx, input: StopRunInput) -> Result<StopRunOutput, ToolError> {
+        let branch = parse_branch(input.branch.as_deref())?;
         let project = resolve_input(&ctx, &input).await?;
         let read = || async {
             active_run(
@@ -62,6 +67,7 @@ impl ToolDef for StopRun {
                 input.name.as_deref(),
                 input.pipeline.as_deref(),
                 input.run_id.as_deref(),
+                branch.as_ref(),
                 "stop",
             )
             .await
@@ -84,16 +90,17 @@ impl ToolDef for StopRun {
                 &project.cluster(),
                 &project.name,
                 &target.pipeline,
-                target.run.branch.as_deref(),
+                target.run.branch.as_ref(),
                 &target.run_id,
             )
             .await?;
-        let run = find_run(
+        let run = find_run_on_branch(
             &ctx,
             &project,
             target.run.name.as_deref(),
             Some(&target.pipeline),
             Some(&target.run_id),
+            target.run.branch.as_ref(),
         )
         .await
         .unwrap_or(target.run);
@@ -136,9 +143,10 @@ pub(crate) async fn active_run(
     name: Option<&str>,
     pipeline: Option<&str>,
     run_id: Option<&str>,
+    branch: Option<&BranchName>,
     verb: &str,
 ) -> Result<ActiveRun, ToolError> {
-    let run = find_run(ctx, project, name, pipeline, run_id).await?;
+    let run = find_run_on_branch(ctx, project, name, pipeline, run_id, branch).await?;
     if run.finished {
         return Err(ToolError::InvalidInput(format!(
             "run {} has already finished (result {}); there is nothing to {verb}",

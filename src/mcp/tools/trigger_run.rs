@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::kubesphere::BranchName;
 use crate::kubesphere::models::{NameValue, PIPELINE_TYPE_MULTI_BRANCH};
 use crate::mcp::context::{Question, ToolCtx};
 use crate::mcp::error::ToolError;
@@ -27,7 +28,7 @@ pub struct TriggerRunInput {
     pub project: String,
     /// Pipeline name.
     pub pipeline: String,
-    /// Branch to build (multi-branch pipelines only). Must come from the user: if they did not say, leave it out and the server asks.
+    /// Branch to build (multi-branch pipelines only), as Git names it, e.g. `feature/login` (the encoded `feature%2Flogin` means the same branch). Must come from the user: if they did not say, leave it out and the server asks.
     #[serde(default)]
     pub branch: Option<String>,
     /// Build parameters, name to value.
@@ -74,6 +75,7 @@ impl ToolDef for TriggerRun {
     type Output = TriggerRunOutput;
 
     async fn call(ctx: ToolCtx, input: TriggerRunInput) -> Result<TriggerRunOutput, ToolError> {
+        let mut branch = super::get_run::parse_branch(input.branch.as_deref())?;
         let project = resolve_input(&ctx, &input).await?;
         let cluster = project.cluster();
         let pipeline = ctx
@@ -81,12 +83,6 @@ impl ToolDef for TriggerRun {
             .get_pipeline(&cluster, &project.name, &input.pipeline)
             .await?;
         let multi = pipeline.spec.kind == PIPELINE_TYPE_MULTI_BRANCH;
-        let mut branch = input
-            .branch
-            .as_deref()
-            .map(str::trim)
-            .filter(|b| !b.is_empty())
-            .map(|b| b.trim_start_matches("refs/heads/").to_string());
         if !multi && branch.is_some() {
             return Err(ToolError::InvalidInput(format!(
                 "{} is a regular pipeline and has no branches: call again without `branch`",
@@ -94,15 +90,16 @@ impl ToolDef for TriggerRun {
             )));
         }
         if multi && branch.is_none() {
-            let branches: Vec<String> = ctx
+            let offered: Vec<BranchName> = ctx
                 .client
                 .list_branches(&cluster, &project.name, &input.pipeline, false, None)
                 .await?
                 .items
                 .iter()
                 .filter(|b| !b.disabled.unwrap_or(false))
-                .map(|b| b.display_name())
+                .filter_map(|b| b.branch_name())
                 .collect();
+            let branches: Vec<String> = offered.iter().map(|b| b.raw().to_string()).collect();
             if branches.is_empty() {
                 return Err(ToolError::NeedsUserInput(format!(
                     "{} has no discovered branches yet: run scan_repository, then list_branches, and ask the user which branch to build",
@@ -114,8 +111,8 @@ impl ToolDef for TriggerRun {
                 branch = content
                     .get("branch")
                     .and_then(|v| v.as_str())
-                    .filter(|b| branches.iter().any(|x| x == b))
-                    .map(str::to_string);
+                    .and_then(|b| offered.iter().find(|x| x.raw() == b))
+                    .cloned();
             }
             if branch.is_none() {
                 return Ok(TriggerRunOutput {
@@ -145,7 +142,7 @@ impl ToolDef for TriggerRun {
             .collect();
         let pr = ctx
             .client
-            .create_pipelinerun(&cluster, &project.name, &input.pipeline, branch.as_deref(), &params)
+            .create_pipelinerun(&cluster, &project.name, &input.pipeline, branch.as_ref(), &params)
             .await?;
         let mut run = RunView::from_pipelinerun(&pr);
         run.pipeline = Some(input.pipeline.clone());
