@@ -35,6 +35,11 @@
 //!     runs); run 1 finished `FAILURE`;
 //!   - pipeline `noisy-build`: a ~5 MB generated console log (`simBigLog`),
 //!     then archives `dist/noisy-report.txt`; run 1 finished `SUCCESS`;
+//!   - pipeline `oversized-log`: stages Build, Test, Report, each one
+//!     `simBigLog` step of 40% of [`SimOptions::log_relay_limit`], then
+//!     Report echoes `report written`; run 1 finished `SUCCESS`. Its run
+//!     log is too large for the run log route (§16 U8), its step logs are
+//!     not;
 //!   - pipeline `release-gate`: stages Build, Approve (`input message:
 //!     'Release 1.4.2 to production?'`, no parameters, no submitter),
 //!     Deploy; run 1 is paused at the input (state `PAUSED`, phase
@@ -79,6 +84,15 @@
 //! v1alpha3 branch list) is copied from Jenkins every
 //! [`SimOptions::branch_refresh`] (10 s), so it lags a scan or a build;
 //! the v1alpha2 branch list is live.
+//!
+//! # Logs
+//!
+//! The v1alpha2 log routes follow upstream's rules (`logs.rs`): raw offsets
+//! counting hidden console notes, CRLF text, at most 10,000 lines per answer
+//! while a log is written, the last 150 KB without `start`, Blue Ocean's
+//! appended block error on failed steps, `X-` headers only on the step
+//! route and only for answers that fit the response buffer, the relay limit
+//! of ks-devops, and go-restful's exact Accept match.
 
 // Handlers return `Result<_, Response>`; boxing every early answer would not help readability.
 #![allow(clippy::result_large_err)]
@@ -88,6 +102,7 @@ mod ci;
 mod creds;
 mod gitops;
 mod jenkins;
+mod logs;
 mod pipelines;
 mod projects;
 mod routes;
@@ -136,6 +151,22 @@ pub struct SimOptions {
     /// into the `jenkins-branches` annotation, which the v1alpha3 branch
     /// list reads (U10); upstream requeues every 10 s (default).
     pub branch_refresh: Duration,
+    /// §16 U8: ks-devops reads a whole Jenkins log answer into memory with a
+    /// 30 s client timeout (`pkg/client/devops/jenkins/pure_request.go:48`)
+    /// and answers 500 when that fails. A run or step log answer with more
+    /// raw bytes than this fails that way. Default 64 MiB (upstream's limit
+    /// is time, not size: hundreds of MB at best).
+    pub log_relay_limit: u64,
+    /// How long a log answer over [`SimOptions::log_relay_limit`] takes to
+    /// fail. Upstream waits the full 30 s; default 10 s so the sandbox stays
+    /// usable. Tests set it near zero.
+    pub log_relay_delay: Duration,
+    /// Blue Ocean adds `X-Text-Size`/`X-More-Data` after writing the log
+    /// text (`LogResource.writeLogs`); once the text overflowed the servlet
+    /// response buffer (Jetty: 32 KiB) the response is committed and the
+    /// headers are lost. A step log answer larger than this has no `X-`
+    /// headers. Default 32 KiB.
+    pub log_header_buffer: u64,
 }
 
 impl Default for SimOptions {
@@ -147,6 +178,9 @@ impl Default for SimOptions {
             foreign_workspace_get_allowed: false,
             uninstalled_groups: Vec::new(),
             branch_refresh: Duration::from_secs(10),
+            log_relay_limit: 64 << 20,
+            log_relay_delay: Duration::from_secs(10),
+            log_header_buffer: 32 << 10,
         }
     }
 }
@@ -236,7 +270,7 @@ impl Sim {
         let listener = TcpListener::bind(listen).await?;
         let addr = listener.local_addr()?;
         let phase = chrono::Duration::from_std(opts.run_phase).unwrap_or(chrono::Duration::seconds(1));
-        let mut st = state::seed(phase);
+        let mut st = state::seed(phase, opts.log_relay_limit);
         st.branch_refresh = chrono::Duration::from_std(opts.branch_refresh).unwrap_or(chrono::Duration::seconds(10));
         let shared = Arc::new(Shared {
             opts,
@@ -367,11 +401,34 @@ impl Sim {
         branch: Option<&str>,
         bytes: u64,
     ) -> Option<SeededRun> {
+        self.add_split_log_run(cluster, namespace, pipeline, branch, bytes, 1)
+    }
+
+    /// Like [`Sim::add_big_log_run`], the `bytes` split evenly over `steps`
+    /// stages of one step each (`Generate 1`, ...): a log that can be too
+    /// large for the run log route (§16 U8) while each step log is not.
+    pub fn add_split_log_run(
+        &self,
+        cluster: &str,
+        namespace: &str,
+        pipeline: &str,
+        branch: Option<&str>,
+        bytes: u64,
+        steps: u32,
+    ) -> Option<SeededRun> {
         let mut st = self.shared.lock();
         let now = chrono::Utc::now();
-        let script = format!(
-            "pipeline {{\n  agent any\n  stages {{\n    stage('Generate') {{\n      steps {{\n        simBigLog({bytes})\n      }}\n    }}\n  }}\n}}\n"
-        );
+        let steps = u64::from(steps.max(1));
+        let stages: String = (0..steps)
+            .map(|i| {
+                let part = bytes / steps + u64::from(i < bytes % steps);
+                format!(
+                    "    stage('Generate {}') {{\n      steps {{\n        simBigLog({part})\n      }}\n    }}\n",
+                    i + 1
+                )
+            })
+            .collect();
+        let script = format!("pipeline {{\n  agent any\n  stages {{\n{stages}  }}\n}}\n");
         let phase = chrono::Duration::seconds(2);
         let (name, id) = state::seed_finished_run(
             &mut st,
@@ -666,7 +723,12 @@ async fn handle(
         headers,
         body,
     };
-    let resp = routes::route(&shared, &r);
+    let mut resp = routes::route(&shared, &r);
+    // A handler asked for a delay (slow upstream failure): wait without
+    // holding the state lock.
+    if let Some(logs::DelayBy(d)) = resp.extensions_mut().remove::<logs::DelayBy>() {
+        tokio::time::sleep(d).await;
+    }
     if drop_after {
         kill.0.store(true, Ordering::SeqCst);
         let mut r = Response::new(Body::empty());

@@ -875,8 +875,9 @@ pub(crate) fn dv2(ctx: &mut Ctx, rest: &[&str]) -> Option<Response> {
         },
         ["namespaces", ns, "pipelines", name, "consolelog"] => match ctx.method() {
             "GET" => {
+                // upstream: same Produces as the log routes (register.go:515), U15.
                 if !ctx.accepts_log() {
-                    return Some(util::restful(406));
+                    return Some(crate::logs::not_acceptable());
                 }
                 let uri = format!("/job/{ns}/job/{name}/indexing/consoleText");
                 let Some(pl) = ctx.st.project(&ctx.cluster, ns).and_then(|p| p.pipelines.get(*name)) else {

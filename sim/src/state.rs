@@ -470,8 +470,19 @@ pub(crate) fn seed_finished_run(
     Some((name, id))
 }
 
-/// The demo data documented on the crate root.
-pub(crate) fn seed(phase: Duration) -> State {
+/// A pipeline whose console log is too large for the run log route
+/// (§16 U8) while every step log fits: three stages, each printing 40% of
+/// `relay_limit` bytes (together 120% of it).
+pub(crate) fn oversized_jenkinsfile(relay_limit: u64) -> String {
+    let part = (relay_limit / 5 * 2).max(1);
+    format!(
+        "pipeline {{\n  agent any\n  stages {{\n    stage('Build') {{\n      steps {{\n        simBigLog({part})\n      }}\n    }}\n    stage('Test') {{\n      steps {{\n        simBigLog({part})\n      }}\n    }}\n    stage('Report') {{\n      steps {{\n        simBigLog({part})\n        echo 'report written'\n      }}\n    }}\n  }}\n}}\n"
+    )
+}
+
+/// The demo data documented on the crate root. `relay_limit` sizes the
+/// `oversized-log` pipeline's log ([`crate::SimOptions::log_relay_limit`]).
+pub(crate) fn seed(phase: Duration, relay_limit: u64) -> State {
     let now = Utc::now();
     let day = Duration::days(1);
     let mut users = BTreeMap::new();
@@ -621,6 +632,20 @@ pub(crate) fn seed(phase: Duration) -> State {
                 Some("tenant"),
             ),
             noisy_created,
+        ),
+    );
+    let oversized_created = now - day * 2;
+    stone.pipelines.insert(
+        "oversized-log".into(),
+        seeded_pipeline(
+            pipeline_cr(
+                "stone-devops",
+                "oversized-log",
+                json!({"type": "pipeline", "pipeline": {"name": "oversized-log", "description": "its console log is too large for the run log route; read it per step", "jenkinsfile": oversized_jenkinsfile(relay_limit)}}),
+                oversized_created,
+                Some("tenant"),
+            ),
+            oversized_created,
         ),
     );
     let broken_created = now - day * 3;
@@ -806,6 +831,17 @@ pub(crate) fn seed(phase: Duration) -> State {
         "host",
         "stone-devops",
         "release-gate",
+        None,
+        now - Duration::minutes(20),
+        five,
+        "tenant",
+        None,
+    );
+    let _ = seed_finished_run(
+        &mut st,
+        "host",
+        "stone-devops",
+        "oversized-log",
         None,
         now - Duration::minutes(20),
         five,

@@ -537,6 +537,20 @@ impl KsClient {
             .await
     }
 
+    /// Like [`Self::execute_streaming`] with a single attempt: for answers
+    /// that fail the same way every time (a run log too large for
+    /// KubeSphere to relay, §16 U8), where retrying only multiplies the wait.
+    pub async fn execute_streaming_once(
+        &self,
+        cluster: &Cluster,
+        path: &ApiPath,
+        query: &[(&str, String)],
+        accept: &str,
+    ) -> KsResult<RawResponse> {
+        self.execute_with_attempts(Method::GET, cluster, path, query, Body::None, accept, true, Some(1))
+            .await
+    }
+
     #[allow(clippy::too_many_arguments)]
     async fn execute_with(
         &self,
@@ -548,9 +562,27 @@ impl KsClient {
         accept: &str,
         streaming: bool,
     ) -> KsResult<RawResponse> {
+        self.execute_with_attempts(method, cluster, path, query, body, accept, streaming, None)
+            .await
+    }
+
+    /// `attempts`: at most that many attempts of a read (default: the
+    /// settings' `read_attempts`).
+    #[allow(clippy::too_many_arguments)]
+    async fn execute_with_attempts(
+        &self,
+        method: Method,
+        cluster: &Cluster,
+        path: &ApiPath,
+        query: &[(&str, String)],
+        body: Body<'_>,
+        accept: &str,
+        streaming: bool,
+        attempts: Option<u32>,
+    ) -> KsResult<RawResponse> {
         let idempotent = method == Method::GET;
         let max_attempts = if idempotent {
-            self.inner.settings.read_attempts.max(1)
+            attempts.unwrap_or(self.inner.settings.read_attempts).max(1)
         } else {
             1
         };
