@@ -95,3 +95,40 @@ async fn download_artifact_writes_the_file_and_reports_its_sha256() {
     // A small text artifact also comes back inline.
     assert_eq!(v["text"].as_str().map(str::as_bytes), Some(bytes.as_slice()));
 }
+
+/// Issue 11's done-when: head pages followed by cursor pages of
+/// `broken-build` run 1 join to the same lines as one long read, through
+/// the CLI against the sandbox (each call a fresh process and sandbox).
+#[tokio::test]
+async fn head_then_cursor_pages_of_broken_build_join_to_one_long_read() {
+    let run = r#""project":"stone-devops","pipeline":"broken-build","run_id":"1""#;
+    let one = sandbox_call(
+        &[],
+        "get_run_log",
+        &format!(r#"{{{run},"head_lines":5000,"max_bytes":65536}}"#),
+    )
+    .await;
+    let whole = one["text"].as_str().unwrap().to_string();
+    assert!(
+        whole.starts_with("Started by user tenant\n[Pipeline] Start of Pipeline\n"),
+        "{whole}"
+    );
+    assert!(whole.ends_with("Finished: FAILURE\n"));
+    assert!(!whole.contains('\r') && !whole.contains('\u{1b}'));
+    let mut joined = String::new();
+    let mut v = sandbox_call(&[], "get_run_log", &format!(r#"{{{run},"head_lines":8}}"#)).await;
+    for _ in 0..50 {
+        let Some(text) = v.get("returned").and(v["text"].as_str()) else {
+            break;
+        };
+        joined.push_str(text);
+        let cursor = v["cursor"].as_str().unwrap().to_string();
+        v = sandbox_call(
+            &[],
+            "get_run_log",
+            &format!(r#"{{"project":"stone-devops","cursor":"{cursor}","head_lines":8}}"#),
+        )
+        .await;
+    }
+    assert_eq!(joined, whole);
+}

@@ -29,7 +29,11 @@ pub(crate) fn seeded_secret(ns: &str, name: &str, ty: &str, data: &[(&str, &str)
     if TYPES.contains(&ty) {
         util::set_annotation(&mut v, "credential.devops.kubesphere.io/autosync", "true");
         util::set_annotation(&mut v, "credential.devops.kubesphere.io/syncstatus", "successful");
-        util::set_annotation(&mut v, "credential.devops.kubesphere.io/synctime", k8s_time(created));
+        util::set_annotation(
+            &mut v,
+            "credential.devops.kubesphere.io/synctime",
+            util::go_time_string(created),
+        );
         util::set_annotation(&mut v, "kubesphere.io/creator", "tenant");
     }
     if ty == "kubernetes.io/service-account-token" {
@@ -43,7 +47,11 @@ fn secret_type(v: &Value) -> &str {
     v.get("type").and_then(Value::as_str).unwrap_or("Opaque")
 }
 
-/// Blanks the secret keys of credential types (`secretutil.MaskCredential`).
+/// Blanks the secret keys of credential types (U13,
+/// `ks-devops:pkg/utils/secretutil/secret_mask.go:29-60` MaskCredential):
+/// each key of the type is SET to `""` whether or not the Secret had it, so
+/// an ssh-auth credential without a passphrase still answers `passphrase: ""`.
+/// A Secret without (or with empty) `data` is left alone (`secret.Data == nil`).
 fn mask(mut v: Value) -> Value {
     let keys: &[&str] = match secret_type(&v) {
         "credential.devops.kubesphere.io/basic-auth" => &["password"],
@@ -52,11 +60,12 @@ fn mask(mut v: Value) -> Value {
         "credential.devops.kubesphere.io/kubeconfig" => &["content"],
         _ => &[],
     };
-    if let Some(d) = v.get_mut("data").and_then(Value::as_object_mut) {
+    // An empty `data` map is omitted by the apiserver, so it reads back nil.
+    if let Some(d) = v.get_mut("data").and_then(Value::as_object_mut)
+        && !d.is_empty()
+    {
         for k in keys {
-            if d.contains_key(*k) {
-                d.insert((*k).to_string(), json!(""));
-            }
+            d.insert((*k).to_string(), json!(""));
         }
     }
     v
@@ -133,8 +142,13 @@ fn create(ctx: &mut Ctx, ns: &str) -> Response {
     util::set_meta(&mut v, "resourceVersion", json!(rv));
     util::set_meta(&mut v, "creationTimestamp", json!(k8s_time(now)));
     util::set_annotation(&mut v, "credential.devops.kubesphere.io/autosync", "true");
+    // `ks-devops:pkg/models/devops/devops.go:425-426,463-464`: pending + GetSyncNowTime().
     util::set_annotation(&mut v, "credential.devops.kubesphere.io/syncstatus", "pending");
-    util::set_annotation(&mut v, "credential.devops.kubesphere.io/synctime", k8s_time(now));
+    util::set_annotation(
+        &mut v,
+        "credential.devops.kubesphere.io/synctime",
+        util::go_time_string(now),
+    );
     p.secrets.insert(name.clone(), v.clone());
     p.secret_sync.insert(name, now + phase);
     util::ok_json(&util::strip_type_meta(mask(v)))
@@ -170,8 +184,13 @@ fn update(ctx: &mut Ctx, ns: &str, name: &str) -> Response {
     }
     util::set_meta(&mut v, "resourceVersion", json!(rv));
     util::set_annotation(&mut v, "credential.devops.kubesphere.io/autosync", "true");
+    // `ks-devops:pkg/models/devops/devops.go:425-426,463-464`: pending + GetSyncNowTime().
     util::set_annotation(&mut v, "credential.devops.kubesphere.io/syncstatus", "pending");
-    util::set_annotation(&mut v, "credential.devops.kubesphere.io/synctime", k8s_time(now));
+    util::set_annotation(
+        &mut v,
+        "credential.devops.kubesphere.io/synctime",
+        util::go_time_string(now),
+    );
     p.secrets.insert(name.to_string(), v.clone());
     p.secret_sync.insert(name.to_string(), now + phase);
     util::ok_json(&util::strip_type_meta(mask(v)))

@@ -51,21 +51,26 @@ pub(crate) fn seeded_app(
     op_started: DateTime<Utc>,
 ) -> App {
     let path = if degraded { "broken" } else { "guestbook" };
-    let mut cr = app_cr(
+    let cr = app_cr(
         ns,
         name,
         "https://github.com/argoproj/argocd-example-apps",
         path,
         created,
     );
-    cr["spec"]["argoApp"]["operation"] =
-        json!({"sync": {"revision": "HEAD", "prune": true}, "initiatedBy": {"automated": true}});
+    // U16: an automated sync never shows in `spec.argoApp.operation`.
     App {
         cr,
         op_started: Some(op_started),
+        op: automated_op(),
         degraded,
         revision: format!("{:016x}{:016x}{:08x}", util::fnv(name), util::fnv(ns), 42u32),
     }
+}
+
+/// What Argo CD records for an automated sync.
+fn automated_op() -> Value {
+    json!({"sync": {"revision": "HEAD", "prune": true}, "initiatedBy": {"automated": true}})
 }
 
 fn image_of(app: &App) -> String {
@@ -94,7 +99,7 @@ pub(crate) fn refresh_app(app: &mut App, ns: &str, now: DateTime<Utc>, phase: Du
             "OutOfSync",
             "Progressing",
             json!({"phase": "Running", "message": "one or more tasks are running", "startedAt": k8s_time(start),
-                   "operation": app.cr.pointer("/spec/argoApp/operation").cloned().unwrap_or(Value::Null)}),
+                   "operation": app.op}),
             true,
         ),
         Some(start) => {
@@ -168,6 +173,48 @@ pub(crate) fn refresh_app(app: &mut App, ns: &str, now: DateTime<Utc>, phase: Du
     app.cr["status"] = json!({"argoApp": status.to_string()});
 }
 
+/// The GitRepository amend controller (U14,
+/// `ks-devops:controllers/gitrepository/gitrepository_amend_controller.go:81-127`):
+/// it recognises only the providers `gitlab` (appends `.git` to the URL,
+/// or builds a gitlab.com URL from owner/repo), `github` and `bitbucket`
+/// (a github.com / bitbucket.org URL from owner/repo when the URL is
+/// empty), compared lower-cased. Any other value (e.g. `bitbucket_server`)
+/// is left as it is. Runs after the create/update answer was written.
+fn amend_gitrepo(v: &mut Value) {
+    let provider = v
+        .pointer("/spec/provider")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let field = |v: &Value, k: &str| {
+        v.pointer(&format!("/spec/{k}"))
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    let (url, owner, repo) = (field(v, "url"), field(v, "owner"), field(v, "repo"));
+    let new_url = match provider.as_str() {
+        "gitlab" => {
+            let base = if url.is_empty() {
+                format!("https://gitlab.com/{owner}/{repo}")
+            } else {
+                url.clone()
+            };
+            if base.ends_with(".git") {
+                base
+            } else {
+                format!("{base}.git")
+            }
+        }
+        "github" if url.is_empty() => format!("https://github.com/{owner}/{repo}"),
+        "bitbucket" if url.is_empty() => format!("https://bitbucket.org/{owner}/{repo}"),
+        _ => return,
+    };
+    if let Some(spec) = v.get_mut("spec").and_then(Value::as_object_mut) {
+        spec.insert("url".into(), json!(new_url));
+    }
+}
+
 fn gr_not_found(name: &str) -> Response {
     util::text_err(
         404,
@@ -227,8 +274,10 @@ pub(crate) fn dv3(ctx: &mut Ctx, rest: &[&str]) -> Option<Response> {
                     o.insert("kind".into(), json!("GitRepository"));
                     o.insert("apiVersion".into(), json!("devops.kubesphere.io/v1alpha3"));
                 }
-                *old = v.clone();
-                util::ok_json(&v)
+                let answer = util::ok_json(&v);
+                amend_gitrepo(&mut v);
+                *old = v;
+                answer
             }
             "DELETE" => match ctx
                 .st
@@ -288,8 +337,10 @@ fn create_gitrepo(ctx: &mut Ctx, ns: &str) -> Response {
         "finalizers",
         json!(["finalizer.gitrepository.devops.kubesphere.io"]),
     );
-    p.gitrepos.insert(name, v.clone());
-    util::ok_json(&v)
+    let answer = util::ok_json(&v);
+    amend_gitrepo(&mut v);
+    p.gitrepos.insert(name, v);
+    answer
 }
 
 /// `GO1` routes.
@@ -423,25 +474,35 @@ fn create_app(ctx: &mut Ctx, ns: &str) -> Response {
             &format!("applications.gitops.kubesphere.io \"{name}\" already exists"),
         );
     }
+    // U16, `ks-devops:pkg/kapis/gitops/v1alpha1/argocd/handler.go:45-59`:
+    // the handler forces the namespace and adds only the `argocd-location`
+    // label; it never sets `spec.argoApp.operation`. The controller then
+    // creates the Argo CD application (label `argocd-application`, project
+    // rewritten to the namespace, finalizer) after the answer is written.
     let mut v = body;
-    normalise_app(&mut v, ns, &name);
+    if let Some(o) = v.as_object_mut() {
+        o.insert("kind".into(), json!("Application"));
+        o.insert("apiVersion".into(), json!("gitops.kubesphere.io/v1alpha1"));
+        o.remove("status");
+    }
+    util::set_meta(&mut v, "namespace", json!(ns));
+    util::set_label(&mut v, "gitops.kubesphere.io/argocd-location", "argocd");
     util::set_meta(&mut v, "uid", json!(util::uid()));
     util::set_meta(&mut v, "resourceVersion", json!(rv));
     util::set_meta(&mut v, "generation", json!(1));
     util::set_meta(&mut v, "creationTimestamp", json!(k8s_time(now)));
+    let response = v.clone();
+    normalise_app(&mut v, ns, &name);
     util::set_meta(&mut v, "finalizers", json!(["application.gitops.kubesphere.io"]));
     let automated = v
         .pointer("/spec/argoApp/spec/syncPolicy/automated")
         .is_some_and(|a| !a.is_null());
     let has_argo = v.pointer("/spec/argoApp").is_some_and(|a| !a.is_null());
-    if automated && let Some(a) = v.pointer_mut("/spec/argoApp") {
-        a["operation"] = json!({"sync": {"revision": "HEAD"}, "initiatedBy": {"automated": true}});
-    }
     let degraded = is_degraded_source(&v);
-    let response = v.clone();
     let mut app = App {
         cr: v,
         op_started: automated.then_some(now),
+        op: automated_op(),
         degraded,
         revision: format!("{:016x}{:016x}{:08x}", util::fnv(&name), util::fnv(ns), 7u32),
     };
@@ -485,35 +546,60 @@ fn sync_app(ctx: &mut Ctx, ns: &str, name: &str) -> Response {
     let Some(req) = body.filter(Value::is_object) else {
         return util::text_err(400, "[ServiceError:400] invalid application sync request");
     };
+    // `ks-devops:pkg/kapis/gitops/v1alpha1/argocd/handler.go:120-184`.
     if app.cr.pointer("/spec/argoApp").is_none_or(Value::is_null) {
         return util::text_err(
             400,
-            "[ServiceError:400] application is not initialized, please try again later",
+            "[ServiceError:400] application is not initialized, please confirm you have already configured it",
         );
     }
     if app.cr.pointer("/spec/argoApp/operation").is_some_and(|o| !o.is_null()) {
         return util::text_err(400, "[ServiceError:400] another operation is already in progress");
     }
-    let mut sync = json!({
-        "revision": req.get("revision").cloned().unwrap_or(json!("HEAD")),
-        "prune": req.get("prune").cloned().unwrap_or(json!(false)),
-        "dryRun": req.get("dryRun").cloned().unwrap_or(json!(false)),
-    });
-    for k in ["resources", "syncOptions"] {
-        if let Some(x) = req.get(k) {
+    // U16: `SyncOperation` fields are `omitempty` (`pkg/api/gitops/v1alpha1/application.go:280-299`):
+    // no revision stores "" (left out), `prune`/`dryRun` only when true;
+    // sync options and retry fall back to the application's sync policy.
+    let policy = app
+        .cr
+        .pointer("/spec/argoApp/spec/syncPolicy")
+        .cloned()
+        .unwrap_or(Value::Null);
+    let mut sync = json!({});
+    if let Some(r) = req.get("revision").and_then(Value::as_str).filter(|r| !r.is_empty()) {
+        sync["revision"] = json!(r);
+    }
+    for k in ["prune", "dryRun"] {
+        if req.get(k).and_then(Value::as_bool) == Some(true) {
+            sync[k] = json!(true);
+        }
+    }
+    if let Some(x) = req.get("strategy").filter(|x| !x.is_null()) {
+        sync["syncStrategy"] = x.clone();
+    }
+    for k in ["resources", "manifests"] {
+        if let Some(x) = req.get(k).filter(|x| x.as_array().is_some_and(|a| !a.is_empty())) {
             sync[k] = x.clone();
         }
     }
-    if let Some(x) = req.get("strategy") {
-        sync["syncStrategy"] = x.clone();
+    let options = req
+        .get("syncOptions")
+        .filter(|x| !x.is_null())
+        .or_else(|| policy.get("syncOptions"))
+        .filter(|x| x.as_array().is_some_and(|a| !a.is_empty()));
+    if let Some(x) = options {
+        sync["syncOptions"] = x.clone();
     }
-    let mut op = json!({"sync": sync, "initiatedBy": {"username": user}});
-    if let Some(r) = req.get("retryStrategy") {
-        op["retry"] = r.clone();
-    }
+    let retry = req
+        .get("retryStrategy")
+        .filter(|x| !x.is_null())
+        .or_else(|| policy.get("retry").filter(|x| !x.is_null()))
+        .cloned()
+        .unwrap_or(json!({}));
+    let op = json!({"sync": sync, "initiatedBy": {"username": user}, "retry": retry});
     if let Some(a) = app.cr.pointer_mut("/spec/argoApp") {
-        a["operation"] = op;
+        a["operation"] = op.clone();
     }
+    app.op = op;
     app.op_started = Some(now);
     refresh_app(app, ns, now, phase);
     util::ok_json(&app.cr)

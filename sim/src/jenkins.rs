@@ -576,7 +576,7 @@ impl Build {
         self.state(&tl, now).0 == RunState::Finished
     }
 
-    fn links_base(&self) -> String {
+    pub(crate) fn links_base(&self) -> String {
         match &self.branch {
             Some(b) => format!(
                 "/blue/rest/organizations/jenkins/pipelines/{}/pipelines/{}/branches/{}/runs/{}/",
@@ -891,11 +891,16 @@ impl Build {
         (flat.get(i)?.0 == si).then_some(i)
     }
 
-    fn step_output(&self, i: usize, st: &StepTl, now: DateTime<Utc>) -> (Vec<Piece>, bool) {
+    /// What step `i` printed by `now` (raw console text), whether it is
+    /// done, and its block error once it failed: Blue Ocean appends that
+    /// to the step log only (blueocean-plugin `PipelineStepImpl.getLog`);
+    /// the console shows it as `ERROR: ...` at the end instead.
+    fn step_output(&self, i: usize, st: &StepTl, now: DateTime<Utc>) -> (Vec<Piece>, bool, Option<String>) {
         let flat = self.flat_steps();
         let Some((_, step)) = flat.get(i) else {
-            return (vec![], true);
+            return (vec![], true, None);
         };
+        let mut error = None;
         let done = st.end.is_some_and(|e| now >= e);
         let mut p = Vec::new();
         match step {
@@ -915,13 +920,14 @@ impl Build {
                     }
                 }
                 if done && let Some(c) = code {
-                    s.push_str(&format!("script returned exit code {c}\n"));
+                    error = Some(format!("script returned exit code {c}"));
                 }
                 p.push(Piece::Text(s));
             }
             Step::Error(m) => {
+                // `error` prints nothing itself.
                 if done {
-                    p.push(Piece::Text(format!("{m}\n")));
+                    error = Some(m.clone());
                 }
             }
             Step::Input { message, ok, .. } => {
@@ -958,25 +964,61 @@ impl Build {
                 });
             }
         }
-        (p, done)
+        (p, done, error)
     }
 
-    /// The step log (pieces) and whether the step is still producing output.
-    pub(crate) fn step_log(&self, i: usize, now: DateTime<Utc>) -> (Vec<Piece>, bool) {
+    /// The step log as the step log route serves it: raw text, whether
+    /// Jenkins is done with it, and what Blue Ocean appends after it.
+    /// A step without console output of its own (`error`) is served its
+    /// error message alone (blueocean-plugin `PipelineStepImpl.getLogResource`).
+    pub(crate) fn step_log(&self, i: usize, now: DateTime<Utc>) -> crate::logs::LogText {
         let tl = self.timeline();
-        match tl.steps.get(i).and_then(|x| x.as_ref()) {
-            Some(st) if now >= st.start => {
-                let (p, done) = self.step_output(i, st, now);
-                (p, !done)
-            }
-            _ => (vec![], false),
+        let (pieces, done, error) = match tl.steps.get(i).and_then(|x| x.as_ref()) {
+            Some(st) if now >= st.start => self.step_output(i, st, now),
+            _ => (vec![], false, None),
+        };
+        let own_log = !matches!(self.flat_steps().get(i), Some((_, Step::Error(_))));
+        let (pieces, appended) = match error {
+            Some(e) if own_log => (pieces, Some(format!("{e}\n"))),
+            Some(e) => (vec![Piece::Text(format!("{e}\n"))], None),
+            None => (pieces, None),
+        };
+        crate::logs::LogText {
+            pieces,
+            complete: done,
+            appended,
         }
     }
 
     /// The whole console log at `now`.
+    ///
+    /// Raw, as Jenkins stores it: `[Pipeline]` lines carry hidden console
+    /// notes, and the user who started the run is a hyperlink note
+    /// (Jenkins `Cause.UserIdCause.print`, `ModelHyperlinkNote.encodeTo`).
     pub(crate) fn run_log(&self, now: DateTime<Utc>) -> Vec<Piece> {
+        let mut out = self.console(now);
+        for (i, p) in out.iter_mut().enumerate() {
+            if let Piece::Text(t) = p
+                && t.contains("[Pipeline]")
+            {
+                *t = crate::logs::annotate_pipeline_lines(t, self.id.wrapping_mul(1000).wrapping_add(i as u64));
+            }
+        }
+        out
+    }
+
+    /// The console log at `now` without its hidden notes.
+    fn console(&self, now: DateTime<Utc>) -> Vec<Piece> {
         let tl = self.timeline();
-        let mut out = vec![Piece::Text(format!("{}\n", self.cause.short))];
+        let started_by = match &self.cause.user {
+            Some(u) if self.cause.short.ends_with(u.as_str()) => format!(
+                "{}{}{u}\n",
+                &self.cause.short[..self.cause.short.len() - u.len()],
+                crate::logs::hidden_note(fnv(u))
+            ),
+            _ => format!("{}\n", self.cause.short),
+        };
+        let mut out = vec![Piece::Text(started_by)];
         if now < tl.start {
             if tl.finished_at.is_some_and(|f| now >= f) {
                 out.push(Piece::Text("Finished: ABORTED\n".into()));
@@ -1008,7 +1050,7 @@ impl Build {
                 cur_stage = Some(*si);
             }
             out.push(Piece::Text(format!("[Pipeline] {}\n", step.keyword())));
-            let (p, _) = self.step_output(i, st, now);
+            let (p, _, _) = self.step_output(i, st, now);
             out.extend(p);
         }
         if finished {
@@ -1090,5 +1132,80 @@ impl Job {
         let id = self.next_id;
         self.next_id += 1;
         id
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The run as ks-devops' controllers store it (U12).
+
+impl Build {
+    /// The `devops.kubesphere.io/jenkins-pipelinerun-status` annotation: the
+    /// controller fetches the run with jenkins-client and stores
+    /// `json.Marshal(job.PipelineRun)` (`ks-devops:controllers/jenkins/pipelinerun/pipelinerun_controller.go:189`).
+    /// So (U12, `jenkins-client:pkg/job/blueocean_type.go`, `pkg/job/time.go:45-53`):
+    /// times are RFC 3339 in UTC with whole seconds, an unset time is an
+    /// explicit `null` (a struct field is never omitted), `durationInMillis`
+    /// is a number, empty strings and empty lists are dropped
+    /// (`omitempty`), and there is no `_class`, `_links` or `actions`.
+    pub(crate) fn status_annotation(&self, now: DateTime<Utc>) -> Value {
+        let tl = self.timeline();
+        let (state, result) = self.state(&tl, now);
+        let started = (state != RunState::Queued).then_some(tl.start);
+        let ended = match (state, tl.finished_at) {
+            (RunState::Finished, Some(f)) => Some(f),
+            _ => None,
+        };
+        let duration = match (started, ended) {
+            (Some(s), Some(e)) => ms(e - s),
+            (Some(s), None) => ms(now - s),
+            _ => 0,
+        };
+        let mut v = json!({
+            "causes": [self.cause.json()],
+            "durationInMillis": duration,
+            "enQueueTime": crate::util::go_job_time(Some(self.queued_at)),
+            "endTime": crate::util::go_job_time(ended),
+            "startTime": crate::util::go_job_time(started),
+            "estimatedDurationInMillis": ms(self.phase),
+            "id": self.id.to_string(),
+            "organization": "jenkins",
+            "pipeline": self.pipeline_field(),
+            "replayable": true,
+            "result": result,
+            "state": state.as_str(),
+            "type": "WorkflowRun",
+            "queueId": self.queue_id.to_string(),
+        });
+        if !self.commit_id.is_empty() {
+            v["commitId"] = json!(self.commit_id);
+        }
+        if let Some(b) = &self.branch {
+            // job.Branch: `isPrimary` and `issues` are omitempty.
+            let mut br = json!({"url": format!("https://github.com/kubesphere-sigs/demo-echo/tree/{b}")});
+            if b == "main" || b == "master" {
+                br["isPrimary"] = json!(true);
+            }
+            v["branch"] = br;
+        }
+        v
+    }
+
+    /// `latestRun` of a branch in the `jenkins-branches` annotation:
+    /// ks-devops' `pipeline.LatestRun` (`ks-devops:pkg/models/pipeline/pipeline.go:84-96`,
+    /// filled by `controllers/jenkins/pipeline/metadata_converter.go`): causes
+    /// keep only `shortDescription`, times as in [`Build::status_annotation`].
+    pub(crate) fn latest_run_annotation(&self, now: DateTime<Utc>) -> Value {
+        let full = self.status_annotation(now);
+        json!({
+            "causes": [{"shortDescription": self.cause.short}],
+            "endTime": full["endTime"],
+            "startTime": full["startTime"],
+            "durationInMillis": full["durationInMillis"],
+            "id": self.id.to_string(),
+            "name": self.id.to_string(),
+            "pipeline": self.pipeline_field(),
+            "result": full["result"],
+            "state": full["state"],
+        })
     }
 }

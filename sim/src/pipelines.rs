@@ -46,6 +46,11 @@ pub(crate) fn jenkins_html_404(uri: &str) -> Response {
 }
 
 const ANN_BRANCHES: &str = "pipeline.devops.kubesphere.io/jenkins-branches";
+
+/// GitLab servers configured in the simulated Jenkins (Manage Jenkins »
+/// System » GitLab Servers); `default` is the gitlab-branch-source plugin's
+/// name for gitlab.com. A `gitlab_source.server_name` must be one of these (U9).
+pub(crate) const JENKINS_GITLAB_SERVERS: &[&str] = &["default"];
 const ANN_METADATA: &str = "pipeline.devops.kubesphere.io/jenkins-metadata";
 
 fn is_pr(name: &str) -> bool {
@@ -78,27 +83,12 @@ fn branch_v3(pl: &Pipeline, raw: &str, now: DateTime<Utc>) -> Value {
         "branch": {"url": format!("{url}/tree/{raw}"), "isPrimary": raw == "main" || raw == "master"},
     });
     if let Some(b) = latest_build(pl, raw, now) {
-        let run = b.blue_run(now);
-        let mut lr = serde_json::Map::new();
-        for k in [
-            "id",
-            "pipeline",
-            "state",
-            "result",
-            "startTime",
-            "endTime",
-            "durationInMillis",
-            "causes",
-        ] {
-            if let Some(x) = run.get(k) {
-                lr.insert(k.into(), x.clone());
-            }
-        }
-        lr.insert("name".into(), json!(b.id.to_string()));
-        v["latestRun"] = Value::Object(lr);
-        if run.get("result") == Some(&json!("FAILURE")) {
+        // U12: `latestRun` as ks-devops' `pipeline.LatestRun` marshals it.
+        let lr = b.latest_run_annotation(now);
+        if lr.get("result") == Some(&json!("FAILURE")) {
             v["weatherScore"] = json!(0);
         }
+        v["latestRun"] = lr;
     }
     if is_pr(raw) {
         let id = raw.trim_start_matches("PR-").trim_start_matches("MR-");
@@ -127,6 +117,7 @@ pub(crate) fn refresh_branch_annotation(pl: &mut Pipeline, now: DateTime<Utc>) {
     let s = Value::Array(branches).to_string();
     util::set_annotation(&mut pl.cr, ANN_BRANCHES, s);
     util::set_annotation(&mut pl.cr, ANN_METADATA, meta.to_string());
+    pl.branches_copied_at = Some(now);
 }
 
 /// Branch indexing: discovers the repo branches that have a Jenkinsfile,
@@ -156,6 +147,32 @@ pub(crate) fn index_branches(
         "{started_by}\n[{}] Starting branch indexing...\n",
         now.format("%a %b %d %H:%M:%S UTC %Y")
     );
+    // U9: `gitlab_source.server_name` is written verbatim to the job's
+    // `<serverName>` (`ks-devops:pkg/client/devops/jenkins/internal/gitlab.go`)
+    // and names a GitLab server configured in Jenkins; the GitLab branch
+    // source looks it up when indexing (gitlab-branch-source
+    // `GitLabHelper.apiBuilder`) and fails for any other value, a URL included.
+    if let Some(server) = pl
+        .cr
+        .pointer("/spec/multi_branch_pipeline/gitlab_source")
+        .filter(|_| {
+            pl.cr
+                .pointer("/spec/multi_branch_pipeline/source_type")
+                .and_then(Value::as_str)
+                == Some("gitlab")
+        })
+        .map(|g| g.get("server_name").and_then(Value::as_str).unwrap_or("").to_string())
+        && !JENKINS_GITLAB_SERVERS.contains(&server.as_str())
+    {
+        let when = now.format("%a %b %d %H:%M:%S UTC %Y");
+        log.push_str(&format!(
+            "ERROR: [{when}] Could not fetch branches from source {:016x}\njava.lang.IllegalStateException: No server found with the name: {server}\n\tat io.jenkins.plugins.gitlabbranchsource.helpers.GitLabHelper.apiBuilder(GitLabHelper.java:45)\n\tat io.jenkins.plugins.gitlabbranchsource.GitLabSCMSource.retrieve(GitLabSCMSource.java:383)\n[{when}] Finished branch indexing. Indexing took 12 ms\nFATAL: Failed to recompute children of {ns} » {}\njenkins.scm.impl.SCMSourceException: Failed to fetch branches\nFinished: FAILURE\n",
+            util::fnv(&server),
+            pl.name()
+        ));
+        pl.indexing_log = Some(log);
+        return;
+    }
     log.push_str(" > git --version # timeout=10\n");
     log.push_str(&format!(" > git ls-remote -h -- {url} # timeout=10\n"));
     log.push_str("Checking branches...\n");
@@ -345,6 +362,12 @@ fn create_pipeline(ctx: &mut Ctx, ns: &str) -> Response {
     }
     let creator = util::annotation(&body, "kubesphere.io/creator").map(str::to_string);
     let mut cr = pipeline_cr(ns, &name, spec, now, creator.as_deref());
+    // U11: create puts `syncstatus=pending` on a throw-away copy of the
+    // DevOpsProject, not on the Pipeline (`ks-devops:pkg/models/devops/devops.go:308-319`):
+    // a new Pipeline has no sync annotation until Jenkins has it.
+    if let Some(a) = cr.pointer_mut("/metadata/annotations").and_then(Value::as_object_mut) {
+        a.remove("pipeline.devops.kubesphere.io/syncstatus");
+    }
     // Keep the client's labels and annotations.
     if let Some(labels) = body.pointer("/metadata/labels").and_then(Value::as_object) {
         for (k, v) in labels {
@@ -361,7 +384,6 @@ fn create_pipeline(ctx: &mut Ctx, ns: &str) -> Response {
         }
     }
     util::set_meta(&mut cr, "resourceVersion", json!(rv));
-    util::set_annotation(&mut cr, "pipeline.devops.kubesphere.io/syncstatus", "pending");
     let multi = ty == "multi-branch-pipeline";
     let url = cr
         .pointer("/spec/multi_branch_pipeline/git_source/url")
@@ -375,6 +397,7 @@ fn create_pipeline(ctx: &mut Ctx, ns: &str) -> Response {
         repo: if multi { default_repo(&url) } else { vec![] },
         indexed: vec![],
         indexing_log: None,
+        branches_copied_at: None,
     };
     p.pipelines.insert(name, pl);
     util::ok_json(&util::strip_type_meta(cr))
@@ -629,9 +652,8 @@ fn bo_pipeline(pl: &Pipeline, ns: &str, now: DateTime<Utc>) -> Value {
         "weatherScore": 100,
     });
     if pl.is_multi() {
-        let branches: Vec<Value> = util::annotation(&pl.cr, ANN_BRANCHES)
-            .and_then(|s| serde_json::from_str::<Vec<Value>>(s).ok())
-            .unwrap_or_default();
+        // Live from Jenkins (not the lagging annotation, U10).
+        let branches: Vec<Value> = pl.indexed.iter().map(|b| branch_v3(pl, b, now)).collect();
         let prs = branches.iter().filter(|b| b.get("pullRequest").is_some()).count();
         let failing = branches
             .iter()
@@ -705,6 +727,85 @@ fn bo_branch(pl: &Pipeline, ns: &str, raw: &str, now: DateTime<Utc>) -> Value {
     })
 }
 
+/// One item of the live v1alpha2 branch list (U10). ks-devops decodes
+/// Blue Ocean's answer into `devops.PipelineBranch` and writes it back
+/// (`ks-devops:pkg/client/devops/pipeline.go:419-548`,
+/// `pkg/kapis/devops/v1alpha2/devops.go:695` GetPipelineBranch), so only
+/// that struct's fields survive, `omitempty` drops empty strings, zeros
+/// and `false`, and the non-pointer structs `latestRun`, `branch` and
+/// `pullRequest` are always present (`{}`-like when Jenkins had none).
+fn bo_branch_list_item(pl: &Pipeline, ns: &str, raw: &str, now: DateTime<Utc>) -> Value {
+    let name = pl.name();
+    let enc = name_encode(raw);
+    // Blue Ocean links path-encode the job name once more.
+    let href = format!(
+        "/blue/rest/organizations/jenkins/pipelines/{ns}/pipelines/{name}/branches/{}/",
+        encode_segment(&enc)
+    );
+    let link = |h: String| json!({"_class": "io.jenkins.blueocean.rest.hal.Link", "href": h});
+    let v3 = branch_v3(pl, raw, now);
+    let latest = latest_build(pl, raw, now);
+    let mut latest_run = json!({"_links": {"prevRun": {}, "parent": {}, "tests": {}, "log": {}, "self": {},
+        "blueTestSummary": {}, "actions": {}, "artifacts": {}}});
+    if let Some(b) = latest {
+        let run = b.blue_run(now);
+        for k in [
+            "_class",
+            "durationInMillis",
+            "enQueueTime",
+            "endTime",
+            "estimatedDurationInMillis",
+            "id",
+            "organization",
+            "pipeline",
+            "replayable",
+            "result",
+            "runSummary",
+            "startTime",
+            "state",
+            "type",
+        ] {
+            if let Some(x) = run
+                .get(k)
+                .filter(|x| !x.is_null() && **x != json!(0) && **x != json!(false))
+            {
+                latest_run[k] = x.clone();
+            }
+        }
+        latest_run["causes"] = json!([{"_class": if b.cause.user.is_some() { "hudson.model.Cause$UserIdCause" } else { "jenkins.branch.BranchIndexingCause" },
+            "shortDescription": b.cause.short}]);
+        let base = href.clone() + &format!("runs/{}/", b.id);
+        latest_run["_links"]["self"] = link(base.clone());
+        latest_run["_links"]["log"] = link(format!("{base}log/"));
+        latest_run["_links"]["artifacts"] = link(format!("{base}artifacts/"));
+        latest_run["_links"]["parent"] = link(href.clone());
+    }
+    let mut branch = json!({"url": v3.pointer("/branch/url").cloned().unwrap_or(json!(""))});
+    if raw == "main" || raw == "master" {
+        branch["isPrimary"] = json!(true);
+    }
+    let mut v = json!({
+        "_class": "io.jenkins.blueocean.rest.impl.pipeline.BranchImpl",
+        "_links": {"self": link(href.clone()), "scm": link(format!("{href}scm/")), "actions": link(format!("{href}actions/")),
+                   "runs": link(format!("{href}runs/")), "trends": link(format!("{href}trends/")), "queue": link(format!("{href}queue/"))},
+        "displayName": raw,
+        "estimatedDurationInMillis": latest.map(|b| b.phase.num_milliseconds()).unwrap_or(-1),
+        "fullDisplayName": format!("{ns}/{name}/{raw}"),
+        "fullName": format!("{ns}/{name}/{enc}"),
+        "latestRun": latest_run,
+        "name": enc,
+        "organization": "jenkins",
+        "permissions": permissions(),
+        "branch": branch,
+        "pullRequest": v3.get("pullRequest").cloned().unwrap_or(json!({})),
+    });
+    let weather = v3.get("weatherScore").and_then(Value::as_i64).unwrap_or(100);
+    if weather != 0 {
+        v["weatherScore"] = json!(weather);
+    }
+    v
+}
+
 /// Finds an indexed branch by its Jenkins job name (the NameEncoder form,
 /// `feature%2Flogin`): the only name Jenkins resolves. A v1alpha2 `{branch}`
 /// path parameter reaches ks-devops decoded once (routing, §16 U3) and is
@@ -750,7 +851,7 @@ pub(crate) fn dv2(ctx: &mut Ctx, rest: &[&str]) -> Option<Response> {
                     })
                     .skip(start)
                     .take(limit)
-                    .map(|b| bo_branch(pl, ns, b, ctx.now))
+                    .map(|b| bo_branch_list_item(pl, ns, b, ctx.now))
                     .collect();
                 util::ok_json(&Value::Array(items))
             }
@@ -774,8 +875,9 @@ pub(crate) fn dv2(ctx: &mut Ctx, rest: &[&str]) -> Option<Response> {
         },
         ["namespaces", ns, "pipelines", name, "consolelog"] => match ctx.method() {
             "GET" => {
+                // upstream: same Produces as the log routes (register.go:515), U15.
                 if !ctx.accepts_log() {
-                    return Some(util::restful(406));
+                    return Some(crate::logs::not_acceptable());
                 }
                 let uri = format!("/job/{ns}/job/{name}/indexing/consoleText");
                 let Some(pl) = ctx.st.project(&ctx.cluster, ns).and_then(|p| p.pipelines.get(*name)) else {
@@ -806,8 +908,10 @@ fn scan(ctx: &mut Ctx, ns: &str, name: &str) -> Response {
         return jenkins_html_404(&format!("/job/{ns}/job/{name}/build"));
     };
     if pl.is_multi() {
+        // U10: only Jenkins knows the result now; the `jenkins-branches`
+        // annotation (the v1alpha3 branch list) follows at the metadata
+        // controller's next requeue (see `State::tick`).
         index_branches(pl, ns, &format!("Started by user {user}"), now, phase, &mut qid, true);
-        refresh_branch_annotation(pl, now);
     } else {
         // For a plain pipeline, /build?delay=0 starts a build.
         qid += 1;

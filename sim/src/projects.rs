@@ -97,6 +97,8 @@ pub(crate) fn tenant(ctx: &mut Ctx, rest: &[&str]) -> Option<Response> {
             }
         }
         ["workspaces", ws, "clusters"] => {
+            // `kubesphere:pkg/models/tenant/tenant.go:469-507` ListWorkspaceClusters:
+            // the clusters the workspace is placed on.
             if !get_only {
                 return Some(util::restful(405));
             }
@@ -107,22 +109,54 @@ pub(crate) fn tenant(ctx: &mut Ctx, rest: &[&str]) -> Option<Response> {
                 ));
             };
             let created = ctx.st.started - chrono::Duration::days(60);
-            let items: Vec<Value> = w.clusters.iter().map(|c| cluster_json(c, created)).collect();
-            list_generic(ctx, items)
+            let items: Vec<Value> = w
+                .clusters
+                .iter()
+                .filter(|c| ctx.st.clusters.contains_key(*c))
+                .map(|c| cluster_json(c, created))
+                .collect();
+            let total = items.len();
+            util::ok_json(&util::list_always(items, total))
         }
         ["clusters"] => {
+            // U6, `kubesphere:pkg/models/tenant/tenant.go:509-593` ListClusters:
+            // without global `list clusters` (no tenant has it), only the
+            // clusters of the user's `iam.kubesphere.io/granted-clusters`
+            // annotation, plus, with `?roleBindingExists=true`, clusters
+            // where the user has a namespace RoleBinding. Workspace
+            // membership adds nothing: a workspace-only member gets `[]`.
             if !get_only {
                 return Some(util::restful(405));
             }
-            let mut names: Vec<String> = Vec::new();
-            if let Some(u) = ctx.st.users.get(&ctx.user) {
-                for ws in &u.workspaces {
-                    if let Some(w) = ctx.st.workspaces.get(ws) {
-                        for c in &w.clusters {
-                            if !names.contains(c) {
-                                names.push(c.clone());
-                            }
-                        }
+            let by_role_binding = match ctx.q("roleBindingExists").filter(|v| !v.is_empty()) {
+                None => false,
+                // strconv.ParseBool; its error goes to HandleInternalError.
+                Some(v) => match v {
+                    "1" | "t" | "T" | "TRUE" | "true" | "True" => true,
+                    "0" | "f" | "F" | "FALSE" | "false" | "False" => false,
+                    other => {
+                        return Some(util::core_text_err(
+                            500,
+                            &format!("strconv.ParseBool: parsing \"{other}\": invalid syntax"),
+                        ));
+                    }
+                },
+            };
+            let granted: Vec<String> = ctx
+                .st
+                .users
+                .get(&ctx.user)
+                .map(|u| u.granted_clusters.clone())
+                .unwrap_or_default();
+            let mut names: Vec<String> = granted
+                .iter()
+                .filter(|c| ctx.st.clusters.contains_key(*c))
+                .cloned()
+                .collect();
+            if by_role_binding {
+                for c in ctx.st.role_binding_clusters(&ctx.user) {
+                    if !granted.contains(&c) {
+                        names.push(c);
                     }
                 }
             }
@@ -132,6 +166,16 @@ pub(crate) fn tenant(ctx: &mut Ctx, rest: &[&str]) -> Option<Response> {
         }
         _ => return None,
     })
+}
+
+fn user_annotations(u: &state::User) -> Value {
+    let mut a =
+        json!({"iam.kubesphere.io/password-encrypted": "true", "iam.kubesphere.io/globalrole": "platform-regular"});
+    // `kubesphere:staging/src/kubesphere.io/api/iam/v1beta1/constants.go:55`.
+    if !u.granted_clusters.is_empty() {
+        a["iam.kubesphere.io/granted-clusters"] = json!(u.granted_clusters.join(","));
+    }
+    a
 }
 
 /// `IAM` routes.
@@ -155,7 +199,7 @@ pub(crate) fn iam(ctx: &mut Ctx, rest: &[&str]) -> Option<Response> {
                             "uid": format!("{:08x}-2222-4000-8000-{:012x}", util::fnv(&u.name) as u32, util::fnv(&u.name) & 0xffff_ffff_ffff),
                             "resourceVersion": "2048",
                             "creationTimestamp": k8s_time(u.created),
-                            "annotations": {"iam.kubesphere.io/password-encrypted": "true", "iam.kubesphere.io/globalrole": "platform-regular"},
+                            "annotations": user_annotations(u),
                             "finalizers": ["finalizers.kubesphere.io/users"],
                         },
                         "spec": {"email": u.email, "lang": "en", "displayName": u.display},
@@ -190,10 +234,10 @@ fn list_projects(ctx: &Ctx, ws: &str, as_user: &str) -> Response {
     }
     let q = ListQuery::parse(&ctx.query);
     // labelSelector is accepted but ignored here (§3.3).
-    // Each project is checked with KubeSphere RBAC, `get devopsprojects` in
-    // its own namespace (`ks-devops:pkg/models/devops/devops.go:267-305`),
-    // resolved through the namespace's workspace label: a project whose
-    // namespace is not labelled with the workspace is hidden (U17).
+    // U17: each project is checked with KubeSphere RBAC, `get devopsprojects`
+    // in its own namespace (`ks-devops:pkg/models/devops/devops.go:267-305`),
+    // so a project whose namespace is not labelled with the workspace is
+    // hidden from a plain workspace member.
     let items: Vec<Value> = projects
         .into_iter()
         .filter(|p| ctx.st.may_access_ns(as_user, &ctx.cluster, &p.name))
@@ -260,12 +304,17 @@ fn create_project(ctx: &mut Ctx, ws: &str) -> Response {
         util::set_annotation(&mut cr, "kubesphere.io/creator", ctx.user.clone());
     }
     util::set_annotation(&mut cr, "devopsproject.devops.kubesphere.io/syncstatus", "pending");
+    // `ks-devops:pkg/models/devops/devops.go:195-196`: pending + GetSyncNowTime().
     util::set_annotation(
         &mut cr,
         "devopsproject.devops.kubesphere.io/synctime",
-        k8s_time(ctx.now),
+        util::go_time_string(ctx.now),
     );
-    let project = state::new_project(&name, ws, cr.clone(), ctx.now + ctx.phase);
+    // The namespace controller binds the creator as the namespace admin.
+    let creator = util::annotation(&cr, "kubesphere.io/creator")
+        .unwrap_or(&ctx.user)
+        .to_string();
+    let project = state::new_project(&name, ws, cr.clone(), ctx.now + ctx.phase, &[creator.as_str()]);
     if let Some(c) = ctx.st.clusters.get_mut(&ctx.cluster) {
         c.projects.insert(name, project);
     }

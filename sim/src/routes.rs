@@ -29,6 +29,7 @@ pub(crate) struct Ctx<'a> {
     pub req: &'a Req,
     pub query: Vec<(String, String)>,
     pub phase: Duration,
+    pub opts: &'a SimOptions,
 }
 
 impl Ctx<'_> {
@@ -68,16 +69,9 @@ impl Ctx<'_> {
             }
         }
     }
-    /// Log routes produce `text/plain; charset=utf-8` and match it exactly.
+    /// §16 U15: log routes accept only `*/*` (see [`crate::logs::accepts`]).
     pub(crate) fn accepts_log(&self) -> bool {
-        match self.accept() {
-            None => true,
-            Some(a) => {
-                a.trim().is_empty()
-                    || a.contains("text/plain; charset=utf-8")
-                    || a.split(',').any(|p| p.split(';').next().unwrap_or("").trim() == "*/*")
-            }
-        }
+        crate::logs::accepts(self.accept())
     }
 }
 
@@ -233,6 +227,7 @@ pub(crate) fn route(shared: &Shared, req: &Req) -> Response {
         req,
         query: util::parse_pairs(req.query.as_deref()),
         phase: shared.phase(),
+        opts: &shared.opts,
     };
     let s: Vec<&str> = segs.iter().map(String::as_str).collect();
     let resp = match s.as_slice() {

@@ -1,12 +1,10 @@
 //! PipelineRuns (v1alpha3, §6.1/6.2) and Blue Ocean runs (v1alpha2, §6.3), logs (§7) and artifacts (§8).
 
-use axum::body::Body;
 use axum::response::Response;
-use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
-use crate::jenkins::{Build, Cause, Piece, RunState, Step, artifact_bytes, gen_fill, parse_jenkinsfile, pieces_len};
+use crate::jenkins::{Build, Cause, RunState, Step, artifact_bytes, parse_jenkinsfile};
 use crate::pipelines;
 use crate::routes::Ctx;
 use crate::state::{Pipeline, PipelineRun};
@@ -238,7 +236,8 @@ fn render_pr(pr: &PipelineRun, pl: Option<&Pipeline>, now: DateTime<Utc>, view: 
             }
             cr["status"] = status;
             if view != View::Bare {
-                util::set_annotation(&mut cr, ANN_STATUS, b.blue_run(now).to_string());
+                // U12: jenkins-client's marshalling, not the Blue Ocean JSON.
+                util::set_annotation(&mut cr, ANN_STATUS, b.status_annotation(now).to_string());
             }
             if view == View::Full {
                 util::set_annotation(&mut cr, ANN_STAGES, Value::Array(job_nodes(b, now, false)).to_string());
@@ -578,54 +577,6 @@ fn delete_pr(ctx: &mut Ctx, ns: &str, name: &str) -> Response {
 // ---------------------------------------------------------------------------
 // v1alpha2 (Blue Ocean)
 
-fn stream_pieces(pieces: Vec<Piece>, start: u64) -> Body {
-    let total = pieces_len(&pieces);
-    if start >= total {
-        return Body::empty();
-    }
-    const CHUNK: u64 = 64 * 1024;
-    if total - start <= CHUNK * 4 {
-        let mut buf = Vec::with_capacity((total - start) as usize);
-        fill_range(&pieces, start, total - start, &mut buf);
-        return Body::from(buf);
-    }
-    let stream = futures::stream::unfold((pieces, start, total), |(pieces, pos, total)| async move {
-        if pos >= total {
-            return None;
-        }
-        let n = CHUNK.min(total - pos);
-        let mut buf = Vec::with_capacity(n as usize);
-        fill_range(&pieces, pos, n, &mut buf);
-        Some((Ok::<Bytes, std::io::Error>(Bytes::from(buf)), (pieces, pos + n, total)))
-    });
-    Body::from_stream(stream)
-}
-
-fn fill_range(pieces: &[Piece], from: u64, len: u64, buf: &mut Vec<u8>) {
-    let end = from + len;
-    let mut off = 0u64;
-    for p in pieces {
-        let plen = match p {
-            Piece::Text(t) => t.len() as u64,
-            Piece::Gen { len, .. } => *len,
-        };
-        let (ps, pe) = (off, off + plen);
-        off = pe;
-        if pe <= from {
-            continue;
-        }
-        if ps >= end {
-            break;
-        }
-        let a = from.max(ps) - ps;
-        let b = end.min(pe) - ps;
-        match p {
-            Piece::Text(t) => buf.extend_from_slice(&t.as_bytes()[a as usize..b as usize]),
-            Piece::Gen { seed, .. } => gen_fill(*seed, a, buf, (b - a) as usize),
-        }
-    }
-}
-
 fn start_param(ctx: &Ctx) -> u64 {
     ctx.q("start").and_then(|s| s.parse::<i64>().ok()).unwrap_or(0).max(0) as u64
 }
@@ -704,8 +655,10 @@ pub(crate) fn dv2(ctx: &mut Ctx, rest: &[&str]) -> Option<Response> {
         return Some(util::restful(405));
     }
     let is_log = matches!(tail, [_, "log"] | [_, "nodes", _, "steps", _, "log"]);
+    // upstream: go-restful route selection (jsr311.go:135-167) happens
+    // before the handler: U15.
     if is_log && !ctx.accepts_log() {
-        return Some(util::restful(406));
+        return Some(crate::logs::not_acceptable());
     }
     let now = ctx.now;
     let user = ctx.user.clone();
@@ -825,16 +778,18 @@ pub(crate) fn dv2(ctx: &mut Ctx, rest: &[&str]) -> Option<Response> {
             let Some(i) = b.step_index(node, step) else {
                 return Some(pipelines::jenkins_err(404, &format!("Step {step} not found")));
             };
-            let (pieces, more) = b.step_log(i, now);
-            let total = pieces_len(&pieces);
-            let mut r = util::resp(200, "text/plain; charset=utf-8", stream_pieces(pieces, start));
-            util::set_header(&mut r, "x-text-size", &total.max(start).to_string());
-            if more {
-                util::set_header(&mut r, "x-more-data", "true");
-            }
-            r
+            let path = format!("{}nodes/{node}/steps/{step}/log/", b.links_base());
+            crate::logs::serve(ctx, b.step_log(i, now), crate::logs::LogRoute::Step, &path)
         }
-        [_, "log"] => util::resp(200, "text/plain; charset=utf-8", stream_pieces(b.run_log(now), start)),
+        [_, "log"] => {
+            let log = crate::logs::LogText {
+                pieces: b.run_log(now),
+                complete: b.is_finished(now),
+                appended: None,
+            };
+            let path = format!("{}log/", b.links_base());
+            crate::logs::serve(ctx, log, crate::logs::LogRoute::Run, &path)
+        }
         [_, "artifacts"] => {
             let items: Vec<Value> = b
                 .artifacts(now)

@@ -17,6 +17,9 @@ pub(crate) struct User {
     pub email: String,
     pub display: String,
     pub workspaces: Vec<String>,
+    /// The user's `iam.kubesphere.io/granted-clusters` annotation: clusters
+    /// the user was made a member of. `TN/clusters` lists only these (U6).
+    pub granted_clusters: Vec<String>,
     pub created: DateTime<Utc>,
     pub last_login: Option<DateTime<Utc>>,
 }
@@ -56,6 +59,10 @@ pub(crate) struct Pipeline {
     /// Multi-branch: branches found by the last indexing, in order.
     pub indexed: Vec<String>,
     pub indexing_log: Option<String>,
+    /// When the metadata controller last copied Jenkins' branches into the
+    /// `jenkins-branches` annotation (U10: it requeues every 10 s, so the
+    /// v1alpha3 branch list lags a scan).
+    pub branches_copied_at: Option<DateTime<Utc>>,
 }
 
 impl Pipeline {
@@ -101,6 +108,10 @@ pub(crate) struct App {
     pub cr: Value,
     /// When the current Argo operation (sync) started.
     pub op_started: Option<DateTime<Utc>>,
+    /// The operation Argo CD runs (shown in `operationState.operation`):
+    /// a manual `/sync` one (also in `spec.argoApp.operation` until it
+    /// ends) or an automated one (never in the spec, U16).
+    pub op: Value,
     pub degraded: bool,
     pub revision: String,
 }
@@ -115,6 +126,10 @@ pub(crate) struct Project {
     /// KubeSphere RBAC resolves workspace role bindings (§3.3: a wrong or
     /// missing label hides the project from workspace members).
     pub ns_workspace: Option<String>,
+    /// Users with a namespace RoleBinding in the project's namespace (the
+    /// creator gets one); they reach it whatever the workspace label says,
+    /// and `TN/clusters?roleBindingExists=true` lists their clusters (U6).
+    pub role_bindings: Vec<String>,
     pub cr: Value,
     pub sync_at: DateTime<Utc>,
     pub pipelines: BTreeMap<String, Pipeline>,
@@ -140,6 +155,8 @@ pub(crate) struct State {
     pub resource_version: u64,
     pub queue_id: u64,
     pub phase: Duration,
+    /// Requeue period of the pipeline metadata controller (U10), 10 s upstream.
+    pub branch_refresh: Duration,
     pub started: DateTime<Utc>,
 }
 
@@ -162,16 +179,27 @@ impl State {
         self.clusters.get_mut(cluster)?.projects.get_mut(ns)
     }
 
-    /// Whether `user` may act in namespace `ns` on `cluster`: member of the
-    /// workspace the *namespace* is labelled with. KubeSphere RBAC resolves
-    /// a namespace-scope request's workspace from the namespace label
-    /// (`kubesphere:pkg/apiserver/authorization/rbac/rbac.go` visitRulesFor,
-    /// `GetNamespaceControlledWorkspace`), not from the DevOpsProject CR.
+    /// Whether `user` may act in namespace `ns` on `cluster`: a namespace
+    /// RoleBinding, or membership of the workspace the *namespace* is
+    /// labelled with (KubeSphere RBAC, `kubesphere:pkg/apiserver/authorization/rbac`).
     pub(crate) fn may_access_ns(&self, user: &str, cluster: &str, ns: &str) -> bool {
         match (self.users.get(user), self.project(cluster, ns)) {
-            (Some(u), Some(p)) => p.ns_workspace.as_ref().is_some_and(|w| u.workspaces.contains(w)),
+            (Some(u), Some(p)) => {
+                p.role_bindings.iter().any(|b| b == user)
+                    || p.ns_workspace.as_ref().is_some_and(|w| u.workspaces.contains(w))
+            }
             _ => false,
         }
+    }
+
+    /// Clusters where `user` has a namespace RoleBinding
+    /// (`kubesphere:pkg/models/tenant/tenant.go` `getClusterByRoleBinding`).
+    pub(crate) fn role_binding_clusters(&self, user: &str) -> Vec<String> {
+        self.clusters
+            .iter()
+            .filter(|(_, c)| c.projects.values().any(|p| p.role_bindings.iter().any(|b| b == user)))
+            .map(|(name, _)| name.clone())
+            .collect()
     }
 
     pub(crate) fn is_member(&self, user: &str, ws: &str) -> bool {
@@ -185,26 +213,23 @@ impl State {
         let mut rvs = 0u64;
         for c in self.clusters.values_mut() {
             for p in c.projects.values_mut() {
+                // U11: the DevOpsProject controller only ever writes
+                // `successful` (`ks-devops:controllers/jenkins/devopsproject/devopsproject_controller.go:316`);
+                // `synctime` stays what the create handler wrote.
                 if now >= p.sync_at
                     && util::annotation(&p.cr, "devopsproject.devops.kubesphere.io/syncstatus") == Some("pending")
                 {
                     util::set_annotation(&mut p.cr, "devopsproject.devops.kubesphere.io/syncstatus", "successful");
-                    util::set_annotation(
-                        &mut p.cr,
-                        "devopsproject.devops.kubesphere.io/synctime",
-                        k8s_time(p.sync_at),
-                    );
                 }
                 for pl in p.pipelines.values_mut() {
+                    // U11: a new Pipeline carries no sync annotation until
+                    // Jenkins has it; then the controller writes only
+                    // `syncstatus=successful` (`ks-devops:controllers/jenkins/pipeline/pipeline_controller.go:283`),
+                    // never `failed`, `synctime` or `syncmsg`.
                     if now >= pl.sync_at
-                        && util::annotation(&pl.cr, "pipeline.devops.kubesphere.io/syncstatus") == Some("pending")
+                        && util::annotation(&pl.cr, "pipeline.devops.kubesphere.io/syncstatus").is_none()
                     {
                         util::set_annotation(&mut pl.cr, "pipeline.devops.kubesphere.io/syncstatus", "successful");
-                        util::set_annotation(
-                            &mut pl.cr,
-                            "pipeline.devops.kubesphere.io/synctime",
-                            k8s_time(pl.sync_at),
-                        );
                         if pl.is_multi() && pl.indexing_log.is_none() {
                             crate::pipelines::index_branches(
                                 pl,
@@ -215,19 +240,29 @@ impl State {
                                 &mut self.queue_id,
                                 false,
                             );
+                            crate::pipelines::refresh_branch_annotation(pl, now);
                         }
                     }
-                    if pl.is_multi() && pl.indexing_log.is_some() {
+                    // U10: the metadata controller copies Jenkins' branches
+                    // into the `jenkins-branches` annotation and requeues
+                    // after 10 s (`ks-devops:controllers/jenkins/pipeline/pipeline_metadata_controller.go:85,124-139`),
+                    // so the v1alpha3 branch list lags a scan or a build.
+                    if pl.is_multi()
+                        && pl.indexing_log.is_some()
+                        && pl.branches_copied_at.is_none_or(|at| now >= at + self.branch_refresh)
+                    {
                         crate::pipelines::refresh_branch_annotation(pl, now);
                     }
                 }
+                // U11: credentials get `pending` on create/update, then the
+                // controller writes only `successful`
+                // (`ks-devops:controllers/jenkins/devopscredential/devopscredential_controller.go:281`).
                 for (name, at) in p.secret_sync.iter() {
                     if now >= *at
                         && let Some(s) = p.secrets.get_mut(name)
                         && util::annotation(s, "credential.devops.kubesphere.io/syncstatus") == Some("pending")
                     {
                         util::set_annotation(s, "credential.devops.kubesphere.io/syncstatus", "successful");
-                        util::set_annotation(s, "credential.devops.kubesphere.io/synctime", k8s_time(*at));
                         rvs += 1;
                     }
                 }
@@ -251,7 +286,8 @@ fn project_cr(
     let mut annotations = json!({
         "kubesphere.io/creator": creator,
         "devopsproject.devops.kubesphere.io/syncstatus": "successful",
-        "devopsproject.devops.kubesphere.io/synctime": k8s_time(created),
+        // `ks-devops:pkg/models/devops/common.go:39` GetSyncNowTime: Go's time.Now().String().
+        "devopsproject.devops.kubesphere.io/synctime": util::go_time_string(created),
     });
     if let Some(a) = alias {
         annotations["kubesphere.io/alias-name"] = json!(a);
@@ -275,11 +311,15 @@ fn project_cr(
     })
 }
 
-pub(crate) fn new_project(name: &str, ws: &str, cr: Value, sync_at: DateTime<Utc>) -> Project {
+/// A project whose namespace is labelled with its workspace; `role_bindings`
+/// are the users with a namespace RoleBinding (the creator, for projects made
+/// through the API).
+pub(crate) fn new_project(name: &str, ws: &str, cr: Value, sync_at: DateTime<Utc>, role_bindings: &[&str]) -> Project {
     Project {
         name: name.to_string(),
         workspace: ws.to_string(),
         ns_workspace: Some(ws.to_string()),
+        role_bindings: role_bindings.iter().map(|u| u.to_string()).collect(),
         cr,
         sync_at,
         pipelines: BTreeMap::new(),
@@ -326,9 +366,9 @@ pub(crate) const RELEASE_GATE_JENKINSFILE: &str = "pipeline {\n  agent any\n  st
 pub(crate) const DEMO_JENKINSFILE: &str = "pipeline {\n  agent any\n  stages {\n    stage('Deploy') {\n      steps {\n        echo 'deploying demo'\n      }\n    }\n  }\n}\n";
 
 pub(crate) fn pipeline_cr(ns: &str, name: &str, spec: Value, created: DateTime<Utc>, creator: Option<&str>) -> Value {
+    // U11: a synced Pipeline carries only `syncstatus=successful`.
     let mut annotations = json!({
         "pipeline.devops.kubesphere.io/syncstatus": "successful",
-        "pipeline.devops.kubesphere.io/synctime": k8s_time(created),
     });
     if let Some(c) = creator {
         annotations["kubesphere.io/creator"] = json!(c);
@@ -359,6 +399,7 @@ pub(crate) fn seeded_pipeline(cr: Value, created: DateTime<Utc>) -> Pipeline {
         repo: Vec::new(),
         indexed: Vec::new(),
         indexing_log: None,
+        branches_copied_at: None,
     }
 }
 
@@ -429,12 +470,32 @@ pub(crate) fn seed_finished_run(
     Some((name, id))
 }
 
-/// The demo data documented on the crate root.
-pub(crate) fn seed(phase: Duration) -> State {
+/// A pipeline whose console log is too large for the run log route
+/// (§16 U8) while every step log fits: three stages, each printing 40% of
+/// `relay_limit` bytes (together 120% of it).
+pub(crate) fn oversized_jenkinsfile(relay_limit: u64) -> String {
+    let part = (relay_limit / 5 * 2).max(1);
+    format!(
+        "pipeline {{\n  agent any\n  stages {{\n    stage('Build') {{\n      steps {{\n        simBigLog({part})\n      }}\n    }}\n    stage('Test') {{\n      steps {{\n        simBigLog({part})\n      }}\n    }}\n    stage('Report') {{\n      steps {{\n        simBigLog({part})\n        echo 'report written'\n      }}\n    }}\n  }}\n}}\n"
+    )
+}
+
+/// The demo data documented on the crate root. `relay_limit` sizes the
+/// `oversized-log` pipeline's log ([`crate::SimOptions::log_relay_limit`]).
+pub(crate) fn seed(phase: Duration, relay_limit: u64) -> State {
     let now = Utc::now();
     let day = Duration::days(1);
     let mut users = BTreeMap::new();
-    for (name, ws, display) in [("tenant", "stone", "Tenant"), ("demo-admin", "demo", "Demo Admin")] {
+    // U6 (clusters): `tenant` was made a member of no cluster (no
+    // `iam.kubesphere.io/granted-clusters`), so `TN/clusters` lists nothing
+    // for it; its only namespace RoleBinding is in `stone-devops` (host), so
+    // `?roleBindingExists=true` adds `host`; workspace `stone` is placed on
+    // `host` and `member-1`, and the `member-1` projects are reached through
+    // the workspace role only. `demo-admin` is a member of `host`.
+    for (name, ws, display, granted) in [
+        ("tenant", "stone", "Tenant", &[][..]),
+        ("demo-admin", "demo", "Demo Admin", &["host"][..]),
+    ] {
         users.insert(
             name.to_string(),
             User {
@@ -443,6 +504,7 @@ pub(crate) fn seed(phase: Duration) -> State {
                 email: format!("{name}@kubesphere.io"),
                 display: display.to_string(),
                 workspaces: vec![ws.to_string()],
+                granted_clusters: granted.iter().map(|c| c.to_string()).collect(),
                 created: now - day * 30,
                 last_login: None,
             },
@@ -471,7 +533,9 @@ pub(crate) fn seed(phase: Duration) -> State {
     let mut host = ClusterData::default();
     let mut member = ClusterData::default();
 
-    // member-1 / stone
+    // member-1 / stone: created by the platform admin for the workspace, so
+    // `tenant` has no RoleBinding there (U6: found only through the
+    // workspace's clusters).
     for (i, (name, gen_name, alias)) in [
         ("devopstestc2nj7", "devopstest", Some("DevOps Test")),
         ("devopstestxyz12", "devopstest", None),
@@ -486,8 +550,9 @@ pub(crate) fn seed(phase: Duration) -> State {
             new_project(
                 name,
                 "stone",
-                project_cr(name, gen_name, "stone", alias, "tenant", created),
+                project_cr(name, gen_name, "stone", alias, "admin", created),
                 created,
+                &[],
             ),
         );
     }
@@ -506,6 +571,7 @@ pub(crate) fn seed(phase: Duration) -> State {
             created,
         ),
         created,
+        &["tenant"],
     );
     let hello_created = now - day * 8;
     stone.pipelines.insert(
@@ -566,6 +632,20 @@ pub(crate) fn seed(phase: Duration) -> State {
                 Some("tenant"),
             ),
             noisy_created,
+        ),
+    );
+    let oversized_created = now - day * 2;
+    stone.pipelines.insert(
+        "oversized-log".into(),
+        seeded_pipeline(
+            pipeline_cr(
+                "stone-devops",
+                "oversized-log",
+                json!({"type": "pipeline", "pipeline": {"name": "oversized-log", "description": "its console log is too large for the run log route; read it per step", "jenkinsfile": oversized_jenkinsfile(relay_limit)}}),
+                oversized_created,
+                Some("tenant"),
+            ),
+            oversized_created,
         ),
     );
     let broken_created = now - day * 3;
@@ -665,6 +745,7 @@ pub(crate) fn seed(phase: Duration) -> State {
             created,
         ),
         created,
+        &["demo-admin"],
     );
     demo.pipelines.insert(
         "deploy".into(),
@@ -695,6 +776,7 @@ pub(crate) fn seed(phase: Duration) -> State {
         resource_version: 1000,
         queue_id: 10,
         phase,
+        branch_refresh: Duration::seconds(10),
         started: now,
     };
     // Pre-existing finished runs.
@@ -749,6 +831,17 @@ pub(crate) fn seed(phase: Duration) -> State {
         "host",
         "stone-devops",
         "release-gate",
+        None,
+        now - Duration::minutes(20),
+        five,
+        "tenant",
+        None,
+    );
+    let _ = seed_finished_run(
+        &mut st,
+        "host",
+        "stone-devops",
+        "oversized-log",
         None,
         now - Duration::minutes(20),
         five,
@@ -815,6 +908,8 @@ fn seed_label_mismatch(
             email: "lab-tenant@kubesphere.io".into(),
             display: "Lab Tenant".into(),
             workspaces: vec!["lab".into()],
+            // A workspace-only member: granted no cluster (U6).
+            granted_clusters: Vec::new(),
             created: now - day * 15,
             last_login: None,
         },
@@ -834,6 +929,7 @@ fn seed_label_mismatch(
         "lab",
         project_cr("lab-ci", "lab-ci", "lab", Some("Lab CI"), "admin", created),
         created,
+        &[],
     );
     lab.ns_workspace = None;
     lab.pipelines.insert(

@@ -191,6 +191,29 @@ pub(crate) fn k8s_time(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
+/// Go's `time.Time.String()` of a UTC time without the monotonic reading,
+/// e.g. `2026-03-18 06:46:04.123456789 +0000 UTC` (trailing zeros of the
+/// fraction dropped). ks-devops writes sync times this way
+/// (`ks-devops:pkg/models/devops/common.go:39` GetSyncNowTime).
+pub(crate) fn go_time_string(t: DateTime<Utc>) -> String {
+    let nanos = t.timestamp_subsec_nanos();
+    let frac = if nanos == 0 {
+        String::new()
+    } else {
+        format!(".{nanos:09}").trim_end_matches('0').to_string()
+    };
+    format!("{}{frac} +0000 UTC", t.format("%Y-%m-%d %H:%M:%S"))
+}
+
+/// RFC 3339 in UTC with whole seconds, or JSON `null` for no time: how
+/// jenkins-client's `job.Time` marshals (`jenkins-client:pkg/job/time.go:45-53`).
+pub(crate) fn go_job_time(t: Option<DateTime<Utc>>) -> Value {
+    match t {
+        Some(t) => json!(t.to_rfc3339_opts(SecondsFormat::Secs, true)),
+        None => Value::Null,
+    }
+}
+
 /// Jenkins timestamps: `yyyy-MM-dd'T'HH:mm:ss.SSS+0000`.
 pub(crate) fn jenkins_time(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%S%.3f+0000").to_string()

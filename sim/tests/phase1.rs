@@ -144,9 +144,11 @@ async fn iam_and_tenant() {
         v["message"],
         "workspaces.tenant.kubesphere.io \"demo\" is forbidden: User \"tenant\" cannot get resource \"workspaces\" in API group \"tenant.kubesphere.io\" at the cluster scope"
     );
+    // U6: `tenant` was granted no cluster, so it sees none, though its
+    // workspace is placed on two (see tests/clusters.rs).
     let (c, v) = t.get_json(&format!("{TN}/clusters")).await;
     assert_eq!(c, 200);
-    assert_eq!(v["totalItems"], 2);
+    assert_eq!(v["totalItems"], 0);
     let (c, v) = t.get_json(&format!("{TN}/workspaces/stone/clusters")).await;
     assert_eq!(c, 200);
     assert_eq!(v["totalItems"], 2);
@@ -307,7 +309,7 @@ async fn pipelines_crud() {
     let t = start().await;
     let (c, v) = t.get_json(&format!("{DV3}/namespaces/stone-devops/pipelines")).await;
     assert_eq!(c, 200);
-    assert_eq!(v["totalItems"], 5);
+    assert_eq!(v["totalItems"], 6);
     assert_eq!(v["items"][0]["kind"], "Pipeline");
     let (_, v) = t
         .get_json(&format!(

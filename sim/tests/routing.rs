@@ -106,7 +106,14 @@ async fn the_encoded_branch_name_travels_as_one_segment() {
 
 #[tokio::test]
 async fn a_run_on_a_slash_branch_carries_the_encoded_ref_name() {
-    let t = start().await;
+    // U10: the v1alpha3 branch list follows Jenkins at the metadata
+    // controller's requeue; make it quick here.
+    let t = start_with(ks_sim::SimOptions {
+        run_phase: std::time::Duration::from_millis(50),
+        branch_refresh: std::time::Duration::from_millis(100),
+        ..ks_sim::SimOptions::default()
+    })
+    .await;
     let base = format!("{DV3}/namespaces/{NS}/pipelines/echo-pipeline");
     let (c, pr) = t
         .send_json("POST", &format!("{base}/pipelineruns?branch=feature%252Flogin"), None)
@@ -146,7 +153,8 @@ async fn a_run_on_a_slash_branch_carries_the_encoded_ref_name() {
         arts[0]["url"],
         format!("/job/{NS}/job/echo-pipeline/job/feature%252Flogin/{id}/artifact/target/login.jar")
     );
-    // The v3 branch list shows the run on the branch.
+    // The v3 branch list shows the run on the branch (after the copy).
+    sleep_ms(150).await;
     let (_, br) = t.get_json(&format!("{base}/branches/feature%252Flogin")).await;
     assert_eq!(br["latestRun"]["id"], id.as_str());
     // Jenkins' own run list filters by the job name too.

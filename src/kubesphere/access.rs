@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::client::KsClient;
 use super::error::{KsError, KsResult};
-use super::models::{DevOpsProject, List};
+use super::models::{ClusterObject, DevOpsProject, List};
 use super::path::{ApiPath, Cluster, gv, validate_label};
 
 /// What `DV3/workspaces/{ws}/namespaces` answered on one cluster (§3.3,
@@ -38,23 +38,19 @@ pub struct ClusterSummary {
 }
 
 impl ClusterSummary {
-    fn from_value(v: &Value) -> Option<ClusterSummary> {
-        let name = v.pointer("/metadata/name")?.as_str()?.to_string();
-        let text = |p: &str| v.pointer(p).and_then(Value::as_str).map(str::to_string);
-        let ready = v
-            .pointer("/status/conditions")
-            .and_then(Value::as_array)
-            .and_then(|cs| {
-                cs.iter()
-                    .find(|c| c.get("type").and_then(Value::as_str) == Some("Ready"))
-                    .map(|c| c.get("status").and_then(Value::as_str) == Some("True"))
-            });
-        Some(ClusterSummary {
-            name,
-            kubesphere_version: text("/status/kubeSphereVersion"),
-            kubernetes_version: text("/status/kubernetesVersion"),
+    fn from_object(c: ClusterObject) -> ClusterSummary {
+        let ready = c
+            .status
+            .conditions
+            .iter()
+            .find(|k| k.type_ == "Ready")
+            .map(|k| k.status == "True");
+        ClusterSummary {
+            name: c.metadata.name,
+            kubesphere_version: c.status.kube_sphere_version,
+            kubernetes_version: c.status.kubernetes_version,
             ready,
-        })
+        }
     }
 }
 
@@ -68,14 +64,6 @@ pub fn is_missing_route(e: &KsError) -> bool {
         }
         _ => false,
     }
-}
-
-fn clusters_of(list: Option<List<Value>>) -> Vec<ClusterSummary> {
-    list.and_then(|l| l.items)
-        .unwrap_or_default()
-        .iter()
-        .filter_map(ClusterSummary::from_value)
-        .collect()
 }
 
 impl KsClient {
@@ -97,24 +85,17 @@ impl KsClient {
         })
     }
 
-    /// `GET TN/workspaces/{ws}/clusters`: the clusters the workspace is
-    /// placed on (U6).
+    /// The clusters the workspace is placed on (U6), with their versions.
     pub async fn workspace_cluster_summaries(&self, workspace: &str) -> KsResult<Vec<ClusterSummary>> {
-        validate_label("workspace name", workspace)?;
-        let path = ApiPath::kapi(gv::TENANT_V1BETA1)
-            .lit("workspaces")
-            .seg(workspace)
-            .lit("clusters");
-        let list: Option<List<Value>> = self.get_json(&Cluster::Host, &path, &[]).await?;
-        Ok(clusters_of(list))
+        let list = self.list_workspace_clusters(workspace).await?;
+        Ok(list.into_iter().map(ClusterSummary::from_object).collect())
     }
 
-    /// `GET TN/clusters`: the clusters the user was granted (U6), with
-    /// their versions.
+    /// The clusters the user was granted (U6, `TN/clusters`), with their
+    /// versions.
     pub async fn granted_cluster_summaries(&self) -> KsResult<Vec<ClusterSummary>> {
-        let path = ApiPath::kapi(gv::TENANT_V1BETA1).lit("clusters");
-        let list: Option<List<Value>> = self.get_json(&Cluster::Host, &path, &[]).await?;
-        Ok(clusters_of(list))
+        let list = self.list_clusters(false).await?;
+        Ok(list.into_iter().map(ClusterSummary::from_object).collect())
     }
 
     /// `GET GO1/clusters`: the Argo CD destination clusters; answers at all
@@ -163,10 +144,11 @@ mod tests {
     #[test]
     fn cluster_summary_reads_versions_and_readiness() {
         let v = serde_json::json!({"metadata":{"name":"host"},"status":{"kubeSphereVersion":"v4.1.3","kubernetesVersion":"v1.30.4","conditions":[{"type":"Ready","status":"True"}]}});
-        let c = ClusterSummary::from_value(&v).unwrap();
+        let c = ClusterSummary::from_object(serde_json::from_value(v).unwrap());
         assert_eq!(c.name, "host");
         assert_eq!(c.kubesphere_version.as_deref(), Some("v4.1.3"));
         assert_eq!(c.ready, Some(true));
-        assert!(ClusterSummary::from_value(&serde_json::json!({"status":{}})).is_none());
+        let bare = ClusterSummary::from_object(serde_json::from_value(serde_json::json!({"status":{}})).unwrap());
+        assert_eq!(bare.ready, None);
     }
 }

@@ -12,13 +12,32 @@ use super::path::{ApiPath, Cluster, gv, validate_label, validate_subdomain};
 pub const PROJECT_CACHE_TTL: Duration = Duration::from_secs(30);
 
 type ProjectCache = HashMap<(Cluster, String), (Instant, Vec<DevOpsProject>)>;
+type WorkspaceClusterCache = HashMap<String, (Instant, Vec<Cluster>)>;
 
 /// Per-client caches (per identity, so never shared between callers).
 #[derive(Default)]
 pub(crate) struct Caches {
-    pub clusters: tokio::sync::Mutex<Option<Vec<Cluster>>>,
+    /// The user's own clusters (granted or with a RoleBinding).
+    pub clusters: tokio::sync::Mutex<Option<(Instant, Vec<Cluster>)>>,
+    pub workspace_clusters: std::sync::Mutex<WorkspaceClusterCache>,
     pub projects: std::sync::Mutex<ProjectCache>,
     pub workspaces: std::sync::Mutex<Option<(Instant, Vec<String>)>>,
+}
+
+fn cluster_names(list: &[ClusterObject]) -> Vec<Cluster> {
+    let mut v: Vec<Cluster> = list
+        .iter()
+        .filter_map(|c| Cluster::parse(&c.metadata.name).ok())
+        .collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+fn union(into: &mut Vec<Cluster>, more: impl IntoIterator<Item = Cluster>) {
+    into.extend(more);
+    into.sort();
+    into.dedup();
 }
 
 /// Options of a paged list call (KubeSphere `page`/`limit`, 1-based page).
@@ -103,46 +122,121 @@ impl KsClient {
         Ok(names)
     }
 
-    /// `GET TN/clusters`: clusters visible to the user.
-    pub async fn list_clusters(&self) -> KsResult<Vec<ClusterObject>> {
+    /// `GET TN/clusters[?roleBindingExists=true]`. Upstream (U6) lists only
+    /// the clusters the user was made a member of
+    /// (`iam.kubesphere.io/granted-clusters`), plus, with
+    /// `role_binding_exists`, clusters where the user has a namespace
+    /// RoleBinding. A user who is only a workspace member commonly gets
+    /// nothing: this is not the list of clusters their projects live on.
+    pub async fn list_clusters(&self, role_binding_exists: bool) -> KsResult<Vec<ClusterObject>> {
         let path = ApiPath::kapi(gv::TENANT_V1BETA1).lit("clusters");
+        let q: Vec<(&str, String)> = if role_binding_exists {
+            vec![("roleBindingExists", "true".into())]
+        } else {
+            Vec::new()
+        };
+        let list: Option<List<ClusterObject>> = self.get_json(&Cluster::Host, &path, &q).await?;
+        Ok(Page::from_list(list).items)
+    }
+
+    /// `GET TN/workspaces/{ws}/clusters`: the clusters a workspace is
+    /// placed on, i.e. where its DevOps projects can be.
+    pub async fn list_workspace_clusters(&self, workspace: &str) -> KsResult<Vec<ClusterObject>> {
+        validate_label("workspace name", workspace)?;
+        let path = ApiPath::kapi(gv::TENANT_V1BETA1)
+            .lit("workspaces")
+            .seg(workspace)
+            .lit("clusters");
         let list: Option<List<ClusterObject>> = self.get_json(&Cluster::Host, &path, &[]).await?;
         Ok(Page::from_list(list).items)
     }
 
-    /// The clusters to search when a tool gets none: the configured list,
-    /// else the clusters KubeSphere lists for this user (asked once), else
-    /// the default cluster.
+    /// The user's own clusters: `TN/clusters` together with
+    /// `TN/clusters?roleBindingExists=true` (both asked at once), reused for
+    /// [`PROJECT_CACHE_TTL`] unless `fresh`. Unreadable lists count as empty.
+    pub async fn user_clusters(&self, fresh: bool) -> Vec<Cluster> {
+        let mut guard = self.caches().clusters.lock().await;
+        if !fresh
+            && let Some((at, c)) = guard.as_ref()
+            && at.elapsed() < PROJECT_CACHE_TTL
+        {
+            return c.clone();
+        }
+        let (granted, bound) = tokio::join!(self.list_clusters(false), self.list_clusters(true));
+        let mut found = Vec::new();
+        for r in [granted, bound] {
+            match r {
+                Ok(list) => union(&mut found, cluster_names(&list)),
+                Err(e) => tracing::debug!(error = %e, "cannot list the user's clusters"),
+            }
+        }
+        *guard = Some((Instant::now(), found.clone()));
+        found
+    }
+
+    /// [`Self::list_workspace_clusters`] as cluster names, reused for
+    /// [`PROJECT_CACHE_TTL`] unless `fresh`.
+    pub async fn workspace_clusters_cached(&self, workspace: &str, fresh: bool) -> KsResult<Vec<Cluster>> {
+        if !fresh
+            && let Ok(c) = self.caches().workspace_clusters.lock()
+            && let Some((at, v)) = c.get(workspace)
+            && at.elapsed() < PROJECT_CACHE_TTL
+        {
+            return Ok(v.clone());
+        }
+        let found = cluster_names(&self.list_workspace_clusters(workspace).await?);
+        if let Ok(mut c) = self.caches().workspace_clusters.lock() {
+            c.insert(workspace.to_string(), (Instant::now(), found.clone()));
+        }
+        Ok(found)
+    }
+
+    /// The clusters to search for a workspace's projects when a tool gets
+    /// no cluster: the configured list (`KUBESPHERE_CLUSTERS`); else the
+    /// clusters the workspace is placed on together with the user's own
+    /// clusters (U6); else the default cluster. Never empty.
+    pub async fn clusters_for_workspace(&self, workspace: &str, fresh: bool) -> Vec<Cluster> {
+        if let Some(c) = &self.settings().search_clusters {
+            return c.clone();
+        }
+        let (placed, own) = tokio::join!(
+            self.workspace_clusters_cached(workspace, fresh),
+            self.user_clusters(fresh)
+        );
+        let mut found = own;
+        match placed {
+            Ok(p) => union(&mut found, p),
+            Err(e) => tracing::debug!(workspace, error = %e, "cannot list the workspace's clusters"),
+        }
+        if found.is_empty() {
+            found.push(self.default_cluster().clone());
+        }
+        found
+    }
+
+    /// Every cluster searched when a tool gets none: the configured list,
+    /// else the clusters of all the user's workspaces together with the
+    /// user's own clusters, else the default cluster. Never empty.
     pub async fn search_clusters(&self) -> Vec<Cluster> {
         if let Some(c) = &self.settings().search_clusters {
             return c.clone();
         }
-        let mut guard = self.caches().clusters.lock().await;
-        if let Some(c) = guard.as_ref() {
-            return c.clone();
-        }
-        let found = match self.list_clusters().await {
-            Ok(list) => {
-                let mut v: Vec<Cluster> = list
-                    .iter()
-                    .filter_map(|c| Cluster::parse(&c.metadata.name).ok())
-                    .collect();
-                v.sort();
-                v.dedup();
-                v
-            }
+        let workspaces = match self.workspaces_cached(false).await {
+            Ok(w) => w,
             Err(e) => {
-                tracing::debug!(error = %e, "cannot list clusters; searching the default cluster only");
+                tracing::debug!(error = %e, "cannot list workspaces");
                 Vec::new()
             }
         };
-        let result = if found.is_empty() {
-            vec![self.default_cluster().clone()]
-        } else {
-            found
-        };
-        *guard = Some(result.clone());
-        result
+        let per_ws = futures::future::join_all(workspaces.iter().map(|w| self.clusters_for_workspace(w, false))).await;
+        let mut found = self.user_clusters(false).await;
+        for c in per_ws {
+            union(&mut found, c);
+        }
+        if found.is_empty() {
+            found.push(self.default_cluster().clone());
+        }
+        found
     }
 
     /// `GET DV3/workspaces/{ws}/namespaces` on one cluster: every DevOps

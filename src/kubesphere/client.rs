@@ -87,6 +87,23 @@ impl ClientSettings {
     }
 }
 
+/// The attempts of one request: made so far, and allowed.
+pub(crate) struct Attempts {
+    made: u32,
+    max: u32,
+}
+
+impl Attempts {
+    fn at_most(max: u32) -> Attempts {
+        Attempts { made: 0, max }
+    }
+
+    /// Whether another attempt is allowed.
+    fn left(&self) -> bool {
+        self.made < self.max
+    }
+}
+
 /// Body of a request.
 pub enum Body<'a> {
     None,
@@ -530,7 +547,8 @@ impl KsClient {
         body: Body<'_>,
         accept: &str,
     ) -> KsResult<RawResponse> {
-        self.execute_with(method, cluster, path, query, body, accept, false, &[], &mut 0)
+        let mut attempts = self.attempts(method == Method::GET);
+        self.execute_with(method, cluster, path, query, body, accept, false, &[], &mut attempts)
             .await
     }
 
@@ -545,14 +563,49 @@ impl KsClient {
         query: &[(&str, String)],
         accept: &str,
     ) -> KsResult<RawResponse> {
-        self.execute_with(Method::GET, cluster, path, query, Body::None, accept, true, &[], &mut 0)
-            .await
+        let mut attempts = self.attempts(true);
+        self.execute_with(
+            Method::GET,
+            cluster,
+            path,
+            query,
+            Body::None,
+            accept,
+            true,
+            &[],
+            &mut attempts,
+        )
+        .await
+    }
+
+    /// Like [`Self::execute_streaming`] with a single attempt: for answers
+    /// that fail the same way every time (a run log too large for
+    /// KubeSphere to relay, §16 U8), where retrying only multiplies the wait.
+    pub async fn execute_streaming_once(
+        &self,
+        cluster: &Cluster,
+        path: &ApiPath,
+        query: &[(&str, String)],
+        accept: &str,
+    ) -> KsResult<RawResponse> {
+        self.execute_with(
+            Method::GET,
+            cluster,
+            path,
+            query,
+            Body::None,
+            accept,
+            true,
+            &[],
+            &mut Attempts::at_most(1),
+        )
+        .await
     }
 
     /// The send loop. `secrets`: values the request carries (scrubbed from
-    /// any answer before it is cut). `attempt`: attempts made so far of this
-    /// read (a caller that retries a broken body continues the count: one
-    /// budget of [`ClientSettings::read_attempts`]).
+    /// any answer before it is cut). `attempts`: the attempts of this read
+    /// made so far and allowed (a caller that retries a broken body goes on
+    /// counting: one budget); a write gets one, whatever it says.
     #[allow(clippy::too_many_arguments)]
     async fn execute_with(
         &self,
@@ -564,10 +617,11 @@ impl KsClient {
         accept: &str,
         streaming: bool,
         secrets: &[&SecretString],
-        attempt: &mut u32,
+        attempts: &mut Attempts,
     ) -> KsResult<RawResponse> {
         let idempotent = method == Method::GET;
-        let max_attempts = self.max_attempts(idempotent);
+        let max_attempts = if idempotent { attempts.max.max(1) } else { 1 };
+        let attempt = &mut attempts.made;
         let full = path.for_cluster(cluster);
         let mut relogged = false;
         loop {
@@ -621,12 +675,14 @@ impl KsClient {
         }
     }
 
-    fn max_attempts(&self, idempotent: bool) -> u32 {
-        if idempotent {
+    /// The attempts budget of one request: the settings' `read_attempts`
+    /// for a read, one for a write.
+    fn attempts(&self, idempotent: bool) -> Attempts {
+        Attempts::at_most(if idempotent {
             self.inner.settings.read_attempts.max(1)
         } else {
             1
-        }
+        })
     }
 
     /// GET a JSON document.
@@ -637,8 +693,7 @@ impl KsClient {
         query: &[(&str, String)],
     ) -> KsResult<T> {
         let full = path.for_cluster(cluster);
-        let max_attempts = self.max_attempts(true);
-        let mut attempt = 0;
+        let mut attempts = self.attempts(true);
         loop {
             let r = self
                 .execute_with(
@@ -650,14 +705,14 @@ impl KsClient {
                     "application/json",
                     false,
                     &[],
-                    &mut attempt,
+                    &mut attempts,
                 )
                 .await?;
             match self.decode(r, &full, false, &[]).await {
                 // The body broke off mid-answer: a transient read failure
                 // like a reset before the answer, retried within the budget.
-                Err(e) if e.is_transient() && attempt < max_attempts => {
-                    tokio::time::sleep(self.backoff(attempt)).await;
+                Err(e) if e.is_transient() && attempts.left() => {
+                    tokio::time::sleep(self.backoff(attempts.made)).await;
                 }
                 other => return other,
             }
@@ -700,7 +755,7 @@ impl KsClient {
                 "application/json",
                 false,
                 secrets,
-                &mut 0,
+                &mut self.attempts(!write),
             )
             .await?;
         self.decode(r, &path.for_cluster(cluster), write, secrets).await
@@ -717,8 +772,7 @@ impl KsClient {
         keep: usize,
     ) -> KsResult<(u64, Vec<u8>)> {
         let full = path.for_cluster(cluster);
-        let max_attempts = self.max_attempts(true);
-        let mut attempt = 0;
+        let mut attempts = self.attempts(true);
         loop {
             let r = self
                 .execute_with(
@@ -730,12 +784,12 @@ impl KsClient {
                     accept,
                     false,
                     &[],
-                    &mut attempt,
+                    &mut attempts,
                 )
                 .await?;
             match read_tail(r, keep, &full, false).await {
-                Err(e) if e.is_transient() && attempt < max_attempts => {
-                    tokio::time::sleep(self.backoff(attempt)).await;
+                Err(e) if e.is_transient() && attempts.left() => {
+                    tokio::time::sleep(self.backoff(attempts.made)).await;
                 }
                 other => return other,
             }

@@ -28,9 +28,9 @@ use super::redact::{Scrubber, WITHHELD};
 
 /// Annotation keys of credentials.
 pub mod cred_keys {
+    /// `pending` after a change, then `successful` once Jenkins has it;
+    /// upstream never writes `failed` or a sync message (U11).
     pub const SYNC_STATUS: &str = "credential.devops.kubesphere.io/syncstatus";
-    pub const SYNC_MSG: &str = "credential.devops.kubesphere.io/syncmsg";
-    pub const SYNC_TIME: &str = "credential.devops.kubesphere.io/synctime";
 }
 
 /// The four credential types ks-devops syncs to Jenkins.
@@ -108,17 +108,11 @@ impl Credential {
     pub fn creator(&self) -> Option<&str> {
         self.metadata.annotation(keys::CREATOR).filter(|d| !d.is_empty())
     }
-    /// `pending`, `successful` or `failed` (sync to Jenkins).
+    /// `pending` or `successful` (sync to Jenkins; U11: never `failed`).
     pub fn sync_status(&self) -> Option<&str> {
         self.metadata
             .annotation(cred_keys::SYNC_STATUS)
             .filter(|d| !d.is_empty())
-    }
-    pub fn sync_message(&self) -> Option<&str> {
-        self.metadata.annotation(cred_keys::SYNC_MSG).filter(|d| !d.is_empty())
-    }
-    pub fn sync_time(&self) -> Option<&str> {
-        self.metadata.annotation(cred_keys::SYNC_TIME).filter(|d| !d.is_empty())
     }
 }
 

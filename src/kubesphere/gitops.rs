@@ -217,13 +217,27 @@ impl Application {
         self.spec.argo_app.as_ref().and_then(|a| a.spec.as_ref())
     }
 
-    /// Whether an operation (sync) is pending.
+    /// Whether a sync requested through KubeSphere (`/sync`) is pending:
+    /// `spec.argoApp.operation` is set only by that route (U16).
     pub fn operation_pending(&self) -> bool {
         self.spec
             .argo_app
             .as_ref()
             .and_then(|a| a.operation.as_ref())
             .is_some_and(|o| !o.is_null())
+    }
+
+    /// Whether any sync is under way: a pending `/sync` request, or an
+    /// operation Argo CD reports running, which is the only trace of an
+    /// automated sync (it never sets `spec.argoApp.operation`, U16).
+    pub fn sync_in_progress(&self) -> bool {
+        self.operation_pending()
+            || self.argo_status().ok().flatten().is_some_and(|s| {
+                s.operation_state
+                    .as_ref()
+                    .and_then(|o| o.phase.as_deref())
+                    .is_some_and(|p| matches!(p, "Running" | "Terminating"))
+            })
     }
 
     /// Images from the controller's annotation (comma-separated).

@@ -2,14 +2,20 @@
 //! Ocean) routes keyed by the Jenkins run id, and the v1alpha3 artifact
 //! download keyed by the PipelineRun name.
 //!
-//! Upstream facts this module is built around (API reference §7, §8, §12.4):
-//! * the run log route takes `?start=<byte offset>` but drops the
-//!   `X-Text-Size`/`X-More-Data` headers: the caller tracks the offset and
-//!   asks the run's state whether more is coming;
-//! * the step log route keeps both headers;
-//! * log routes answer 406 to `Accept: application/json` (and to a bare
-//!   `text/plain`), the download route to `application/octet-stream`:
-//!   both are called with `Accept: */*`;
+//! Upstream facts this module is built around (API reference §7, §8, §12.4,
+//! §16 U2, U8, U15):
+//! * log offsets (`start`, `X-Text-Size`) count the raw log, hidden console
+//!   notes included, while the text comes without them and with CRLF line
+//!   ends: an offset is never computed from the text received (see
+//!   `mcp::logread`);
+//! * the run log route drops the `X-Text-Size`/`X-More-Data` headers and is
+//!   buffered whole by ks-devops with a 30 s limit: a large run log fails
+//!   (500 or a timeout), every time, so it is asked for once, not retried;
+//! * the step log route passes both headers through when Jenkins sent them;
+//! * log routes answer 406 to any Accept but `*/*` (go-restful compares the
+//!   type, parameters cut off, with the whole `text/plain; charset=utf-8`),
+//!   the download route to `application/octet-stream`: both are called
+//!   with `Accept: */*`;
 //! * the download `filename` is URL-decoded twice by the handler, so it is
 //!   percent-encoded once here before the query encoding adds the second
 //!   layer; the artifact `url` of the list is a Jenkins path and is never
@@ -88,7 +94,8 @@ pub struct ByteStream {
     response: reqwest::Response,
     idle: Duration,
     path: String,
-    /// `X-Text-Size`: the log size (next start offset), when upstream sent it.
+    /// `X-Text-Size`: the raw log size after this answer (a `start` for the
+    /// next one while the log is written), when upstream got it out.
     pub text_size: Option<u64>,
     /// `X-More-Data: true`: the log is still being written.
     pub more_data: bool,
@@ -137,19 +144,23 @@ fn header_u64(h: &reqwest::header::HeaderMap, name: &str) -> Option<u64> {
 impl KsClient {
     async fn stream(&self, cluster: &Cluster, path: &ApiPath, query: &[(&str, String)]) -> KsResult<ByteStream> {
         let r = self.execute_streaming(cluster, path, query, ANY).await?;
+        Ok(self.byte_stream(cluster, path, r))
+    }
+
+    fn byte_stream(&self, cluster: &Cluster, path: &ApiPath, r: super::client::RawResponse) -> ByteStream {
         let more = r
             .headers
             .get("x-more-data")
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
-        Ok(ByteStream {
+        ByteStream {
             text_size: header_u64(&r.headers, "x-text-size"),
             content_length: header_u64(&r.headers, "content-length"),
             more_data: more,
             idle: self.settings().timeout,
             path: path.for_cluster(cluster),
             response: r.response,
-        })
+        }
     }
 
     /// `GET R/runs/{id}` (or the branch form): the Blue Ocean run.
@@ -157,15 +168,21 @@ impl KsClient {
         self.get_json(cluster, &run.path()?, &[]).await
     }
 
-    /// `GET R/runs/{id}/log?start=N`: the console log from byte `start`.
-    /// Upstream sends no size or more-data header on this route.
+    /// `GET R/runs/{id}/log?start=N`: the console log from raw byte
+    /// `start`. Upstream sends no size or more-data header on this route.
+    /// One attempt only: a log too large for ks-devops to relay fails the
+    /// same way every time (§16 U8).
     pub async fn run_log(&self, cluster: &Cluster, run: &BlueRunRef, start: u64) -> KsResult<ByteStream> {
         let path = run.path()?.lit("log");
-        self.stream(cluster, &path, &[("start", start.to_string())]).await
+        let r = self
+            .execute_streaming_once(cluster, &path, &[("start", start.to_string())], ANY)
+            .await?;
+        Ok(self.byte_stream(cluster, &path, r))
     }
 
     /// `GET R/runs/{id}/nodes/{node}/steps/{step}/log?start=N`: one step's
-    /// log, with `X-Text-Size` and `X-More-Data`.
+    /// log from raw byte `start`, with `X-Text-Size` and `X-More-Data` when
+    /// Jenkins got them out (not on large answers).
     pub async fn step_log(
         &self,
         cluster: &Cluster,

@@ -4,6 +4,7 @@
 pub mod access;
 mod api;
 pub mod auth;
+pub mod branches;
 pub mod ci;
 mod client;
 pub mod creds;

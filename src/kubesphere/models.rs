@@ -80,9 +80,9 @@ pub mod keys {
     pub const CREATOR: &str = "kubesphere.io/creator";
     pub const WORKSPACE: &str = "kubesphere.io/workspace";
     pub const PROJECT_SYNC_STATUS: &str = "devopsproject.devops.kubesphere.io/syncstatus";
+    /// Absent until Jenkins has the pipeline, then `successful`; upstream
+    /// never writes `failed`, `synctime` or `syncmsg` on a Pipeline (U11).
     pub const PIPELINE_SYNC_STATUS: &str = "pipeline.devops.kubesphere.io/syncstatus";
-    pub const PIPELINE_SYNC_MSG: &str = "pipeline.devops.kubesphere.io/syncmsg";
-    pub const PIPELINE_SYNC_TIME: &str = "pipeline.devops.kubesphere.io/synctime";
     pub const PIPELINE_JENKINS_METADATA: &str = "pipeline.devops.kubesphere.io/jenkins-metadata";
 }
 
@@ -109,6 +109,30 @@ pub struct WorkspaceSpec {
 pub struct ClusterObject {
     #[serde(default)]
     pub metadata: ObjectMeta,
+    /// `status` (versions, conditions), read by `doctor`.
+    #[serde(default)]
+    pub status: ClusterStatus,
+}
+
+/// The parts of a cluster's `status` this client reads.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClusterStatus {
+    #[serde(default)]
+    pub kube_sphere_version: Option<String>,
+    #[serde(default)]
+    pub kubernetes_version: Option<String>,
+    #[serde(default)]
+    pub conditions: Vec<ClusterCondition>,
+}
+
+/// One `status.conditions` entry of a cluster.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct ClusterCondition {
+    #[serde(default, rename = "type")]
+    pub type_: String,
+    #[serde(default)]
+    pub status: String,
 }
 
 /// `devops.kubesphere.io/v1alpha3` DevOpsProject.

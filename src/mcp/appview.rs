@@ -76,7 +76,7 @@ pub struct ApplicationSummary {
     pub health: HealthStatus,
     /// Synced, OutOfSync or Unknown.
     pub sync: SyncStatus,
-    /// A sync operation is running or queued.
+    /// A sync is running or queued (a requested one, or Argo CD's automated one).
     pub operation_running: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub repo_url: Option<String>,
@@ -127,7 +127,7 @@ impl ApplicationSummary {
             name: app.metadata.name.clone(),
             health: HealthStatus::parse(app.health_label()),
             sync: SyncStatus::parse(app.sync_label()),
-            operation_running: app.operation_pending(),
+            operation_running: app.sync_in_progress(),
             repo_url: source.map(|s| s.repo_url.clone()).filter(|s| !s.is_empty()),
             target_revision: source.and_then(|s| s.target_revision.clone()).filter(|s| !s.is_empty()),
             path: source.and_then(|s| s.path.clone()).filter(|s| !s.is_empty()),

@@ -14,6 +14,7 @@ pub mod runview;
 pub mod schema;
 pub mod secret;
 pub mod server;
+pub mod syncview;
 pub mod tools;
 
 pub use context::{ServerOptions, ToolCtx};

@@ -6,6 +6,8 @@
 //! One match in the best non-empty tier resolves; several are ambiguous and
 //! are asked of the human (elicitation) or returned for the agent to ask.
 
+use std::collections::BTreeMap;
+
 use futures::future::join_all;
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -100,8 +102,14 @@ pub enum Resolution {
 /// Where a resolution looked.
 #[derive(Clone, Debug, Default, Serialize, JsonSchema, PartialEq, Eq)]
 pub struct Searched {
+    /// Every cluster searched.
     pub clusters: Vec<String>,
     pub workspaces: Vec<String>,
+    /// Per workspace, the clusters searched for it (the clusters the
+    /// workspace is placed on and the user's own clusters, unless a cluster
+    /// was named or configured).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub workspace_clusters: BTreeMap<String, Vec<String>>,
     /// Places that could not be read (they may hold the project).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unreadable: Vec<String>,
@@ -109,11 +117,22 @@ pub struct Searched {
 
 impl Searched {
     pub fn describe(&self) -> String {
-        let mut s = format!(
-            "searched workspaces [{}] on clusters [{}]",
-            self.workspaces.join(", "),
-            self.clusters.join(", ")
-        );
+        let mut s = if self.workspace_clusters.is_empty() {
+            format!(
+                "searched workspaces [{}] on clusters [{}]",
+                self.workspaces.join(", "),
+                self.clusters.join(", ")
+            )
+        } else {
+            format!(
+                "searched {}",
+                self.workspace_clusters
+                    .iter()
+                    .map(|(w, c)| format!("workspace {w} on clusters [{}]", c.join(", ")))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            )
+        };
         if !self.unreadable.is_empty() {
             s.push_str(&format!("; could not read {}", self.unreadable.join(", ")));
         }
@@ -121,29 +140,65 @@ impl Searched {
     }
 }
 
-/// All projects the user can see in the given scope.
+/// All projects the user can see in the given scope. Without a cluster,
+/// each workspace is searched on the clusters it is placed on plus the
+/// user's own clusters ([`KsClient::clusters_for_workspace`]): upstream's
+/// `TN/clusters` alone often lists none of them (U6).
 pub async fn gather(
     client: &KsClient,
     workspace: Option<&str>,
     cluster: Option<&str>,
     fresh: bool,
 ) -> Result<(Vec<ProjectRef>, Searched), ToolError> {
-    let clusters = match cluster.map(str::trim).filter(|c| !c.is_empty()) {
-        Some(c) => vec![Cluster::parse(c)?],
-        None => client.search_clusters().await,
+    let named_cluster = match cluster.map(str::trim).filter(|c| !c.is_empty()) {
+        Some(c) => Some(Cluster::parse(c)?),
+        None => None,
     };
     let explicit_ws = workspace.map(str::trim).filter(|w| !w.is_empty());
     let workspaces: Vec<String> = match explicit_ws {
         Some(w) => vec![validate_label("workspace name", w)?.to_string()],
         None => client.workspaces_cached(fresh).await?,
     };
+    let per_ws: Vec<(String, Vec<Cluster>)> = match &named_cluster {
+        Some(c) => workspaces.iter().map(|w| (w.clone(), vec![c.clone()])).collect(),
+        None => {
+            join_all(workspaces.iter().map(|w| async move {
+                let clusters = client.clusters_for_workspace(w, fresh).await;
+                (w.clone(), clusters)
+            }))
+            .await
+        }
+    };
+    let mut all: Vec<String> = per_ws
+        .iter()
+        .flat_map(|(_, cs)| cs.iter().map(|c| c.name().to_string()))
+        .collect();
+    all.sort();
+    all.dedup();
+    if all.is_empty() {
+        all.push(
+            named_cluster
+                .as_ref()
+                .unwrap_or(client.default_cluster())
+                .name()
+                .to_string(),
+        );
+    }
     let mut searched = Searched {
-        clusters: clusters.iter().map(|c| c.name().to_string()).collect(),
+        clusters: all,
         workspaces: workspaces.clone(),
+        workspace_clusters: if named_cluster.is_some() {
+            BTreeMap::new()
+        } else {
+            per_ws
+                .iter()
+                .map(|(w, cs)| (w.clone(), cs.iter().map(|c| c.name().to_string()).collect()))
+                .collect()
+        },
         unreadable: Vec::new(),
     };
-    let jobs = clusters.iter().flat_map(|c| {
-        workspaces.iter().map(move |w| async move {
+    let jobs = per_ws.iter().flat_map(|(w, clusters)| {
+        clusters.iter().map(move |c| async move {
             let r = client.devops_projects_cached(c, w, fresh).await;
             (c, w, r)
         })
@@ -152,6 +207,7 @@ pub async fn gather(
     let mut out = Vec::new();
     let mut first_err: Option<KsError> = None;
     let mut any_ok = false;
+    let pairs = results.len();
     for (c, w, r) in results {
         match r {
             Ok(list) => {
@@ -160,7 +216,7 @@ pub async fn gather(
             }
             Err(e) => {
                 // A workspace the user named, or a cluster the user named, must not fail silently.
-                let named = explicit_ws.is_some() || cluster.is_some();
+                let named = explicit_ws.is_some() || named_cluster.is_some();
                 let skip_quietly = !named && matches!(e, KsError::Forbidden { .. } | KsError::NotFound { .. });
                 if !skip_quietly {
                     searched.unreadable.push(format!("{w} on {c} ({})", e.kind()));
@@ -173,11 +229,14 @@ pub async fn gather(
         }
     }
     if let Some(e) = first_err
-        && (!any_ok || explicit_ws.is_some() && clusters.len() == 1)
+        && (!any_ok || explicit_ws.is_some() && pairs == 1)
     {
         return Err(e.into());
     }
     out.sort_by(|a, b| (&a.cluster, &a.workspace, &a.name).cmp(&(&b.cluster, &b.workspace, &b.name)));
+    // The same project can be found twice (a workspace on a cluster also
+    // reached as one of the user's own).
+    out.dedup_by(|a, b| a.cluster == b.cluster && a.name == b.name);
     Ok((out, searched))
 }
 

@@ -39,8 +39,11 @@ pub enum Provider {
     #[default]
     Git,
     Github,
+    /// GitLab: also needs gitlab_server_name.
     Gitlab,
-    BitbucketServer,
+    /// Bitbucket (Cloud or Server).
+    #[serde(alias = "bitbucket_server")]
+    Bitbucket,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
@@ -58,9 +61,12 @@ pub struct CreateMultibranchPipelineInput {
     /// For a private repository: id of an existing credential of the project that can read it (the user picks it; see list_credentials, or create one with create_credential). Leave out for a public repository.
     #[serde(default)]
     pub credential_id: Option<String>,
-    /// Kind of Git server; `git` works with any host. Default git.
+    /// Kind of Git server: github, gitlab, bitbucket (Cloud or Server), or git, which works with any host. Default git.
     #[serde(default)]
     pub provider: Provider,
+    /// Provider gitlab only, and then required: the NAME of the GitLab server as configured in Jenkins (Manage Jenkins > System > GitLab Servers; `default` is the plugin's usual name for gitlab.com). Not a URL. Ask the user (or their Jenkins administrator) if unsure; alternatively use provider git with the repository URL.
+    #[serde(default)]
+    pub gitlab_server_name: Option<String>,
     /// Path of the Jenkinsfile in the repository. Default `Jenkinsfile`.
     #[serde(default)]
     pub script_path: Option<String>,
@@ -123,7 +129,7 @@ pub struct CreateMultibranchPipelineOutput {
 impl ToolDef for CreateMultibranchPipeline {
     const NAME: &'static str = "create_multibranch_pipeline";
     const TITLE: &'static str = "Create a multi-branch pipeline";
-    const DESCRIPTION: &'static str = "Creates a multi-branch pipeline that builds every branch of a Git repository (GitHub, GitLab, Bitbucket Server or any git host) that has a Jenkinsfile. Before creating, the user must say whether the repository is private: pass repository_visibility only with the user's answer; without it the server asks the user, or returns needs_user_input with the exact question and the project's credentials, and creates nothing. A private repository needs credential_id of an existing project credential (ask the user which; create_credential makes one). Afterwards run scan_repository, then list_branches.";
+    const DESCRIPTION: &'static str = "Creates a multi-branch pipeline that builds every branch of a Git repository (GitHub, GitLab via the server name Jenkins knows it by, Bitbucket, or any git host) that has a Jenkinsfile. Before creating, the user must say whether the repository is private: pass repository_visibility only with the user's answer; without it the server asks the user, or returns needs_user_input with the exact question and the project's credentials, and creates nothing. A private repository needs credential_id of an existing project credential (ask the user which; create_credential makes one). Afterwards run scan_repository, then list_branches.";
     const TOOLSET: Toolset = Toolset::Pipelines;
     const HINTS: Hints = Hints::CREATE;
     const CHECK: &'static str = "get_pipeline";
@@ -148,6 +154,7 @@ impl ToolDef for CreateMultibranchPipeline {
                 "script_path {script_path:?} must be a relative path inside the repository, e.g. Jenkinsfile or ci/Jenkinsfile"
             )));
         }
+        let gitlab_server_name = gitlab_server_name(&input)?;
         if input.provider != Provider::Git && (repo.owner.is_none() || repo.repo.is_none()) {
             return Err(ToolError::InvalidInput(format!(
                 "provider {:?} needs a URL of the form https://host/owner/repo; use provider git for other URLs",
@@ -268,7 +275,13 @@ impl ToolDef for CreateMultibranchPipeline {
         if let Some(user) = ctx.client.identity().await?.username {
             annotations.insert(keys::CREATOR.to_string(), user);
         }
-        let spec = multibranch_spec(&input, &repo, &script_path, &credential_id);
+        let spec = multibranch_spec(
+            &input,
+            &repo,
+            &script_path,
+            &credential_id,
+            gitlab_server_name.as_deref(),
+        );
         let pipeline = Pipeline {
             metadata: ObjectMeta {
                 name: input.name.clone(),
@@ -298,6 +311,32 @@ impl ToolDef for CreateMultibranchPipeline {
             notes,
             project,
         })
+    }
+}
+
+/// U9: `gitlab_source.server_name` is written verbatim into the Jenkins job
+/// (`<serverName>`) and must name a GitLab server configured in Jenkins,
+/// so it is taken from the user, never derived from the repository URL.
+fn gitlab_server_name(input: &CreateMultibranchPipelineInput) -> Result<Option<String>, ToolError> {
+    let given = input
+        .gitlab_server_name
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty());
+    match (input.provider, given) {
+        (Provider::Gitlab, None) => Err(ToolError::InvalidInput(
+            "provider gitlab needs gitlab_server_name: the name of a GitLab server configured in Jenkins (Manage Jenkins > System > GitLab Servers; often `default` for gitlab.com), not a URL. Ask the user which one, or use provider git with the repository URL. Nothing was created.".into(),
+        )),
+        (Provider::Gitlab, Some(s)) if s.contains("://") || s.contains('/') || s.len() > 253 || s.chars().any(char::is_control) => {
+            Err(ToolError::InvalidInput(
+                "gitlab_server_name is the NAME of a GitLab server configured in Jenkins (e.g. `default`), not a URL. Ask the user which server name Jenkins uses. Nothing was created.".into(),
+            ))
+        }
+        (Provider::Gitlab, Some(s)) => Ok(Some(s.to_string())),
+        (_, Some(_)) => Err(ToolError::InvalidInput(
+            "gitlab_server_name only applies to provider gitlab: drop it, or pass provider gitlab".into(),
+        )),
+        (_, None) => Ok(None),
     }
 }
 
@@ -515,6 +554,7 @@ fn multibranch_spec(
     repo: &RepoUrl,
     script_path: &str,
     credential_id: &str,
+    gitlab_server_name: Option<&str>,
 ) -> MultiBranchPipeline {
     let discover_branches = input.discover_branches.unwrap_or(true);
     let regex_filter = input.regex_filter.clone().filter(|r| !r.is_empty());
@@ -558,10 +598,10 @@ fn multibranch_spec(
         Provider::Gitlab => {
             spec.source_type = "gitlab".into();
             let mut s = scm();
-            s.server_name = repo.origin.clone();
+            s.server_name = gitlab_server_name.map(str::to_string);
             spec.gitlab_source = Some(s);
         }
-        Provider::BitbucketServer => {
+        Provider::Bitbucket => {
             spec.source_type = "bitbucket_server".into();
             let mut s = scm();
             s.api_uri = repo.origin.clone();
@@ -688,6 +728,81 @@ mod tests {
         .unwrap_err();
         assert_eq!(err.kind(), "invalid_input");
         assert!(sim.requests().is_empty(), "refused before any request");
+    }
+
+    /// U9: a GitLab source names a GitLab server configured in Jenkins; the
+    /// simulated Jenkins knows `default` and fails indexing for anything
+    /// else (a URL included), as the GitLab branch source does.
+    #[tokio::test]
+    async fn gitlab_uses_the_jenkins_server_name() {
+        let sim = sim().await;
+        let c = ctx(&sim);
+        let base = serde_json::json!({"project": "stone-devops", "name": "gl-app", "provider": "gitlab",
+            "repository_url": "https://gitlab.com/org/app.git", "repository_visibility": "public"});
+        let err = call(&c, "create_multibranch_pipeline", base.clone()).await.unwrap_err();
+        assert_eq!(err.kind(), "invalid_input");
+        assert!(err.to_string().contains("gitlab_server_name"), "{err}");
+        let mut url = base.clone();
+        url["gitlab_server_name"] = "https://gitlab.com".into();
+        let err = call(&c, "create_multibranch_pipeline", url).await.unwrap_err();
+        assert!(err.to_string().contains("not a URL"), "{err}");
+        assert!(sim.requests().is_empty(), "refused before any request");
+
+        let mut ok = base;
+        ok["gitlab_server_name"] = "default".into();
+        let out = call(&c, "create_multibranch_pipeline", ok).await.unwrap();
+        assert_eq!(out["status"], "created", "{out:#}");
+        let p = client(&sim, "tenant")
+            .get_pipeline(&Cluster::Host, "stone-devops", "gl-app")
+            .await
+            .unwrap();
+        let mb = p.spec.multi_branch_pipeline.unwrap();
+        assert_eq!(mb.source_type, "gitlab");
+        assert_eq!(mb.gitlab_source.unwrap().server_name.as_deref(), Some("default"));
+        // Jenkins can index it.
+        tokio::time::sleep(std::time::Duration::from_millis(120)).await;
+        call(
+            &c,
+            "scan_repository",
+            serde_json::json!({"project": "stone-devops", "pipeline": "gl-app"}),
+        )
+        .await
+        .unwrap();
+        let log = call(
+            &c,
+            "get_scan_log",
+            serde_json::json!({"project": "stone-devops", "pipeline": "gl-app"}),
+        )
+        .await
+        .unwrap();
+        let text = log["log"].as_str().unwrap();
+        assert!(text.ends_with("Finished: SUCCESS"), "{text}");
+    }
+
+    #[tokio::test]
+    async fn bitbucket_source() {
+        let sim = sim().await;
+        let out = call(
+            &ctx(&sim),
+            "create_multibranch_pipeline",
+            serde_json::json!({"project": "stone-devops",
+            "name": "bb-app", "provider": "bitbucket", "repository_url": "https://bitbucket.org/org/app.git",
+            "repository_visibility": "public"}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(out["status"], "created");
+        let mb = client(&sim, "tenant")
+            .get_pipeline(&Cluster::Host, "stone-devops", "bb-app")
+            .await
+            .unwrap()
+            .spec
+            .multi_branch_pipeline
+            .unwrap();
+        assert_eq!(mb.source_type, "bitbucket_server");
+        let src = mb.bitbucket_server_source.unwrap();
+        assert_eq!(src.api_uri.as_deref(), Some("https://bitbucket.org"));
+        assert_eq!((src.owner.as_deref(), src.repo.as_deref()), (Some("org"), Some("app")));
     }
 
     #[test]

@@ -13,6 +13,7 @@ use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
 use crate::mcp::resolve::{ProjectRef, resolve_input};
+use crate::mcp::syncview::SyncStatus;
 
 crate::project_scoped!(CreatePipelineInput);
 
@@ -86,9 +87,8 @@ pub struct CreatePipelineOutput {
     /// Always `pipeline`.
     #[serde(rename = "type")]
     pub kind: String,
-    /// Jenkins sync state right after creation (usually `pending`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sync_status: Option<String>,
+    /// Jenkins sync state right after creation: `pending` (Jenkins gets it within seconds).
+    pub sync_status: SyncStatus,
     pub next: String,
 }
 
@@ -162,10 +162,7 @@ impl ToolDef for CreatePipeline {
         };
         let created = ctx.client.create_pipeline(&cluster, &project.name, &pipeline).await?;
         Ok(CreatePipelineOutput {
-            sync_status: created
-                .metadata
-                .annotation(keys::PIPELINE_SYNC_STATUS)
-                .map(str::to_string),
+            sync_status: SyncStatus::of(created.metadata.annotation(keys::PIPELINE_SYNC_STATUS)),
             next: format!(
                 "Start it with trigger_run (project {:?}, pipeline {:?}); Jenkins may need a few seconds to sync a new pipeline.",
                 project.name, input.name

@@ -11,7 +11,10 @@ use crate::kubesphere::logs::ByteStream;
 use crate::kubesphere::models::{BlueNode, BlueStep};
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
-use crate::mcp::logread::{FirstLastSink, Kept, LogSource, Pos, Segment, TailSink, read_log, render_lines};
+use crate::mcp::logread::{
+    FirstLastSink, Kept, LogSource, Pos, Segment, TailSink, read_log, render_lines, run_log_undeliverable,
+    step_segments,
+};
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
 use crate::mcp::resolve::{ProjectRef, resolve_input};
 use crate::mcp::runlocate::{RunSelector, locate_run};
@@ -174,6 +177,9 @@ pub struct DiagnoseRunOutput {
     pub log_bytes: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub log_lines: Option<u64>,
+    /// KubeSphere could not deliver the console log (too large for it to relay): `error_lines`, `log_bytes` and `log_lines` come from the step logs read one after the other (line numbers count those), without Jenkins' `[Pipeline]` lines.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub per_step: bool,
     /// What to call for more.
     pub next: String,
 }
@@ -222,6 +228,7 @@ impl ToolDef for DiagnoseRun {
                 error_lines_total: 0,
                 log_bytes: None,
                 log_lines: None,
+                per_step: false,
                 next: "wait_for_run".into(),
             });
         };
@@ -270,6 +277,7 @@ impl ToolDef for DiagnoseRun {
         // Error-looking lines of the whole console log (skipped for a clean success).
         let clean = run.result.as_deref() == Some("SUCCESS") && failing.is_none();
         let (mut error_lines, mut error_total, mut log_bytes, mut log_lines) = (vec![], 0, None, None);
+        let mut per_step = false;
         if !clean {
             let first = (max_errors as usize).div_ceil(2);
             let mut sink = FirstLastSink::new(
@@ -279,14 +287,41 @@ impl ToolDef for DiagnoseRun {
                 max_errors as usize - first,
             );
             let finished = run.finished;
-            let writing = move |_: &Segment, _: &ByteStream| !finished;
+            let writing = move |seg: &Segment, b: &ByteStream| match seg {
+                Segment::Run => !finished,
+                Segment::Step { .. } => b.more_data || !finished,
+            };
             let src = LogSource {
                 client: &ctx.client,
                 cluster: &cluster,
                 run: &blue,
                 segments: &[Segment::Run],
             };
-            match read_log(&src, Pos::default(), ERROR_LINE_CAP, &writing, &mut sink).await {
+            let mut read = read_log(&src, Pos::default(), ERROR_LINE_CAP, &writing, &mut sink).await;
+            // §16 U8: a console log too large for ks-devops to relay fails
+            // (500, timeout) or comes back empty; search the step logs.
+            let undeliverable = match &read {
+                Err(e) => run_log_undeliverable(e),
+                Ok(o) => finished && o.bytes_read == 0,
+            };
+            if undeliverable {
+                per_step = true;
+                sink = FirstLastSink::new(
+                    ERROR_RE.clone(),
+                    Some(NOT_ERROR_RE.clone()),
+                    first,
+                    max_errors as usize - first,
+                );
+                let segments = step_segments(&nodes);
+                let src = LogSource {
+                    client: &ctx.client,
+                    cluster: &cluster,
+                    run: &blue,
+                    segments: &segments,
+                };
+                read = read_log(&src, Pos::default(), ERROR_LINE_CAP, &writing, &mut sink).await;
+            }
+            match read {
                 Ok(o) => {
                     log_bytes = Some(o.end.byte());
                     log_lines = Some(o.lines_seen);
@@ -329,6 +364,7 @@ impl ToolDef for DiagnoseRun {
             error_lines_total: error_total,
             log_bytes,
             log_lines,
+            per_step,
             next,
         })
     }
@@ -802,5 +838,55 @@ mod tests {
         .unwrap();
         assert_eq!(out["run"]["branch"], "main");
         assert_eq!(out["stages"].as_array().unwrap().len(), 3);
+    }
+
+    #[tokio::test]
+    async fn a_console_too_large_to_relay_is_searched_per_step() {
+        let sim = crate::testing::sim_with(ks_sim::SimOptions {
+            run_phase: std::time::Duration::from_millis(50),
+            log_relay_limit: 100_000,
+            log_relay_delay: std::time::Duration::from_millis(20),
+            ..Default::default()
+        })
+        .await;
+        assert!(sim.add_pipeline(
+            "host",
+            "stone-devops",
+            "big-and-broken",
+            "pipeline { agent any\n stages {\n stage('Gen') { steps { simBigLog(80000) } }\n stage('More') { steps { simBigLog(80000) } }\n stage('Test') { steps { sh 'echo \"[ERROR] 3 tests failed\" && exit 2' } }\n } }"
+        ));
+        let c = ctx(&sim);
+        let pr = c
+            .client
+            .create_pipelinerun(
+                &crate::kubesphere::Cluster::Host,
+                "stone-devops",
+                "big-and-broken",
+                None,
+                &[],
+            )
+            .await
+            .unwrap();
+        let args = json!({"project": "stone-devops", "name": pr.metadata.name});
+        let mut out = json!(null);
+        for _ in 0..100 {
+            out = call(&c, "diagnose_run", args.clone()).await.unwrap();
+            if out["run"]["finished"] == true {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert_eq!(out["run"]["result"], "FAILURE", "{out}");
+        assert_eq!(out["failing_stage"]["name"], "Test");
+        assert_eq!(out["per_step"], true, "{out}");
+        let lines: Vec<&str> = out["error_lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|l| l["text"].as_str())
+            .collect();
+        assert!(lines.contains(&"[ERROR] 3 tests failed"), "{lines:?}");
+        assert_eq!(out["error_line"], "[ERROR] 3 tests failed");
+        assert!(out["log_lines"].as_u64().unwrap() > 1_600, "{out}");
     }
 }

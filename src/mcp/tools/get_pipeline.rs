@@ -8,6 +8,7 @@ use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
 use crate::mcp::resolve::{ProjectRef, resolve_input};
+use crate::mcp::syncview::SyncStatus;
 
 crate::project_scoped!(GetPipelineInput);
 
@@ -45,13 +46,11 @@ pub struct ParameterSummary {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct SyncState {
-    /// pending, successful or failed.
+    /// successful (Jenkins has it) or pending (not yet).
+    pub status: SyncStatus,
+    /// What pending means and when to worry.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub time: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
+    pub note: Option<String>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -85,7 +84,7 @@ pub struct GetPipelineOutput {
     /// Multi-branch: id of the credential used to reach the repository.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub credential_id: Option<String>,
-    /// Multi-branch: branch names Jenkins knows (from the last scan), as Git names them.
+    /// Multi-branch: branch names as Git names them, from KubeSphere's copy of Jenkins' data, which lags a scan by about 10 s (list_branches reads Jenkins live).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub branch_names: Option<Vec<String>>,
 }
@@ -136,13 +135,12 @@ impl ToolDef for GetPipeline {
             description: p.description(),
             created: meta.creation_timestamp.clone(),
             creator: meta.annotation(keys::CREATOR).map(str::to_string),
-            sync: SyncState {
-                status: meta.annotation(keys::PIPELINE_SYNC_STATUS).map(str::to_string),
-                time: meta.annotation(keys::PIPELINE_SYNC_TIME).map(str::to_string),
-                message: meta
-                    .annotation(keys::PIPELINE_SYNC_MSG)
-                    .map(str::to_string)
-                    .filter(|m| !m.is_empty()),
+            sync: {
+                let status = SyncStatus::of(meta.annotation(keys::PIPELINE_SYNC_STATUS));
+                SyncState {
+                    status,
+                    note: (status == SyncStatus::Pending).then(|| SyncStatus::pending_hint("pipeline")),
+                }
             },
             jenkinsfile,
             jenkinsfile_truncated: truncated,
@@ -203,6 +201,52 @@ mod tests {
             .filter_map(|n| n.as_str())
             .collect();
         assert!(names.contains(&"feature/login"), "{names:?}");
+    }
+
+    /// U11: a new pipeline carries no sync annotation until Jenkins has it,
+    /// then only `successful`; absent means pending, never "failed".
+    #[tokio::test]
+    async fn sync_status_of_a_new_pipeline() {
+        let sim = crate::testing::sim_with(ks_sim::SimOptions {
+            run_phase: std::time::Duration::from_millis(800),
+            ..Default::default()
+        })
+        .await;
+        let c = ctx(&sim);
+        let created = call(
+            &c,
+            "create_pipeline",
+            serde_json::json!({"project": "stone-devops", "name": "fresh", "jenkinsfile": "pipeline { agent any\n stages { stage('a') { steps { echo 'a' } } } }"}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(created["sync_status"], "pending", "{created:#}");
+        let get = || {
+            call(
+                &c,
+                "get_pipeline",
+                serde_json::json!({"project": "stone-devops", "name": "fresh"}),
+            )
+        };
+        let out = get().await.unwrap();
+        assert_eq!(out["sync"]["status"], "pending", "{out:#}");
+        assert!(
+            out["sync"]["note"]
+                .as_str()
+                .unwrap()
+                .contains("never reports a failed sync")
+        );
+        let listed = call(
+            &c,
+            "list_pipelines",
+            serde_json::json!({"project": "stone-devops", "name_contains": "fresh"}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(listed["pipelines"][0]["sync_status"], "pending", "{listed:#}");
+        tokio::time::sleep(std::time::Duration::from_millis(900)).await;
+        let out = get().await.unwrap();
+        assert_eq!(out["sync"], serde_json::json!({"status": "successful"}), "{out:#}");
     }
 
     #[tokio::test]

@@ -12,7 +12,8 @@ use crate::kubesphere::models::BlueNode;
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
 use crate::mcp::logread::{
-    GrepSink, HeadSink, Kept, LINE_CAP, LogSource, Pos, ReadOutcome, Segment, TailSink, read_log, render_lines,
+    GrepSink, HeadSink, Kept, LINE_CAP, LogSource, MAX_LINES_PER_ANSWER, Pos, ReadOutcome, Segment, TailSink, read_log,
+    render_lines, run_log_undeliverable, step_segments,
 };
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
 use crate::mcp::resolve::{ProjectRef, resolve_input};
@@ -92,9 +93,9 @@ pub struct Span {
     pub first_line: u64,
     pub last_line: u64,
     pub lines: u64,
-    /// Byte offset of the first returned line in the whole log.
+    /// Byte offset of the first returned line in the whole log (its text with LF line ends; not an upstream offset).
     pub start_byte: u64,
-    /// Byte offset right after the last returned line.
+    /// Byte offset right after the last returned line (same count).
     pub end_byte: u64,
 }
 
@@ -125,6 +126,9 @@ pub struct GetRunLogOutput {
     pub run: RunView,
     /// Which log: `run` (the whole console log), `stage` or `step`.
     pub log: String,
+    /// The run log came as the logs of its steps, one after the other: KubeSphere could not deliver the console log itself (too large for it to relay). Jenkins' `[Pipeline]` lines are missing.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub per_step: bool,
     /// Stage id and name, for stage and step logs.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub node: Option<String>,
@@ -145,7 +149,7 @@ pub struct GetRunLogOutput {
     /// Lines returned; absent when none.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub returned: Option<Span>,
-    /// Size of the whole log in bytes, as far as written; absent when unknown (a head read stops early and the run log route does not report sizes).
+    /// Size of the whole log in bytes (LF line ends), as far as written; absent when unknown (a head read stops early; Jenkins cut a running log's answer at its per-request line limit).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub log_bytes: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -166,7 +170,7 @@ pub struct GetRunLogOutput {
 impl ToolDef for GetRunLog {
     const NAME: &'static str = "get_run_log";
     const TITLE: &'static str = "Read a run log (bounded)";
-    const DESCRIPTION: &'static str = "Reads part of a run's console log, or of one stage (`node`) or step (`step`): by default the last 200 lines and at most 16 KB. Options: `tail_lines`, `head_lines`, `grep` (regex, with `context` lines and `max_matches`), `max_bytes`, and `cursor` (from an earlier result) to read on without gaps or repeats, e.g. to follow a running build. The result says how large the log is, what was returned, what was left out and whether the run is still writing; `ready: false` means no log exists yet. For 'why did it fail', call diagnose_run first. Identify the run like get_run.";
+    const DESCRIPTION: &'static str = "Reads part of a run's console log, or of one stage (`node`) or step (`step`): by default the last 200 lines and at most 16 KB. Options: `tail_lines`, `head_lines`, `grep` (regex, with `context` lines and `max_matches`), `max_bytes`, and `cursor` (from an earlier result) to read on without gaps or repeats, e.g. to follow a running build. The result says how large the log is, what was returned, what was left out and whether the run is still writing; `ready: false` means no log exists yet; `per_step: true` means KubeSphere could not deliver the console log itself (too large) and its step logs were read instead. For 'why did it fail', call diagnose_run first. Identify the run like get_run.";
     const TOOLSET: Toolset = Toolset::Logs;
     const HINTS: Hints = Hints::READ;
     type Input = GetRunLogInput;
@@ -305,8 +309,15 @@ struct Cursor {
     node: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     step: Option<String>,
+    /// The run log is read as its step logs.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    ps: bool,
     pos: Pos,
 }
+
+/// Cursors of version 1 held byte offsets of the text received, which are
+/// not upstream's offsets (§16 U2); they are refused.
+const CURSOR_VERSION: u8 = 2;
 
 impl Cursor {
     fn encode(&self) -> String {
@@ -325,7 +336,7 @@ impl Cursor {
             .decode(s)
             .map_err(|_| bad())?;
         let c: Cursor = serde_json::from_slice(&raw).map_err(|_| bad())?;
-        if c.v != 1 {
+        if c.v != CURSOR_VERSION {
             return Err(bad());
         }
         Ok(c)
@@ -342,6 +353,8 @@ struct Target {
     step: Option<String>,
     /// The stage id the cursor was issued for (checked once `node` is resolved).
     cursor_node: Option<String>,
+    /// The cursor reads the run log as its step logs.
+    per_step: bool,
 }
 
 fn opt(s: &Option<String>) -> Option<String> {
@@ -361,6 +374,7 @@ impl Target {
             node: opt(&input.node),
             step: opt(&input.step),
             cursor_node: None,
+            per_step: false,
         };
         let Some(c) = cursor else {
             return Ok(t);
@@ -393,6 +407,7 @@ impl Target {
             return mismatch("node or step");
         }
         t.cursor_node = c.node.clone();
+        t.per_step = c.ps && t.node.is_none() && t.step.is_none();
         Ok(t)
     }
 
@@ -410,6 +425,11 @@ struct Chosen {
     step: Option<String>,
     step_name: Option<String>,
     stage_done: bool,
+    /// Steps (stage id, step id) not finished when the stages were read.
+    open_steps: Vec<(String, String)>,
+    /// The run log is read as its steps' logs (the run log route cannot
+    /// deliver it).
+    per_step: bool,
 }
 
 fn not_ready(project: ProjectRef, run: RunView, mode: &Mode, why: String) -> GetRunLogOutput {
@@ -417,6 +437,7 @@ fn not_ready(project: ProjectRef, run: RunView, mode: &Mode, why: String) -> Get
         project,
         run,
         log: "run".into(),
+        per_step: false,
         node: None,
         stage_name: None,
         step: None,
@@ -442,15 +463,54 @@ fn not_ready(project: ProjectRef, run: RunView, mode: &Mode, why: String) -> Get
     }
 }
 
+/// Steps of `nodes` that Jenkins may still write to.
+fn open_steps(nodes: &[BlueNode]) -> Vec<(String, String)> {
+    nodes
+        .iter()
+        .flat_map(|n| {
+            n.steps
+                .as_deref()
+                .unwrap_or_default()
+                .iter()
+                .filter(|s| {
+                    !matches!(
+                        s.state.as_deref(),
+                        Some("FINISHED") | Some("SKIPPED") | Some("NOT_BUILT")
+                    )
+                })
+                .map(|s| (n.id.clone(), s.id.clone()))
+        })
+        .collect()
+}
+
+/// The whole run, read as the logs of its steps one after the other.
+fn per_step_run(nodes: &[BlueNode]) -> Chosen {
+    Chosen {
+        kind: "run",
+        segments: step_segments(nodes),
+        node: None,
+        stage_name: None,
+        step: None,
+        step_name: None,
+        stage_done: false,
+        open_steps: open_steps(nodes),
+        per_step: true,
+    }
+}
+
 async fn choose(
     ctx: &ToolCtx,
     project: &ProjectRef,
     blue: &BlueRunRef,
     pipelinerun: Option<&str>,
-    node: Option<&str>,
-    step: Option<&str>,
+    target: &Target,
 ) -> Result<Option<Chosen>, ToolError> {
+    let (node, step) = (target.node.as_deref(), target.step.as_deref());
     if node.is_none() && step.is_none() {
+        if target.per_step {
+            let nodes: Vec<BlueNode> = nodes_of(ctx, &project.cluster(), blue, pipelinerun).await?;
+            return Ok(Some(per_step_run(&nodes)));
+        }
         return Ok(Some(Chosen {
             kind: "run",
             segments: vec![Segment::Run],
@@ -459,9 +519,12 @@ async fn choose(
             step: None,
             step_name: None,
             stage_done: false,
+            open_steps: vec![],
+            per_step: false,
         }));
     }
     let nodes: Vec<BlueNode> = nodes_of(ctx, &project.cluster(), blue, pipelinerun).await?;
+    let open = open_steps(&nodes);
     if let Some(step) = step {
         let Some((stage, st)) = find_step(&nodes, node, step)? else {
             return Ok(None);
@@ -477,6 +540,8 @@ async fn choose(
             step: Some(st.id.clone()),
             step_name: st.display_name.clone(),
             stage_done: stage_finished(stage),
+            open_steps: open,
+            per_step: false,
         }));
     }
     let node = node.unwrap_or_default();
@@ -501,7 +566,57 @@ async fn choose(
         step: None,
         step_name: None,
         stage_done: stage_finished(stage),
+        open_steps: open,
+        per_step: false,
     }))
+}
+
+/// One read of the chosen log with the sink of `mode`: what was read, the
+/// lines picked, where the next read resumes, and whether the sink stopped
+/// before the end.
+async fn read_with_mode(
+    src: &LogSource<'_>,
+    from: Pos,
+    cap: usize,
+    writing: &(dyn Fn(&Segment, &ByteStream) -> bool + Sync),
+    mode: &Mode,
+    max_bytes: usize,
+) -> Result<(ReadOutcome, Picked, Pos, bool), KsError> {
+    match mode {
+        Mode::Tail(n) => {
+            let mut sink = TailSink::new(*n as usize, max_bytes);
+            let o = read_log(src, from, cap, writing, &mut sink).await?;
+            let kept = sink.finish();
+            let cursor = o.committed;
+            Ok((o, Picked::Lines(kept), cursor, false))
+        }
+        Mode::Head(n) | Mode::Continue(n) => {
+            let mut sink = HeadSink::new(*n as usize, max_bytes);
+            let o = read_log(src, from, cap, writing, &mut sink).await?;
+            let cursor = if sink.full {
+                sink.resume.unwrap_or(from)
+            } else {
+                o.committed
+            };
+            Ok((o, Picked::Lines(sink.lines), cursor, sink.full))
+        }
+        Mode::Grep {
+            re,
+            context,
+            max_matches,
+            ..
+        } => {
+            let mut sink = GrepSink::new((**re).clone(), *context as usize, *max_matches as u64, max_bytes);
+            let o = read_log(src, from, cap, writing, &mut sink).await?;
+            let cursor = if sink.done {
+                sink.resume.unwrap_or(from)
+            } else {
+                o.committed
+            };
+            let stopped = sink.done;
+            Ok((o, Picked::Grep(Box::new(sink)), cursor, stopped))
+        }
+    }
 }
 
 async fn read(
@@ -518,16 +633,7 @@ async fn read(
         let why = "No log yet: Jenkins has not started this run (it is queued). Call again in a few seconds, or wait_for_run first.".to_string();
         return Ok(not_ready(project, run, &mode, why));
     };
-    let chosen = match choose(
-        ctx,
-        &project,
-        &blue,
-        run.name.as_deref(),
-        target.node.as_deref(),
-        target.step.as_deref(),
-    )
-    .await?
-    {
+    let mut chosen = match choose(ctx, &project, &blue, run.name.as_deref(), target).await? {
         Some(c) => c,
         None => {
             let why = format!(
@@ -543,68 +649,57 @@ async fn read(
                 .into(),
         ));
     }
+    let resumed = from.is_some();
     let from = from.unwrap_or_default();
     if from.seg as usize >= chosen.segments.len().max(1) {
         return Err(ToolError::InvalidInput(
-            "the cursor points past the steps of this stage; omit it to read the stage again".into(),
+            "the cursor points past the steps of this log; omit it to read the log again".into(),
         ));
     }
     let run_finished = run.finished;
-    let writing = move |seg: &Segment, body: &ByteStream| match seg {
-        Segment::Run => !run_finished,
-        Segment::Step { .. } => body.more_data,
-    };
     let cap = LINE_CAP.min(max_bytes.saturating_sub(64)).max(64);
     let cluster = project.cluster();
-    let segments = chosen.segments.clone();
-    let src = LogSource {
-        client: &ctx.client,
-        cluster: &cluster,
-        run: &blue,
-        segments: &segments,
+    let mut attempt = {
+        let open = chosen.open_steps.clone();
+        let writing = move |seg: &Segment, body: &ByteStream| segment_writing(seg, body, run_finished, &open);
+        let src = LogSource {
+            client: &ctx.client,
+            cluster: &cluster,
+            run: &blue,
+            segments: &chosen.segments,
+        };
+        read_with_mode(&src, from, cap, &writing, &mode, max_bytes).await
     };
-    let result = match &mode {
-        Mode::Tail(n) => {
-            let mut sink = TailSink::new(*n as usize, max_bytes);
-            let out = read_log(&src, from, cap, &writing, &mut sink).await;
-            out.map(|o| {
-                let kept = sink.finish();
-                let cursor = o.committed;
-                (o, Picked::Lines(kept), cursor, false)
-            })
+    // §16 U8: a run log too large for ks-devops to relay fails (500 or a
+    // timeout), or comes back empty when Jenkins' answer outlasted the
+    // relay's timeout after its headers (pure_request.go:88 ignores that
+    // error). A finished run always has a log: read its steps instead.
+    let undeliverable = chosen.kind == "run"
+        && !chosen.per_step
+        && match &attempt {
+            Err(e) => run_log_undeliverable(e),
+            Ok((o, ..)) => run_finished && o.bytes_read == 0 && from == Pos::default(),
+        };
+    if undeliverable {
+        if resumed {
+            return Err(ToolError::InvalidInput(
+                "KubeSphere can no longer deliver this run's log through its run log route (the log has grown too large for it to relay), and this cursor reads that route line by line. Read on per stage or step (get_run_log with `node`/`step`; diagnose_run lists them), or call again without `cursor` to read the whole run as its step logs."
+                    .into(),
+            ));
         }
-        Mode::Head(n) | Mode::Continue(n) => {
-            let mut sink = HeadSink::new(*n as usize, max_bytes);
-            let out = read_log(&src, from, cap, &writing, &mut sink).await;
-            out.map(|o| {
-                let cursor = if sink.full {
-                    sink.resume.unwrap_or(from)
-                } else {
-                    o.committed
-                };
-                (o, Picked::Lines(sink.lines), cursor, sink.full)
-            })
-        }
-        Mode::Grep {
-            re,
-            context,
-            max_matches,
-            ..
-        } => {
-            let mut sink = GrepSink::new((**re).clone(), *context as usize, *max_matches as u64, max_bytes);
-            let out = read_log(&src, from, cap, &writing, &mut sink).await;
-            out.map(|o| {
-                let cursor = if sink.done {
-                    sink.resume.unwrap_or(from)
-                } else {
-                    o.committed
-                };
-                let stopped = sink.done;
-                (o, Picked::Grep(Box::new(sink)), cursor, stopped)
-            })
-        }
-    };
-    let (outcome, picked, resume, stopped_early) = match result {
+        let nodes: Vec<BlueNode> = nodes_of(ctx, &cluster, &blue, run.name.as_deref()).await?;
+        chosen = per_step_run(&nodes);
+        let open = chosen.open_steps.clone();
+        let writing = move |seg: &Segment, body: &ByteStream| segment_writing(seg, body, run_finished, &open);
+        let src = LogSource {
+            client: &ctx.client,
+            cluster: &cluster,
+            run: &blue,
+            segments: &chosen.segments,
+        };
+        attempt = read_with_mode(&src, from, cap, &writing, &mode, max_bytes).await;
+    }
+    let (outcome, picked, resume, stopped_early) = match attempt {
         Ok(x) => x,
         Err(KsError::NotFound { .. }) if !run.finished => {
             let why = "No log yet: Jenkins does not have this run's log (the run is queued or just starting). Call again in a few seconds.".to_string();
@@ -614,11 +709,11 @@ async fn read(
     };
     let still_writing = match chosen.kind {
         "run" => !run.finished,
-        "step" => outcome.more_data && !run.finished,
+        "step" => !run.finished && (outcome.more_data || step_open(&chosen)),
         _ => !run.finished && (!chosen.stage_done || outcome.more_data),
     };
     let cursor = Cursor {
-        v: 1,
+        v: CURSOR_VERSION,
         ns: project.name.clone(),
         p: blue.pipeline.clone(),
         // The encoded name: it parses back to the same branch whatever it holds.
@@ -627,15 +722,10 @@ async fn read(
         name: run.name.clone(),
         node: chosen.node.clone().filter(|_| chosen.kind != "run"),
         step: chosen.step.clone(),
+        ps: chosen.per_step,
         pos: resume,
     };
-    let log_bytes = if outcome.reached_end {
-        Some(outcome.end.byte())
-    } else if chosen.kind == "step" {
-        outcome.last_text_size
-    } else {
-        None
-    };
+    let log_bytes = outcome.reached_end.then(|| outcome.end.byte());
     let log_lines = outcome.reached_end.then_some(outcome.lines_seen);
     let empty_log = outcome.reached_end && outcome.end.byte() == 0 && outcome.held_back_bytes == 0;
     if empty_log && still_writing && from == Pos::default() {
@@ -646,6 +736,7 @@ async fn read(
         );
         let mut o = not_ready(project, run, &mode, why);
         o.log = chosen.kind.into();
+        o.per_step = chosen.per_step;
         o.node = chosen.node;
         o.stage_name = chosen.stage_name;
         o.step = chosen.step;
@@ -669,12 +760,20 @@ async fn read(
         }
     };
     let text = ctx.client.redactor().redact(&text);
-    let (omitted_before, omitted_after) = omitted(&kept_span, &from, &resume, log_bytes, log_lines, &mode);
-    let note = note(
+    let (omitted_before, mut omitted_after) = omitted(&kept_span, &from, &resume, log_bytes, log_lines, &mode);
+    // An answer cut at Jenkins' per-answer line limit is not the end.
+    let capped = outcome.capped && still_writing;
+    if capped {
+        omitted_after = Omitted {
+            lines: None,
+            bytes: None,
+        };
+    }
+    let mut note = note(
         &mode,
         &kept_span,
-        log_bytes,
-        log_lines,
+        if capped { None } else { log_bytes },
+        if capped { None } else { log_lines },
         &omitted_before,
         &omitted_after,
         matches.as_ref(),
@@ -682,10 +781,27 @@ async fn read(
         stopped_early,
         &outcome,
     );
+    if capped {
+        note.push_str(&format!(
+            " Jenkins sends at most {MAX_LINES_PER_ANSWER} lines of a log still being written per request, so later output may exist already: it comes with later calls (a finished log comes whole){}.",
+            if chosen.kind == "run" && !chosen.per_step {
+                "; to follow a long running build closely, read the running stage or step (`node`/`step`)"
+            } else {
+                ""
+            }
+        ));
+    }
+    if chosen.per_step {
+        note.insert_str(
+            0,
+            "KubeSphere cannot deliver this run's console log through its run log route (it buffers the whole log with a 30 s limit, and this log is too large): this is the logs of its steps, stage by stage, one after the other, without Jenkins' [Pipeline] lines; line numbers count those step logs. ",
+        );
+    }
     Ok(GetRunLogOutput {
         project,
         run,
         log: chosen.kind.into(),
+        per_step: chosen.per_step,
         node: chosen.node,
         stage_name: chosen.stage_name,
         step: chosen.step,
@@ -695,14 +811,34 @@ async fn read(
         mode: mode.name().into(),
         text,
         returned: kept_span,
-        log_bytes,
-        log_lines,
+        log_bytes: if capped { None } else { log_bytes },
+        log_lines: if capped { None } else { log_lines },
         omitted_before,
         omitted_after,
         matches,
         cursor: Some(cursor.encode()),
         note,
     })
+}
+
+/// Whether Jenkins may still write to a segment: the run log while the run
+/// is not finished; a step log while it says so (`X-More-Data`, which large
+/// answers lack) or its step was not finished when the stages were read.
+fn segment_writing(seg: &Segment, body: &ByteStream, run_finished: bool, open: &[(String, String)]) -> bool {
+    match seg {
+        Segment::Run => !run_finished,
+        Segment::Step { node, step } => {
+            body.more_data || (!run_finished && open.iter().any(|(n, s)| n == node && s == step))
+        }
+    }
+}
+
+/// Whether the chosen single step was still open.
+fn step_open(chosen: &Chosen) -> bool {
+    match (&chosen.node, &chosen.step) {
+        (Some(n), Some(s)) => chosen.open_steps.iter().any(|(a, b)| a == n && b == s),
+        _ => false,
+    }
 }
 
 enum Picked {
@@ -779,7 +915,7 @@ fn note(
     let size = match (log_lines, log_bytes) {
         (Some(l), Some(b)) => format!("{l} lines ({})", human_bytes(b)),
         (None, Some(b)) => format!("a log of {}", human_bytes(b)),
-        _ => "a log of unknown size (the run log route does not report it; a tail or grep reads it all)".to_string(),
+        _ => "a log of unknown size (read so far; a tail or grep reads it to the end)".to_string(),
     };
     let mut s = match (mode, span) {
         (Mode::Grep { pattern, .. }, _) => {
@@ -848,7 +984,7 @@ mod tests {
     #[test]
     fn cursors_round_trip_and_reject_garbage() {
         let c = Cursor {
-            v: 1,
+            v: CURSOR_VERSION,
             ns: "ns".into(),
             p: "p".into(),
             b: None,
@@ -856,10 +992,12 @@ mod tests {
             name: None,
             node: None,
             step: None,
+            ps: false,
             pos: Pos {
                 seg: 0,
-                off: 10,
-                base: 0,
+                raw: 0,
+                skip: 2,
+                text: 10,
                 line: 2,
             },
         };
@@ -1280,5 +1418,359 @@ mod tests {
             .collect();
         assert_eq!(nums.len(), 3000);
         assert!(nums.iter().enumerate().all(|(i, n)| *n == i as u64));
+    }
+
+    // ---------------------------------------- upstream log rules (§16 U2, U8)
+
+    /// Reads a log to its end in pages: a first call with `first` (run or
+    /// node/step arguments), then `cursor` calls. Returns the joined text.
+    async fn pages(c: &ToolCtx, first: serde_json::Value, head: u32) -> String {
+        let mut args = first.clone();
+        args["head_lines"] = json!(head);
+        let mut all = String::new();
+        let mut next_line = 1;
+        for _ in 0..10_000 {
+            let out = call(c, "get_run_log", args.clone()).await.unwrap();
+            let Some(ret) = out.get("returned") else {
+                break;
+            };
+            assert_eq!(ret["first_line"], next_line, "{out}");
+            next_line = ret["last_line"].as_u64().unwrap() + 1;
+            all.push_str(out["text"].as_str().unwrap());
+            args = json!({"project": "stone-devops", "cursor": out["cursor"], "head_lines": head});
+        }
+        all
+    }
+
+    /// Line numbers of the generated lines in `text`, in order.
+    fn generated_numbers(text: &str) -> Vec<u64> {
+        text.lines()
+            .filter_map(|l| l.split(" line ").nth(1))
+            .filter_map(|r| r.split_whitespace().next()?.parse().ok())
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn done_when_head_then_cursor_pages_of_broken_build_join_to_one_long_read() {
+        let sim = sim().await;
+        let c = ctx(&sim);
+        let run = json!({"project": "stone-devops", "pipeline": "broken-build", "run_id": "1"});
+        let mut long = run.clone();
+        long["head_lines"] = json!(5000);
+        long["max_bytes"] = json!(65536);
+        let one = call(&c, "get_run_log", long).await.unwrap();
+        let whole = one["text"].as_str().unwrap();
+        // LF line ends, no hidden console notes, every line once.
+        assert!(!whole.contains('\r') && !whole.contains('\u{1b}'), "{whole:?}");
+        assert!(
+            whole.starts_with("Started by user tenant\n[Pipeline] Start of Pipeline\n"),
+            "{whole}"
+        );
+        assert!(
+            whole.ends_with("ERROR: script returned exit code 1\nFinished: FAILURE\n"),
+            "{whole}"
+        );
+        assert_eq!(one["log_bytes"].as_u64(), Some(whole.len() as u64));
+        for head in [1, 3, 7] {
+            assert_eq!(pages(&c, run.clone(), head).await, whole, "pages of {head} lines");
+        }
+        // A cursor from the end reads nothing new, without error.
+        let again = call(
+            &c,
+            "get_run_log",
+            json!({"project": "stone-devops", "cursor": one["cursor"]}),
+        )
+        .await
+        .unwrap();
+        assert!(again.get("returned").is_none(), "{again}");
+    }
+
+    #[tokio::test]
+    async fn a_finished_failed_step_reads_on_to_its_end_without_errors() {
+        // Its X-Text-Size counts the error Blue Ocean appends: reading from
+        // there fails upstream.
+        let sim = sim().await;
+        let c = ctx(&sim);
+        let d = call(
+            &c,
+            "diagnose_run",
+            json!({"project": "stone-devops", "pipeline": "broken-build", "run_id": "1"}),
+        )
+        .await
+        .unwrap();
+        let step = d["failing_step"]["id"].as_str().unwrap().to_string();
+        let first = json!({"project": "stone-devops", "pipeline": "broken-build", "run_id": "1", "step": step});
+        let whole = call(&c, "get_run_log", first.clone()).await.unwrap();
+        let text = whole["text"].as_str().unwrap();
+        assert!(text.ends_with("+ exit 1\nscript returned exit code 1\n"), "{text:?}");
+        assert_eq!(pages(&c, first, 2).await, text);
+        let end = call(
+            &c,
+            "get_run_log",
+            json!({"project": "stone-devops", "cursor": whole["cursor"]}),
+        )
+        .await
+        .unwrap();
+        assert!(end.get("returned").is_none(), "{end}");
+        assert_eq!(end["still_writing"], false);
+    }
+
+    /// Follows a log with `cursor` until the run has finished and nothing
+    /// new comes; returns the text read.
+    async fn follow(c: &ToolCtx, first: serde_json::Value) -> String {
+        let mut text = String::new();
+        let mut cursor: Option<String> = None;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            assert!(std::time::Instant::now() < deadline, "the log never finished");
+            let mut args = json!({"project": "stone-devops", "head_lines": 5000, "max_bytes": 65536});
+            match &cursor {
+                Some(cur) => args["cursor"] = json!(cur),
+                None => {
+                    for (k, v) in first.as_object().unwrap() {
+                        args[k] = v.clone();
+                    }
+                }
+            }
+            let out = call(c, "get_run_log", args).await.unwrap();
+            if out["ready"] == false {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                continue;
+            }
+            text.push_str(out["text"].as_str().unwrap());
+            cursor = out["cursor"].as_str().map(str::to_string);
+            if out["still_writing"] == false && out.get("returned").is_none() {
+                return text;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(120)).await;
+        }
+    }
+
+    async fn running_build(sim: &ks_sim::Sim, c: &ToolCtx, name: &str, lines: u64) -> String {
+        assert!(sim.add_pipeline(
+            "host",
+            "stone-devops",
+            name,
+            &format!(
+                "pipeline {{ agent any\n stages {{ stage('Gen') {{ steps {{ simBigLog({}) }} }} }} }}",
+                lines * 100
+            )
+        ));
+        c.client
+            .create_pipelinerun(&crate::kubesphere::Cluster::Host, "stone-devops", name, None, &[])
+            .await
+            .unwrap()
+            .metadata
+            .name
+    }
+
+    #[tokio::test]
+    async fn following_a_running_build_past_10000_lines_yields_every_line_once() {
+        // Running answers carry at most 10,000 lines; offsets are raw.
+        let sim = sim_with(ks_sim::SimOptions {
+            run_phase: std::time::Duration::from_millis(1500),
+            ..Default::default()
+        })
+        .await;
+        let c = ctx(&sim);
+        let run_log = running_build(&sim, &c, "follow-run", 12_000).await;
+        let stage_log = running_build(&sim, &c, "follow-stage", 12_000).await;
+        let (a, b) = tokio::join!(
+            follow(&c, json!({"name": run_log})),
+            follow(&c, json!({"name": stage_log, "node": "Gen"}))
+        );
+        let want: Vec<u64> = (0..12_000).collect();
+        assert_eq!(generated_numbers(&a), want, "run log");
+        assert!(a.ends_with("Finished: SUCCESS\n"));
+        assert_eq!(generated_numbers(&b), want, "stage log");
+        assert!(b.starts_with("+ generate-log --bytes 1200000\n"), "{}", &b[..80]);
+    }
+
+    #[tokio::test]
+    async fn an_answer_cut_at_10000_lines_of_a_running_build_is_not_taken_for_its_end() {
+        let sim = sim_with(ks_sim::SimOptions {
+            run_phase: std::time::Duration::from_secs(6),
+            ..Default::default()
+        })
+        .await;
+        let c = ctx(&sim);
+        assert!(sim.add_pipeline(
+            "host",
+            "stone-devops",
+            "fast-writer",
+            "pipeline { agent any\n stages { stage('Gen') { steps { simBigLog(10000000) } } } }"
+        ));
+        // A v1alpha2 trigger: queued at once, then running for 6 s.
+        let blue = crate::kubesphere::logs::BlueRunRef {
+            namespace: "stone-devops".into(),
+            pipeline: "fast-writer".into(),
+            branch: None,
+            run_id: "1".into(),
+        };
+        let token = sim.issue_token("tenant").unwrap();
+        let r = reqwest::Client::new()
+            .post(format!(
+                "{}/kapis/devops.kubesphere.io/v1alpha2/namespaces/stone-devops/pipelines/fast-writer/runs",
+                sim.url()
+            ))
+            .bearer_auth(token)
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            assert!(std::time::Instant::now() < deadline);
+            let b = c
+                .client
+                .get_blue_run(&crate::kubesphere::Cluster::Host, &blue)
+                .await
+                .unwrap();
+            if b.state.as_deref() == Some("RUNNING") {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        // 100,000 lines over 6 s: past 10,000 within a second.
+        tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+        let run = json!({"project": "stone-devops", "pipeline": "fast-writer", "run_id": "1"});
+        let tail = call(&c, "get_run_log", run.clone()).await.unwrap();
+        assert_eq!(tail["still_writing"], true, "{tail}");
+        let note = tail["note"].as_str().unwrap();
+        assert!(note.contains("at most 10000 lines"), "{note}");
+        assert!(
+            tail.get("log_lines").is_none() && tail["omitted_after"].get("lines").is_none(),
+            "{tail}"
+        );
+        // Reading on from line 10,000 while it runs: nothing new yet, and
+        // the cursor stays put rather than skipping ahead.
+        let mut head = run.clone();
+        head["head_lines"] = json!(5000);
+        head["max_bytes"] = json!(65536);
+        let first = call(&c, "get_run_log", head).await.unwrap();
+        let mut cursor = first["cursor"].clone();
+        let mut last = first["returned"]["last_line"].as_u64().unwrap();
+        let mut stalled = false;
+        for _ in 0..40 {
+            let out = call(
+                &c,
+                "get_run_log",
+                json!({"project": "stone-devops", "cursor": cursor, "head_lines": 5000, "max_bytes": 65536}),
+            )
+            .await
+            .unwrap();
+            match out.get("returned") {
+                Some(r) => {
+                    assert_eq!(r["first_line"].as_u64(), Some(last + 1));
+                    last = r["last_line"].as_u64().unwrap();
+                }
+                None if out["still_writing"] == true => {
+                    stalled = true;
+                    assert!(out["note"].as_str().unwrap().contains("at most 10000 lines"), "{out}");
+                    break;
+                }
+                None => break,
+            }
+            cursor = out["cursor"].clone();
+        }
+        assert!(stalled, "never met the cut");
+        assert!(last >= 10_000);
+    }
+
+    #[tokio::test]
+    async fn a_run_log_too_large_to_relay_is_read_per_step_and_says_so() {
+        let sim = sim_with(ks_sim::SimOptions {
+            run_phase: std::time::Duration::from_millis(50),
+            log_relay_limit: 200_000,
+            log_relay_delay: std::time::Duration::from_millis(50),
+            ..Default::default()
+        })
+        .await;
+        let c = ctx(&sim);
+        let run = json!({"project": "stone-devops", "pipeline": "oversized-log", "run_id": "1"});
+        let tail = call(&c, "get_run_log", run.clone()).await.unwrap();
+        assert_eq!(tail["log"], "run");
+        assert_eq!(tail["per_step"], true, "{tail}");
+        assert_eq!(tail["still_writing"], false);
+        assert!(tail["text"].as_str().unwrap().ends_with("\nreport written\n"), "{tail}");
+        let note = tail["note"].as_str().unwrap();
+        assert!(note.contains("cannot deliver") && note.contains("step"), "{note}");
+        // Asked once: the failure is not retried.
+        let asked = sim
+            .requests()
+            .iter()
+            .filter(|r| r.path.ends_with("/pipelines/oversized-log/runs/1/log"))
+            .count();
+        assert_eq!(asked, 1);
+        // Pages join to one long read, which covers every step in order.
+        let mut long = run.clone();
+        long["head_lines"] = json!(5000);
+        long["max_bytes"] = json!(65536);
+        let mut whole = String::new();
+        let mut out = call(&c, "get_run_log", long).await.unwrap();
+        loop {
+            assert_eq!(out["per_step"], true);
+            let Some(_) = out.get("returned") else { break };
+            whole.push_str(out["text"].as_str().unwrap());
+            out = call(
+                &c,
+                "get_run_log",
+                json!({"project": "stone-devops", "cursor": out["cursor"], "head_lines": 5000, "max_bytes": 65536}),
+            )
+            .await
+            .unwrap();
+        }
+        assert_eq!(pages(&c, run, 1999).await, whole);
+        assert_eq!(
+            whole.matches("+ generate-log --bytes 80000\n").count(),
+            3,
+            "three steps"
+        );
+        assert_eq!(generated_numbers(&whole).len(), 3 * 800);
+        assert!(!whole.contains("[Pipeline]"));
+    }
+
+    #[tokio::test]
+    async fn a_run_log_that_times_out_or_comes_back_empty_is_read_per_step() {
+        let sim = sim().await;
+        let mut s = crate::testing::settings(&sim, "tenant");
+        s.timeout = std::time::Duration::from_millis(300);
+        let c = ToolCtx::detached(
+            crate::kubesphere::KsClient::new(s).unwrap(),
+            std::sync::Arc::new(crate::mcp::ServerOptions::default()),
+        );
+        let log_path = "/pipelines/broken-build/runs/1/log";
+        sim.inject(ks_sim::Fault {
+            method: None,
+            path_contains: log_path.into(),
+            kind: ks_sim::FaultKind::Latency(std::time::Duration::from_secs(2)),
+            times: 5,
+        });
+        let run = json!({"project": "stone-devops", "pipeline": "broken-build", "run_id": "1"});
+        let out = call(&c, "get_run_log", run.clone()).await.unwrap();
+        assert_eq!(out["per_step"], true, "{out}");
+        assert!(out["text"].as_str().unwrap().contains("[ERROR] Tests run: 12"), "{out}");
+        let asked = sim.requests().iter().filter(|r| r.path.ends_with(log_path)).count();
+        assert_eq!(asked, 1, "a timed-out run log is asked for once");
+        // ks-devops ignores a body read timeout and answers 200 with nothing
+        // (pure_request.go:88): a finished run has a log, so that is a failure too.
+        sim.clear_faults();
+        sim.inject(ks_sim::Fault {
+            method: None,
+            path_contains: log_path.into(),
+            kind: ks_sim::FaultKind::Status {
+                code: 200,
+                body: String::new(),
+                content_type: "text/plain; charset=utf-8".into(),
+            },
+            times: 1,
+        });
+        let out = call(&ctx(&sim), "get_run_log", run).await.unwrap();
+        assert_eq!(out["per_step"], true, "{out}");
+        assert!(
+            out["text"].as_str().unwrap().contains("compiling 42 source files"),
+            "{out}"
+        );
     }
 }

@@ -18,6 +18,8 @@ use crate::mcp::resolve::{ProjectRef, resolve_input};
 
 crate::project_scoped!(ListGitRepositoriesInput, CreateGitRepositoryInput);
 
+/// `spec.provider` of a GitRepository. KubeSphere's controllers recognise
+/// `github`, `gitlab` and `bitbucket` (U14); `git` is any other host.
 #[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum RepoProvider {
@@ -25,7 +27,9 @@ pub enum RepoProvider {
     Git,
     Github,
     Gitlab,
-    BitbucketServer,
+    /// Bitbucket (Cloud or Server).
+    #[serde(alias = "bitbucket_server")]
+    Bitbucket,
 }
 
 impl RepoProvider {
@@ -34,7 +38,7 @@ impl RepoProvider {
             RepoProvider::Git => "git",
             RepoProvider::Github => "github",
             RepoProvider::Gitlab => "gitlab",
-            RepoProvider::BitbucketServer => "bitbucket_server",
+            RepoProvider::Bitbucket => "bitbucket",
         }
     }
 }
@@ -139,7 +143,7 @@ pub struct CreateGitRepositoryInput {
     pub name: String,
     /// Repository URL, without any token or password in it.
     pub url: String,
-    /// Kind of Git server. Default git.
+    /// Kind of Git server: github, gitlab, bitbucket (Cloud or Server), or git for any other host. Default git.
     #[serde(default)]
     pub provider: RepoProvider,
     /// Credential of the project that reads the repository (private repositories; ask the user which). See list_credentials.
@@ -277,6 +281,36 @@ mod tests {
         let mine = repos.iter().find(|r| r["name"] == "private-app").unwrap();
         assert_eq!(mine["description"], "the app");
         assert_eq!(mine["url"], "https://github.com/org/private-app.git");
+    }
+
+    /// U14: KubeSphere knows Bitbucket as provider `bitbucket` (its
+    /// controller ignores `bitbucket_server`); the old spelling is still
+    /// accepted as input.
+    #[tokio::test]
+    async fn bitbucket_is_spelled_as_upstream_knows_it() {
+        let sim = sim().await;
+        let c = ctx(&sim);
+        for (name, given) in [("bb-app", "bitbucket"), ("bb-old", "bitbucket_server")] {
+            let out = call(
+                &c,
+                "create_git_repository",
+                serde_json::json!({"project": "stone-devops", "name": name,
+                "url": "https://bitbucket.org/org/app.git", "provider": given}),
+            )
+            .await
+            .unwrap();
+            assert_eq!(out["repository"]["provider"], "bitbucket", "{out:#}");
+        }
+        let repo = crate::testing::client(&sim, "tenant")
+            .list_git_repositories(&crate::kubesphere::Cluster::Host, "stone-devops", None)
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .find(|r| r.metadata.name == "bb-app")
+            .unwrap();
+        assert_eq!(repo.spec.provider.as_deref(), Some("bitbucket"));
+        assert_eq!(repo.spec.owner.as_deref(), Some("org"));
     }
 
     #[tokio::test]

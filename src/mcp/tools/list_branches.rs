@@ -3,6 +3,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::kubesphere::branches::BranchSource;
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
 use crate::mcp::paging::{PageInfo, PageRequest};
@@ -56,12 +57,18 @@ pub struct ListBranchesOutput {
     pub branches: Vec<BranchSummary>,
     #[serde(flatten)]
     pub page: PageInfo,
+    /// False when Jenkins' live list could not be read and KubeSphere's
+    /// copy was used instead (see `note`).
+    pub live: bool,
+    /// Set when the list may lag the repository.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 impl ToolDef for ListBranches {
     const NAME: &'static str = "list_branches";
     const TITLE: &'static str = "List branches of a multi-branch pipeline";
-    const DESCRIPTION: &'static str = "Lists the branches Jenkins discovered for a multi-branch pipeline, each with its latest run id, state and result. Empty or stale after a repository change: run scan_repository first. Use it to let the user pick a branch before trigger_run.";
+    const DESCRIPTION: &'static str = "Lists the branches Jenkins discovered for a multi-branch pipeline, each with its latest run id, state and result, read live from Jenkins (so a finished scan_repository shows at once; `live: false` with a `note` when only KubeSphere's copy, which lags a scan by about 10 s, could be read). A branch pushed since the last scan is missing: run scan_repository first. Use it to let the user pick a branch before trigger_run.";
     const TOOLSET: Toolset = Toolset::Pipelines;
     const HINTS: Hints = Hints::READ;
     type Input = ListBranchesInput;
@@ -71,12 +78,19 @@ impl ToolDef for ListBranches {
         let page = PageRequest::parse(input.limit, input.continue_token.as_deref())?;
         let project = resolve_input(&ctx, &input).await?;
         let cluster = project.cluster();
-        let (items, info) = page
-            .fetch(|p| {
-                ctx.client
-                    .list_branches(&cluster, &project.name, &input.pipeline, input.include_pull_requests, p)
-            })
+        // U10: the v1alpha3 list lags a scan; read Jenkins' live list.
+        let list = ctx
+            .client
+            .list_branches_fresh(&cluster, &project.name, &input.pipeline, input.include_pull_requests)
             .await?;
+        let live = list.source == BranchSource::Live;
+        let note = (!live).then(|| {
+            format!(
+                "Jenkins' live branch list could not be read ({}); this is KubeSphere's copy, refreshed about every 10 s, so a branch found by a scan in the last seconds may be missing or show an older latest run: list again shortly.",
+                list.live_error.unwrap_or("unknown error")
+            )
+        });
+        let (items, info) = page.slice(list.items);
         Ok(ListBranchesOutput {
             branches: items
                 .iter()
@@ -94,6 +108,8 @@ impl ToolDef for ListBranches {
             pipeline: input.pipeline,
             project,
             page: info,
+            live,
+            note,
         })
     }
 }
@@ -122,6 +138,108 @@ mod tests {
             names.contains(&"main") && names.contains(&"feature-branch"),
             "{names:?}"
         );
+    }
+
+    fn branch_names(out: &serde_json::Value) -> Vec<String> {
+        out["branches"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|b| b["name"].as_str().map(str::to_string))
+            .collect()
+    }
+
+    /// U10: KubeSphere's v1alpha3 list lags a scan (the simulated controller
+    /// copies branches every 10 s, as upstream); list_branches reads Jenkins
+    /// live, so the build a scan started shows at once, and a finished run
+    /// shows as the branch's latest run without waiting for the copy.
+    #[tokio::test]
+    async fn fresh_right_after_a_scan_and_a_build() {
+        let sim = sim().await;
+        let c = ctx(&sim);
+        assert!(sim.add_repo_branch(
+            "host",
+            "stone-devops",
+            "echo-pipeline",
+            "hotfix-9",
+            Some("pipeline { agent any\n stages { stage('h') { steps { echo 'h' } } } }")
+        ));
+        call(
+            &c,
+            "scan_repository",
+            serde_json::json!({"project": "stone-devops", "pipeline": "echo-pipeline"}),
+        )
+        .await
+        .unwrap();
+        let out = call(
+            &c,
+            "list_branches",
+            serde_json::json!({"project": "stone-devops", "pipeline": "echo-pipeline"}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(out["live"], true);
+        assert!(out.get("note").is_none());
+        assert!(branch_names(&out).contains(&"hotfix-9".to_string()), "{out:#}");
+        // The scan built the new branch (run 1); once it finished, it is
+        // the latest run at once.
+        let mut latest = serde_json::Value::Null;
+        for _ in 0..100 {
+            let out = call(
+                &c,
+                "list_branches",
+                serde_json::json!({"project": "stone-devops", "pipeline": "echo-pipeline"}),
+            )
+            .await
+            .unwrap();
+            latest = out["branches"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|b| b["name"] == "hotfix-9")
+                .map(|b| b["latest_run"].clone())
+                .unwrap_or_default();
+            if latest["finished"] == true {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        assert_eq!(latest["run_id"], "1", "{latest:#}");
+        assert_eq!(latest["result"], "SUCCESS", "{latest:#}");
+        // Blue Ocean's time format comes out as RFC 3339 UTC, like the
+        // PipelineRun times (U12).
+        let started = latest["started"].as_str().unwrap_or_default();
+        assert!(
+            started.ends_with('Z') && chrono::DateTime::parse_from_rfc3339(started).is_ok(),
+            "{latest:#}"
+        );
+    }
+
+    /// When Jenkins' live list cannot be read, KubeSphere's copy answers and
+    /// the result says it may lag.
+    #[tokio::test]
+    async fn falls_back_to_the_copy_and_says_so() {
+        let sim = sim().await;
+        sim.inject(ks_sim::Fault {
+            method: Some("GET".into()),
+            path_contains: "/v1alpha2/namespaces/stone-devops/pipelines/echo-pipeline/branches".into(),
+            kind: ks_sim::FaultKind::Status {
+                code: 500,
+                body: "<html><body>Error 503 Service Unavailable</body></html>".into(),
+                content_type: "text/html".into(),
+            },
+            times: 10,
+        });
+        let out = call(
+            &ctx(&sim),
+            "list_branches",
+            serde_json::json!({"project": "stone-devops", "pipeline": "echo-pipeline"}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(out["live"], false);
+        assert!(out["note"].as_str().unwrap().contains("10 s"), "{out:#}");
+        assert!(branch_names(&out).contains(&"main".to_string()));
     }
 
     #[tokio::test]

@@ -11,6 +11,7 @@ use crate::mcp::error::ToolError;
 use crate::mcp::paging::{PageInfo, PageRequest};
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
 use crate::mcp::resolve::{ProjectRef, resolve_input};
+use crate::mcp::syncview::SyncStatus;
 
 crate::project_scoped!(ListCredentialsInput);
 
@@ -84,14 +85,8 @@ pub struct CredentialSummary {
     pub description: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub creator: Option<String>,
-    /// Sync to Jenkins: pending, successful or failed. Pipelines can use the credential once successful.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sync_status: Option<String>,
-    /// Why a sync failed.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sync_message: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sync_time: Option<String>,
+    /// Sync to Jenkins: successful (pipelines can use it) or pending (not yet; KubeSphere never reports a failed sync, so one pending for minutes has failed).
+    pub sync_status: SyncStatus,
     /// Creation time (RFC 3339).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub created: Option<String>,
@@ -104,9 +99,7 @@ impl CredentialSummary {
             kind: CredentialKind::of(c.kind),
             description: c.description().map(str::to_string),
             creator: c.creator().map(str::to_string),
-            sync_status: c.sync_status().map(str::to_string),
-            sync_message: c.sync_message().map(str::to_string),
-            sync_time: c.sync_time().map(str::to_string),
+            sync_status: SyncStatus::of(c.sync_status()),
             created: c.metadata.creation_timestamp.clone(),
         }
     }

@@ -17,7 +17,7 @@ pub struct ListDevopsProjectsInput {
     /// Workspace to list; omit for every workspace of the user.
     #[serde(default)]
     pub workspace: Option<String>,
-    /// Cluster to list (`host` or a member cluster); omit for all configured clusters.
+    /// Cluster to list (`host` or a member cluster); omit for, per workspace, the clusters it is placed on and the user's own clusters.
     #[serde(default)]
     pub cluster: Option<String>,
     /// Page size (1-500, default 50).
@@ -40,7 +40,7 @@ pub struct ListDevopsProjectsOutput {
 impl ToolDef for ListDevopsProjects {
     const NAME: &'static str = "list_devops_projects";
     const TITLE: &'static str = "List DevOps projects";
-    const DESCRIPTION: &'static str = "Lists the DevOps projects (namespaces) this user can reach, with full name, short name (generateName), workspace, cluster and creation time. Without workspace/cluster it searches every workspace of the user on every configured cluster. Full names are what other tools take as `project`.";
+    const DESCRIPTION: &'static str = "Lists the DevOps projects (namespaces) this user can reach, with full name, short name (generateName), workspace, cluster and creation time. Without workspace/cluster it searches every workspace of the user on the clusters that workspace is placed on (KubeSphere's own cluster list for a user often omits them) and says in `searched` which clusters it read. Full names are what other tools take as `project`.";
     const TOOLSET: Toolset = Toolset::Context;
     const HINTS: Hints = Hints::READ;
     type Input = ListDevopsProjectsInput;

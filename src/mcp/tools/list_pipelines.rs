@@ -10,6 +10,7 @@ use crate::mcp::error::ToolError;
 use crate::mcp::paging::{PageInfo, PageRequest};
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
 use crate::mcp::resolve::{ProjectRef, resolve_input};
+use crate::mcp::syncview::SyncStatus;
 
 crate::project_scoped!(ListPipelinesInput);
 
@@ -69,9 +70,8 @@ pub struct PipelineSummary {
     pub kind: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    /// Jenkins sync state: pending, successful or failed.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sync_status: Option<String>,
+    /// successful (Jenkins has it) or pending (not yet; KubeSphere never reports a failed sync, so one pending for minutes has failed).
+    pub sync_status: SyncStatus,
     /// Multi-branch: the repository URL.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub repository_url: Option<String>,
@@ -88,7 +88,7 @@ impl PipelineSummary {
             name: p.metadata.name.clone(),
             kind: p.spec.kind.clone(),
             description,
-            sync_status: p.metadata.annotation(keys::PIPELINE_SYNC_STATUS).map(str::to_string),
+            sync_status: SyncStatus::of(p.metadata.annotation(keys::PIPELINE_SYNC_STATUS)),
             repository_url: mb.and_then(|m| m.repository_url()),
             script_path: mb.and_then(|m| m.script_path.clone()).filter(|s| !s.is_empty()),
         }

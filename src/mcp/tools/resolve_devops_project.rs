@@ -18,7 +18,7 @@ pub struct ResolveDevopsProjectInput {
     /// Workspace to search; omit to search all of the user's workspaces.
     #[serde(default)]
     pub workspace: Option<String>,
-    /// Cluster to search; omit to search all configured clusters.
+    /// Cluster to search; omit to search, for each workspace, the clusters it is placed on and the user's own clusters.
     #[serde(default)]
     pub cluster: Option<String>,
 }
@@ -164,6 +164,85 @@ mod tests {
         assert_eq!(out["status"], "resolved");
         assert_eq!(out["matched_by"], "full_name");
         assert_eq!(out["project"]["cluster"], "member-1");
+        assert_eq!(out["project"]["name"], "devopstestc2nj7");
+    }
+
+    /// U6: `TN/clusters` lists nothing for `tenant` (it was granted no
+    /// cluster); the member-1 project is found through the clusters its
+    /// workspace is placed on, with no workspace or cluster given.
+    #[tokio::test]
+    async fn member_cluster_project_resolves_without_hints() {
+        let sim = sim().await;
+        let out = call(
+            &ctx(&sim),
+            "resolve_devops_project",
+            serde_json::json!({"name": "devopstestc2nj7"}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(out["status"], "resolved", "{out:#}");
+        assert_eq!(out["project"]["cluster"], "member-1");
+        assert_eq!(out["project"]["workspace"], "stone");
+        assert_eq!(out["searched"]["clusters"], serde_json::json!(["host", "member-1"]));
+        assert_eq!(
+            out["searched"]["workspace_clusters"]["stone"],
+            serde_json::json!(["host", "member-1"])
+        );
+        // Where it looked: the workspace's clusters and the user's own.
+        let asked: Vec<String> = sim
+            .requests()
+            .iter()
+            .filter(|r| r.path.contains("/tenant.kubesphere.io/"))
+            .map(|r| format!("{}?{}", r.path, r.query.clone().unwrap_or_default()))
+            .collect();
+        assert!(
+            asked.iter().any(|p| p.ends_with("/workspaces/stone/clusters?")),
+            "{asked:?}"
+        );
+        assert!(asked.iter().any(|p| p.contains("roleBindingExists=true")), "{asked:?}");
+    }
+
+    /// U6: a granted cluster list that lacks the project's cluster does not
+    /// hide it either.
+    #[tokio::test]
+    async fn granted_clusters_are_not_the_whole_search() {
+        let sim = sim().await;
+        assert!(sim.set_granted_clusters("tenant", &["host"]));
+        let out = call(
+            &ctx(&sim),
+            "resolve_devops_project",
+            serde_json::json!({"name": "my-devopstest"}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(out["status"], "resolved", "{out:#}");
+        assert_eq!(out["project"]["cluster"], "member-1");
+        // A name that exists nowhere says where it looked.
+        let out = call(
+            &ctx(&sim),
+            "resolve_devops_project",
+            serde_json::json!({"name": "zzz-none"}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(out["status"], "not_found");
+        assert_eq!(out["searched"]["clusters"], serde_json::json!(["host", "member-1"]));
+    }
+
+    /// U17: a project the user fails the per-project RBAC check for is not
+    /// listed, so it does not resolve.
+    #[tokio::test]
+    async fn a_project_hidden_by_rbac_is_not_found() {
+        let sim = sim().await;
+        assert!(sim.set_namespace_workspace("member-1", "devopstestxyz12", None));
+        let out = call(
+            &ctx(&sim),
+            "resolve_devops_project",
+            serde_json::json!({"name": "devopstest"}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(out["status"], "resolved", "only one devopstest left: {out:#}");
         assert_eq!(out["project"]["name"], "devopstestc2nj7");
     }
 

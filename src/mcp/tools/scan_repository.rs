@@ -38,7 +38,7 @@ pub struct ScanRepositoryOutput {
 impl ToolDef for ScanRepository {
     const NAME: &'static str = "scan_repository";
     const TITLE: &'static str = "Scan a repository for branches";
-    const DESCRIPTION: &'static str = "Starts branch indexing of a multi-branch pipeline: Jenkins lists the repository's branches, keeps those with a Jenkinsfile, and builds new ones. Use it after create_multibranch_pipeline or when a pushed branch is missing from list_branches. It returns at once; read the result with get_scan_log and list_branches.";
+    const DESCRIPTION: &'static str = "Starts branch indexing of a multi-branch pipeline: Jenkins lists the repository's branches, keeps those with a Jenkinsfile, and builds new ones. Use it after create_multibranch_pipeline or when a pushed branch is missing from list_branches. It returns at once and indexing runs in Jenkins: read get_scan_log until it says finished, then list_branches (which reads Jenkins live).";
     const TOOLSET: Toolset = Toolset::Pipelines;
     const HINTS: Hints = Hints {
         read_only: false,
@@ -68,7 +68,7 @@ impl ToolDef for ScanRepository {
             .await?;
         Ok(ScanRepositoryOutput {
             next: format!(
-                "Indexing runs in Jenkins: read get_scan_log (pipeline {:?}) to see which branches have a Jenkinsfile, then list_branches.",
+                "Indexing runs in Jenkins: read get_scan_log (pipeline {:?}) until it is finished to see which branches have a Jenkinsfile, then list_branches (read live from Jenkins; KubeSphere's own copy of the list lags a scan by about 10 s).",
                 input.pipeline
             ),
             pipeline: input.pipeline,

@@ -50,7 +50,7 @@ pub struct SyncApplicationOutput {
 impl ToolDef for SyncApplication {
     const NAME: &'static str = "sync_application";
     const TITLE: &'static str = "Sync a GitOps application";
-    const DESCRIPTION: &'static str = "Asks Argo CD to sync (deploy) a GitOps application now: to its target revision or a given revision, optionally pruning resources removed from Git (ask the user before pruning), or as a dry run. Fails if a sync is already running: wait with get_application_status. Not retried automatically. Follow with get_application_status until Synced and Healthy.";
+    const DESCRIPTION: &'static str = "Asks Argo CD to sync (deploy) a GitOps application now: to its target revision or a given revision, optionally pruning resources removed from Git (ask the user before pruning), or as a dry run. Fails while a sync requested earlier is still pending (Argo CD's own automated syncs do not block it): wait with get_application_status. Not retried automatically. Follow with get_application_status until Synced and Healthy.";
     const TOOLSET: Toolset = Toolset::Gitops;
     const HINTS: Hints = Hints::CREATE;
     const CHECK: &'static str = "get_application_status";

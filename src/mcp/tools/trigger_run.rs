@@ -93,7 +93,7 @@ impl ToolDef for TriggerRun {
         if multi && branch.is_none() {
             let offered: Vec<BranchName> = ctx
                 .client
-                .list_branches(&cluster, &project.name, &input.pipeline, false, None)
+                .list_branches_fresh(&cluster, &project.name, &input.pipeline, false)
                 .await?
                 .items
                 .iter()
