@@ -35,10 +35,18 @@ pub enum Toolset {
     Repos,
     /// Access diagnosis (opt-in: the default catalog is at its budget).
     Access,
+    /// Editing pipelines: Jenkinsfile validation and replacement, settings, agent labels.
+    Authoring,
+    /// Pipeline templates: list, render, create from one.
+    Templates,
+    /// Code quality (SonarQube gates).
+    Quality,
+    /// DevOps project management (workspace admins).
+    Projects,
 }
 
 impl Toolset {
-    pub const ALL: [Toolset; 8] = [
+    pub const ALL: [Toolset; 12] = [
         Toolset::Context,
         Toolset::Pipelines,
         Toolset::Runs,
@@ -47,6 +55,10 @@ impl Toolset {
         Toolset::Gitops,
         Toolset::Repos,
         Toolset::Access,
+        Toolset::Authoring,
+        Toolset::Templates,
+        Toolset::Quality,
+        Toolset::Projects,
     ];
 
     pub fn name(self) -> &'static str {
@@ -59,12 +71,19 @@ impl Toolset {
             Toolset::Gitops => "gitops",
             Toolset::Repos => "repos",
             Toolset::Access => "access",
+            Toolset::Authoring => "authoring",
+            Toolset::Templates => "templates",
+            Toolset::Quality => "quality",
+            Toolset::Projects => "projects",
         }
     }
 
     /// Toolsets on when `--toolsets` is not given.
     pub fn is_default(self) -> bool {
-        !matches!(self, Toolset::Repos | Toolset::Gitops | Toolset::Access)
+        matches!(
+            self,
+            Toolset::Context | Toolset::Pipelines | Toolset::Runs | Toolset::Logs | Toolset::Credentials
+        )
     }
 
     /// Parses a comma-separated list; `all` and `default` are shorthands.
