@@ -154,12 +154,29 @@ fn create(ctx: &mut Ctx, ns: &str) -> Response {
     util::ok_json(&util::strip_type_meta(mask(v)))
 }
 
-fn update(ctx: &mut Ctx, ns: &str, name: &str) -> Response {
+/// `PUT DV3/namespaces/{ns}/credentials/{credential}`.
+///
+/// upstream: ks-devops pkg/kapis/devops/v1alpha3/handler.go:355-371
+/// (`UpdateCredential`) and pkg/models/devops/devops.go:454-470
+/// (`UpdateCredentialObj`): the body Secret is passed to client-go
+/// `Secrets(ns).Update` as it is, with the sync annotations set. So: the
+/// Secret updated is the one the BODY names (the path name is not used; no
+/// name gives client-go's `resource name may not be empty`); it replaces
+/// the whole object (data, labels, annotations); a body without `type`
+/// is defaulted to `Opaque` by the apiserver and the type is immutable;
+/// a body `resourceVersion` that is not the current one is a conflict.
+/// Every non-404 error becomes 400 text (`errorHandle`, handler.go:373-386).
+fn update(ctx: &mut Ctx, ns: &str, _path_name: &str) -> Response {
     let body = match ctx.body_json() {
         Ok(b) => b,
         Err(r) => return r,
     };
-    let data = match collect_data(&body, name) {
+    let name = util::meta_name(&body).to_string();
+    if name.is_empty() {
+        // client-go rest.Request: `resource name may not be empty`.
+        return util::text_err(400, "resource name may not be empty");
+    }
+    let data = match collect_data(&body, &name) {
         Ok(d) => d,
         Err(r) => return r,
     };
@@ -168,14 +185,37 @@ fn update(ctx: &mut Ctx, ns: &str, name: &str) -> Response {
     let Some(p) = ctx.st.project_mut(&ctx.cluster, ns) else {
         return crate::pipelines::project_not_found(ns);
     };
-    let Some(old) = p.secrets.get(name) else {
-        return not_found(name);
+    let Some(old) = p.secrets.get(&name) else {
+        return not_found(&name);
     };
+    // k8s.io/kubernetes pkg/apis/core/v1/defaults.go `SetDefaults_Secret`
+    // (empty type -> Opaque), pkg/apis/core/validation/validation.go
+    // `ValidateSecretUpdate` (type immutable).
     let ty = body
         .get("type")
         .and_then(Value::as_str)
-        .unwrap_or_else(|| secret_type(old))
+        .filter(|t| !t.is_empty())
+        .unwrap_or("Opaque")
         .to_string();
+    if ty != secret_type(old) {
+        return util::text_err(
+            400,
+            &format!("Secret \"{name}\" is invalid: type: Invalid value: \"{ty}\": field is immutable"),
+        );
+    }
+    // k8s.io/apiserver pkg/registry/generic/registry/store.go `Update`:
+    // a stale resourceVersion is a Conflict (409, made 400 by errorHandle).
+    if let Some(given) = body.pointer("/metadata/resourceVersion").and_then(Value::as_str)
+        && !given.is_empty()
+        && Some(given) != old.pointer("/metadata/resourceVersion").and_then(Value::as_str)
+    {
+        return util::text_err(
+            400,
+            &format!(
+                "Operation cannot be fulfilled on secrets \"{name}\": the object has been modified; please apply your changes to the latest version and try again"
+            ),
+        );
+    }
     let mut v = json!({"kind": "Secret", "apiVersion": "v1", "metadata": body.get("metadata").cloned().unwrap_or(json!({})), "data": data, "type": ty});
     for k in ["name", "namespace", "uid", "creationTimestamp"] {
         if let Some(x) = old.pointer(&format!("/metadata/{k}")).cloned() {
@@ -184,15 +224,15 @@ fn update(ctx: &mut Ctx, ns: &str, name: &str) -> Response {
     }
     util::set_meta(&mut v, "resourceVersion", json!(rv));
     util::set_annotation(&mut v, "credential.devops.kubesphere.io/autosync", "true");
-    // `ks-devops:pkg/models/devops/devops.go:425-426,463-464`: pending + GetSyncNowTime().
+    // `ks-devops:pkg/models/devops/devops.go:459-461`: pending + GetSyncNowTime().
     util::set_annotation(&mut v, "credential.devops.kubesphere.io/syncstatus", "pending");
     util::set_annotation(
         &mut v,
         "credential.devops.kubesphere.io/synctime",
         util::go_time_string(now),
     );
-    p.secrets.insert(name.to_string(), v.clone());
-    p.secret_sync.insert(name.to_string(), now + phase);
+    p.secrets.insert(name.clone(), v.clone());
+    p.secret_sync.insert(name, now + phase);
     util::ok_json(&util::strip_type_meta(mask(v)))
 }
 

@@ -254,6 +254,9 @@ pub(crate) fn parse_jenkinsfile(src: &str) -> Plan {
 pub(crate) struct Cause {
     pub short: String,
     pub user: Option<String>,
+    /// The Jenkins cause class when it is neither a user nor branch
+    /// indexing (e.g. a generic webhook's `org.jenkinsci.plugins.gwt.GenericCause`).
+    pub class: Option<&'static str>,
 }
 
 impl Cause {
@@ -261,15 +264,31 @@ impl Cause {
         Cause {
             short: format!("Started by user {u}"),
             user: Some(u.to_string()),
+            class: None,
         }
     }
+
+    /// A build started by ks-devops' generic webhook trigger.
+    ///
+    /// upstream: jenkinsci/generic-webhook-trigger-plugin `GenericCause`
+    /// (default `causeString` "Generic Cause"), the trigger ks-devops
+    /// configures for webhook pipelines (ks-devops
+    /// pkg/client/devops/jenkins/triggers/genericwebhook.go).
+    pub(crate) fn webhook() -> Cause {
+        Cause {
+            short: "Generic Cause".into(),
+            user: None,
+            class: Some("org.jenkinsci.plugins.gwt.GenericCause"),
+        }
+    }
+
     fn json(&self) -> Value {
         let mut c = json!({"_class": "hudson.model.Cause$UserIdCause", "shortDescription": self.short});
         if let Some(u) = &self.user {
             c["userId"] = json!(u);
             c["userName"] = json!(u);
         } else {
-            c["_class"] = json!("jenkins.branch.BranchIndexingCause");
+            c["_class"] = json!(self.class.unwrap_or("jenkins.branch.BranchIndexingCause"));
         }
         c
     }
@@ -594,7 +613,7 @@ impl Build {
 
     /// Blue Ocean `run.pipeline`: the branch job name (NameEncoder form),
     /// which the PipelineRun controllers match runs by (§16 U4).
-    fn pipeline_field(&self) -> String {
+    pub(crate) fn pipeline_field(&self) -> String {
         match &self.branch {
             Some(b) => crate::util::name_encode(b),
             None => self.pipeline.clone(),

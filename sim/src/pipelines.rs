@@ -232,6 +232,7 @@ pub(crate) fn index_branches(
                     cause: Cause {
                         short: "Branch indexing".into(),
                         user: None,
+                        class: None,
                     },
                     stop_at: None,
                     input_decision: None,

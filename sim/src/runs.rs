@@ -409,6 +409,7 @@ fn create_pr(ctx: &mut Ctx, ns: &str, p: &str) -> Response {
             pipeline: p.to_string(),
             branch: branch_raw,
             build,
+            deleting: None,
         },
     );
     util::ok_json(&cr)
@@ -542,9 +543,31 @@ pub(crate) fn dv3(ctx: &mut Ctx, rest: &[&str]) -> Option<Response> {
     })
 }
 
+/// How long after a DELETE the PipelineRun controller has handled the
+/// finalizer (deleted the Jenkins build unless kept) and the CR is gone.
+pub(crate) const FINALIZER_LAG: chrono::Duration = chrono::Duration::milliseconds(300);
+
+/// Go's `strconv.ParseBool` (true only for the true spellings).
+fn parse_bool_true(v: Option<&str>) -> bool {
+    matches!(v, Some("1" | "t" | "T" | "TRUE" | "true" | "True"))
+}
+
+/// `DELETE DV3/namespaces/{ns}/pipelineruns/{name}?keepJenkinsRecord=`.
+///
+/// upstream: ks-devops pkg/kapis/devops/v1alpha3/pipelinerun/handler.go:291-331
+/// (`deletePipelineRun`): the stored phase must be Succeeded, Failed or
+/// Cancelled (else 400 naming it); `keepJenkinsRecord` is read with
+/// `strconv.ParseBool`, and when true the CR first gets annotation
+/// `devops.kubesphere.io/keep-jenkins-record=true`; then the CR is deleted
+/// and the answer is 200 with no body. The CR carries the
+/// `pipelinerun.finalizers.kubesphere.io` finalizer, so it stays (with a
+/// `deletionTimestamp`) until the controller
+/// (controllers/jenkins/pipelinerun/pipelinerun_controller.go:88-110)
+/// deletes the Jenkins build (`deleteJenkinsJobHistory`) unless the
+/// annotation says to keep it, and removes the finalizer.
 fn delete_pr(ctx: &mut Ctx, ns: &str, name: &str) -> Response {
     let now = ctx.now;
-    let keep = ctx.q("keepJenkinsRecord") == Some("true");
+    let keep = parse_bool_true(ctx.q("keepJenkinsRecord"));
     let Some(proj) = ctx.st.project_mut(&ctx.cluster, ns) else {
         return pipelines::project_not_found(ns);
     };
@@ -563,15 +586,42 @@ fn delete_pr(ctx: &mut Ctx, ns: &str, name: &str) -> Response {
             &format!("cannot delete a running PipelineRun, please stop it first, current status is {phase}"),
         );
     }
-    let (pipeline, branch, build) = (pr.pipeline.clone(), pr.branch.clone(), pr.build);
-    proj.runs.remove(name);
-    if !keep
-        && let (Some(pl), Some(id)) = (proj.pipelines.get_mut(&pipeline), build)
-        && let Some(job) = pl.jobs.get_mut(branch.as_deref().unwrap_or(""))
-    {
-        job.builds.remove(&id);
+    let Some(pr) = proj.runs.get_mut(name) else {
+        return pr_not_found(name);
+    };
+    if keep {
+        util::set_annotation(&mut pr.cr, "devops.kubesphere.io/keep-jenkins-record", "true");
+    }
+    if pr.deleting.is_none() {
+        util::set_meta(&mut pr.cr, "deletionTimestamp", json!(k8s_time(now)));
+        util::set_meta(&mut pr.cr, "deletionGracePeriodSeconds", json!(0));
+        pr.deleting = Some(now + FINALIZER_LAG);
     }
     util::resp(200, "application/json", "")
+}
+
+/// The PipelineRun controller's finalizer step for runs deleted before
+/// `now` (see [`delete_pr`]).
+pub(crate) fn finalize_deleted(proj: &mut crate::state::Project, now: DateTime<Utc>) {
+    let gone: Vec<String> = proj
+        .runs
+        .iter()
+        .filter(|(_, r)| r.deleting.is_some_and(|at| now >= at))
+        .map(|(n, _)| n.clone())
+        .collect();
+    for name in gone {
+        let Some(pr) = proj.runs.remove(&name) else {
+            continue;
+        };
+        let keep = util::annotation(&pr.cr, "devops.kubesphere.io/keep-jenkins-record")
+            .is_some_and(|v| parse_bool_true(Some(v)));
+        if !keep
+            && let (Some(pl), Some(id)) = (proj.pipelines.get_mut(&pr.pipeline), pr.build)
+            && let Some(job) = pl.jobs.get_mut(pr.branch.as_deref().unwrap_or(""))
+        {
+            job.builds.remove(&id);
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -745,9 +795,13 @@ pub(crate) fn dv2(ctx: &mut Ctx, rest: &[&str]) -> Option<Response> {
             }
         }
         [_, "replay"] => {
+            // Replay runs the original script with the original
+            // parameters (workflow-cps `ReplayAction.run2` copies the
+            // ParametersAction).
             let cause = Cause {
                 short: format!("Replayed #{run_id}"),
                 user: Some(user.clone()),
+                class: None,
             };
             match new_build(
                 pl,
@@ -761,7 +815,7 @@ pub(crate) fn dv2(ctx: &mut Ctx, rest: &[&str]) -> Option<Response> {
                 Some(b.plan.clone()),
             ) {
                 Some(id) => match pl.build(rb, id) {
-                    Some(nb) => util::ok_json(&nb.queued_json()),
+                    Some(nb) => util::ok_json(&replay_answer(nb, &user, run_id)),
                     None => not_found(),
                 },
                 None => pipelines::jenkins_err(500, "replay failed"),
@@ -801,6 +855,52 @@ pub(crate) fn dv2(ctx: &mut Ctx, rest: &[&str]) -> Option<Response> {
             util::ok_json(&Value::Array(items))
         }
         _ => util::restful(404),
+    })
+}
+
+/// The replay route's answer for a build that is still queued.
+///
+/// upstream: blueocean-plugin blueocean-pipeline-api-impl
+/// `PipelineRunImpl.replay()` returns `queueItem.toRun()`, a `QueuedBlueRun`
+/// (blueocean-rest-impl QueuedBlueRun.java: `type` "QueuedItem", `id` the
+/// expected build number, `queueId`, no times, `replayable` false, the
+/// queue item's causes: workflow-cps `ReplayAction.run2` adds a
+/// `UserIdCause` and a `ReplayCause` "Replayed #N"). ks-devops decodes it
+/// into `devops.ReplayPipeline` and writes that struct back
+/// (pkg/client/devops/jenkins/pipeline.go:326-340, pkg/kapis/devops/v1alpha2/devops.go:230-245,
+/// pkg/client/devops/pipeline.go:340-399): only the struct's fields,
+/// `omitempty` (so no null, false or empty values), and `_links` always
+/// with exactly its seven links (a Go struct is never omitted).
+fn replay_answer(nb: &Build, user: &str, from: u64) -> Value {
+    let link = |href: String| json!({"_class": "io.jenkins.blueocean.rest.hal.Link", "href": href});
+    let run = nb.links_base();
+    let parent = run
+        .trim_end_matches('/')
+        .rsplit_once("/runs/")
+        .map(|(p, _)| format!("{p}/"))
+        .unwrap_or_default();
+    json!({
+        "_class": "io.jenkins.blueocean.service.embedded.rest.QueuedBlueRun",
+        "_links": {
+            "parent": link(parent),
+            "tests": link(format!("{run}tests/")),
+            "log": link(format!("{run}log/")),
+            "self": link(run.clone()),
+            "blueTestSummary": link(format!("{run}blueTestSummary/")),
+            "actions": link(format!("{run}actions/")),
+            "artifacts": link(format!("{run}artifacts/")),
+        },
+        "causes": [
+            {"_class": "hudson.model.Cause$UserIdCause", "shortDescription": format!("Started by user {user}"), "userId": user, "userName": user},
+            {"_class": "org.jenkinsci.plugins.workflow.cps.replay.ReplayCause", "shortDescription": format!("Replayed #{from}")},
+        ],
+        "id": nb.id.to_string(),
+        "organization": "jenkins",
+        "pipeline": nb.pipeline_field(),
+        "result": "UNKNOWN",
+        "state": "QUEUED",
+        "type": "QueuedItem",
+        "queueId": nb.queue_id.to_string(),
     })
 }
 

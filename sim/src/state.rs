@@ -101,6 +101,9 @@ pub(crate) struct PipelineRun {
     pub branch: Option<String>,
     /// The Jenkins build this run triggered (None if triggering failed).
     pub build: Option<u64>,
+    /// Deleted: when the controller has handled the finalizer and the CR
+    /// is gone (`crate::runs::finalize_deleted`).
+    pub deleting: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone)]
@@ -264,11 +267,16 @@ impl State {
                     {
                         util::set_annotation(s, "credential.devops.kubesphere.io/syncstatus", "successful");
                         rvs += 1;
+                        // The controller's update is a write like any other:
+                        // the Secret gets a new resourceVersion.
+                        let rv = (self.resource_version + rvs).to_string();
+                        util::set_meta(s, "resourceVersion", serde_json::json!(rv));
                     }
                 }
                 for app in p.apps.values_mut() {
                     crate::gitops::refresh_app(app, &p.name, now, self.phase);
                 }
+                crate::runs::finalize_deleted(p, now);
             }
         }
         self.resource_version += rvs;
@@ -362,6 +370,8 @@ pub(crate) const NOISY_JENKINSFILE: &str = "pipeline {\n  agent any\n  stages {\
 /// A release pipeline that waits for a human at an `input` step without
 /// parameters (and without submitters: anyone with access may answer).
 pub(crate) const RELEASE_GATE_JENKINSFILE: &str = "pipeline {\n  agent any\n  stages {\n    stage('Build') {\n      steps {\n        echo 'built release 1.4.2'\n      }\n    }\n    stage('Approve') {\n      steps {\n        input message: 'Release 1.4.2 to production?'\n      }\n    }\n    stage('Deploy') {\n      steps {\n        echo 'deployed release 1.4.2'\n      }\n    }\n  }\n}\n";
+
+pub(crate) const WEBHOOK_JENKINSFILE: &str = "pipeline {\n  agent any\n  stages {\n    stage('Build') {\n      steps {\n        echo 'built the pushed commit'\n      }\n    }\n  }\n}\n";
 
 pub(crate) const DEMO_JENKINSFILE: &str = "pipeline {\n  agent any\n  stages {\n    stage('Deploy') {\n      steps {\n        echo 'deploying demo'\n      }\n    }\n  }\n}\n";
 
@@ -465,9 +475,52 @@ pub(crate) fn seed_finished_run(
             pipeline: pipeline.to_string(),
             branch: branch.map(str::to_string),
             build: Some(id),
+            deleting: None,
         },
     );
     Some((name, id))
+}
+
+/// Adds a finished build that has no PipelineRun: one Jenkins started by
+/// itself (a webhook, an SCM poll). ks-devops creates PipelineRuns only
+/// for runs started through its API; its Jenkins event receiver
+/// (pkg/kapis/devops/v1alpha3/webhook/workflowrun_handler.go) and the
+/// synchronizer (controllers/jenkins/pipelinerun/pipelinerun_synchronizer.go,
+/// only on request) import the others, so a build that neither covered
+/// stays Jenkins-only (§6.3).
+pub(crate) fn seed_jenkins_only_build(
+    st: &mut State,
+    cluster: &str,
+    ns: &str,
+    pipeline: &str,
+    queued_at: DateTime<Utc>,
+    phase: Duration,
+    cause: Cause,
+) -> Option<u64> {
+    let qid = st.next_queue_id();
+    let pl = st.project_mut(cluster, ns)?.pipelines.get_mut(pipeline)?;
+    let script = pl.script_for(None)?;
+    let job = pl.jobs.entry(String::new()).or_default();
+    let id = job.allocate();
+    job.builds.insert(
+        id,
+        Build {
+            id,
+            branch: None,
+            namespace: ns.to_string(),
+            pipeline: pipeline.to_string(),
+            queued_at,
+            phase,
+            plan: parse_jenkinsfile(&script),
+            parameters: vec![],
+            cause,
+            stop_at: None,
+            input_decision: None,
+            commit_id: format!("{:040x}", util::fnv(&format!("{ns}/{pipeline}/{id}")) as u128 * 7919),
+            queue_id: qid,
+        },
+    );
+    Some(id)
 }
 
 /// A pipeline whose console log is too large for the run log route
@@ -662,6 +715,20 @@ pub(crate) fn seed(phase: Duration, relay_limit: u64) -> State {
             broken_created,
         ),
     );
+    let webhook_created = now - day * 2;
+    stone.pipelines.insert(
+        "webhook-build".into(),
+        seeded_pipeline(
+            pipeline_cr(
+                "stone-devops",
+                "webhook-build",
+                json!({"type": "pipeline", "pipeline": {"name": "webhook-build", "description": "also built by a Git push webhook", "jenkinsfile": WEBHOOK_JENKINSFILE}}),
+                webhook_created,
+                Some("tenant"),
+            ),
+            webhook_created,
+        ),
+    );
     let gate_created = now - day * 2;
     stone.pipelines.insert(
         "release-gate".into(),
@@ -824,6 +891,28 @@ pub(crate) fn seed(phase: Duration, relay_limit: u64) -> State {
         five,
         "tenant",
         None,
+    );
+    // webhook-build: run 1 started in the console (a PipelineRun), run 2
+    // by the generic webhook trigger: Jenkins has it, no PipelineRun does.
+    let _ = seed_finished_run(
+        &mut st,
+        "host",
+        "stone-devops",
+        "webhook-build",
+        None,
+        now - Duration::minutes(50),
+        five,
+        "tenant",
+        None,
+    );
+    let _ = seed_jenkins_only_build(
+        &mut st,
+        "host",
+        "stone-devops",
+        "webhook-build",
+        now - Duration::minutes(35),
+        five,
+        Cause::webhook(),
     );
     // Run 1 of release-gate: Build done, paused at the input step since.
     let _ = seed_finished_run(

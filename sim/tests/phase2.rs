@@ -132,7 +132,15 @@ async fn v3_run_lifecycle() {
         .send("DELETE", &format!("{DV3}/namespaces/{NS}/pipelineruns/{name}"), None)
         .await;
     assert_eq!(c, 200);
-    let (c, _) = t.get(&format!("{DV3}/namespaces/{NS}/pipelineruns/{name}")).await;
+    // The finalizer keeps the CR until the controller has handled it.
+    let mut c = 0;
+    for _ in 0..40 {
+        c = t.get(&format!("{DV3}/namespaces/{NS}/pipelineruns/{name}")).await.0;
+        if c == 404 {
+            break;
+        }
+        sleep_ms(50).await;
+    }
     assert_eq!(c, 404);
     // no namespace-wide list
     let (c, _) = t.get(&format!("{DV3}/namespaces/{NS}/pipelineruns")).await;
