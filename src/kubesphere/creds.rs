@@ -337,6 +337,57 @@ impl KsClient {
         })
     }
 
+    /// `PUT DV3/namespaces/{ns}/credentials/{name}`: replaces ALL data of
+    /// `current` (as read just before) with `data`, keeping its labels and
+    /// annotations. Upstream passes the body to a Kubernetes Update as it
+    /// is: the Secret updated is the one the body names, a missing `type`
+    /// becomes `Opaque` (refused: the type is immutable), and the
+    /// `resourceVersion` sent makes a change made meanwhile a conflict
+    /// (answered 400 `... the object has been modified ...`). Never
+    /// retried; errors are scrubbed of the values sent.
+    pub async fn update_credential(
+        &self,
+        cluster: &Cluster,
+        namespace: &str,
+        current: &Credential,
+        data: &CredentialData,
+    ) -> KsResult<Credential> {
+        let name = current.metadata.name.as_str();
+        let path = credential_path(namespace, name)?;
+        if data.kind() != current.kind {
+            return Err(KsError::Invalid(format!(
+                "credential {name} is of type {}; its type cannot change",
+                current.kind.short_name()
+            )));
+        }
+        let mut metadata = json!({"name": name, "namespace": namespace});
+        if let Some(rv) = current.metadata.resource_version.as_deref().filter(|v| !v.is_empty()) {
+            metadata["resourceVersion"] = json!(rv);
+        }
+        if !current.metadata.labels.is_empty() {
+            metadata["labels"] = json!(current.metadata.labels);
+        }
+        if !current.metadata.annotations.is_empty() {
+            metadata["annotations"] = json!(current.metadata.annotations);
+        }
+        let body = json!({
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": metadata,
+            "type": current.kind.secret_type(),
+            "data": data.encoded(),
+        });
+        let secrets = data.secrets();
+        let raw: RawSecret = self
+            .send_json_with_secrets(Method::PUT, cluster, &path, &[], &body, &secrets)
+            .await
+            .map_err(|e| scrub_error(e, &secrets))?;
+        raw.into_credential().ok_or_else(|| KsError::OutcomeUnknown {
+            path: path.for_cluster(cluster),
+            reason: "the updated Secret came back without a credential type".into(),
+        })
+    }
+
     /// `GET DV2/namespaces/{ns}/credentials/{name}/usage`: the pipelines
     /// (`<ns>/<pipeline>`) Jenkins recorded as using the credential.
     pub async fn credential_usage(&self, cluster: &Cluster, namespace: &str, name: &str) -> KsResult<Vec<String>> {

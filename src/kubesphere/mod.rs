@@ -16,6 +16,7 @@ pub mod path;
 mod pipelines;
 pub mod redact;
 pub mod repos;
+pub mod run_admin;
 pub mod runs;
 
 pub use api::{ListQuery, PROJECT_CACHE_TTL};

@@ -3,11 +3,11 @@
 //! scrubbed from upstream errors.
 
 use schemars::JsonSchema;
-use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 
 use super::list_credentials::{CredentialKind, CredentialSummary};
-use crate::kubesphere::creds::{CredentialData, NewCredential};
+use super::{CredentialValues, credential_data};
+use crate::kubesphere::creds::NewCredential;
 use crate::kubesphere::path::validate_subdomain;
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
@@ -56,6 +56,19 @@ pub struct CreateCredentialInput {
     pub cluster: Option<String>,
 }
 
+impl CredentialValues<'_> {
+    fn of(input: &CreateCredentialInput) -> CredentialValues<'_> {
+        CredentialValues {
+            username: input.username.as_deref(),
+            password: input.password.as_ref(),
+            private_key: input.private_key.as_ref(),
+            passphrase: input.passphrase.as_ref(),
+            secret: input.secret.as_ref(),
+            content: input.content.as_ref(),
+        }
+    }
+}
+
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct CreateCredentialOutput {
     pub project: ProjectRef,
@@ -78,7 +91,7 @@ impl ToolDef for CreateCredential {
     async fn call(ctx: ToolCtx, input: CreateCredentialInput) -> Result<CreateCredentialOutput, ToolError> {
         let id = input.id.trim().to_string();
         validate_subdomain("credential id", &id)?;
-        let data = credential_data(&input)?;
+        let data = credential_data(input.kind, CredentialValues::of(&input))?;
         let project = resolve_input(&ctx, &input).await?;
         let creator = match ctx.client.identity().await {
             Ok(i) => i.username,
@@ -123,114 +136,6 @@ impl ToolDef for CreateCredential {
     }
 }
 
-/// Checks that exactly the fields of the type are given and builds the data.
-/// Errors name fields, never values.
-fn credential_data(input: &CreateCredentialInput) -> Result<CredentialData, ToolError> {
-    let kind = input.kind;
-    let type_name = match kind {
-        CredentialKind::BasicAuth => "basic-auth",
-        CredentialKind::SshAuth => "ssh-auth",
-        CredentialKind::SecretText => "secret-text",
-        CredentialKind::Kubeconfig => "kubeconfig",
-    };
-    let given: [(&str, bool); 6] = [
-        ("username", input.username.is_some()),
-        ("password", input.password.is_some()),
-        ("private_key", input.private_key.is_some()),
-        ("passphrase", input.passphrase.is_some()),
-        ("secret", input.secret.is_some()),
-        ("content", input.content.is_some()),
-    ];
-    let allowed: &[&str] = match kind {
-        CredentialKind::BasicAuth => &["username", "password"],
-        CredentialKind::SshAuth => &["username", "private_key", "passphrase"],
-        CredentialKind::SecretText => &["secret"],
-        CredentialKind::Kubeconfig => &["content"],
-    };
-    let extra: Vec<&str> = given
-        .iter()
-        .filter(|(k, g)| *g && !allowed.contains(k))
-        .map(|(k, _)| *k)
-        .collect();
-    if !extra.is_empty() {
-        return Err(ToolError::InvalidInput(format!(
-            "{} not used by type {type_name} (it takes {}); remove {} or change `type`",
-            extra.join(", "),
-            allowed.join(", "),
-            if extra.len() == 1 { "it" } else { "them" }
-        )));
-    }
-    let missing = |field: &str, what: &str| {
-        ToolError::InvalidInput(format!(
-            "type {type_name} needs `{field}` ({what}); ask the user for it, never make one up"
-        ))
-    };
-    let secret = |v: &Option<SecretArg>, field: &str, what: &str| -> Result<secrecy::SecretString, ToolError> {
-        match v {
-            Some(s) if !s.is_blank() => Ok(s.secret().clone()),
-            _ => Err(missing(field, what)),
-        }
-    };
-    let username = || -> Result<String, ToolError> {
-        let u = input.username.as_deref().map(str::trim).unwrap_or_default();
-        if u.is_empty() {
-            return Err(missing("username", "the account name"));
-        }
-        if u.contains(['\n', '\r']) {
-            return Err(ToolError::InvalidInput(
-                "username must be one line; pass only the account name".into(),
-            ));
-        }
-        Ok(u.to_string())
-    };
-    Ok(match kind {
-        CredentialKind::BasicAuth => CredentialData::BasicAuth {
-            username: username()?,
-            password: secret(&input.password, "password", "the password or access token")?,
-        },
-        CredentialKind::SshAuth => {
-            let username = username()?;
-            let private_key = secret(&input.private_key, "private_key", "the private key text")?;
-            let key = private_key.expose_secret().trim_start();
-            if ["ssh-rsa ", "ssh-ed25519 ", "ssh-dss ", "ecdsa-sha2-"]
-                .iter()
-                .any(|p| key.starts_with(p))
-            {
-                return Err(ToolError::InvalidInput(
-                    "private_key holds a PUBLIC key (it starts like an authorized_keys line); the credential needs the private key, e.g. the content of ~/.ssh/id_ed25519. Ask the user for it".into(),
-                ));
-            }
-            if !key.contains("PRIVATE KEY") {
-                return Err(ToolError::InvalidInput(
-                    "private_key does not look like a private key (no \"PRIVATE KEY\" header); pass the whole key file text including the BEGIN/END lines".into(),
-                ));
-            }
-            let passphrase = input
-                .passphrase
-                .as_ref()
-                .filter(|p| !p.secret().expose_secret().is_empty())
-                .map(|p| p.secret().clone());
-            CredentialData::SshAuth {
-                username,
-                private_key,
-                passphrase,
-            }
-        }
-        CredentialKind::SecretText => CredentialData::SecretText {
-            secret: secret(&input.secret, "secret", "the secret text, e.g. an API token")?,
-        },
-        CredentialKind::Kubeconfig => {
-            let content = secret(&input.content, "content", "the kubeconfig file content")?;
-            if !content.expose_secret().contains("clusters") {
-                return Err(ToolError::InvalidInput(
-                    "content does not look like a kubeconfig (it has no `clusters` section); pass the whole kubeconfig file".into(),
-                ));
-            }
-            CredentialData::Kubeconfig { content }
-        }
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use crate::testing::{call, ctx, sim};
@@ -242,7 +147,7 @@ mod tests {
             "private_key": "-----BEGIN OPENSSH PRIVATE KEY-----\nzz-key-material\n-----END OPENSSH PRIVATE KEY-----",
             "passphrase": "zz-pass-phrase"}))
         .unwrap();
-        let data = super::credential_data(&input).unwrap();
+        let data = super::credential_data(input.kind, super::CredentialValues::of(&input)).unwrap();
         for text in [format!("{input:?}"), format!("{data:?}")] {
             assert!(!text.contains("zz-"), "{text}");
             assert!(text.contains("git"), "{text}");

@@ -1,16 +1,142 @@
-//! Toolset `credentials`: list, create, delete project credentials.
+//! Toolset `credentials`: list, create, update, delete project credentials.
+//! What the tools share: the secret values of a credential type.
 
+use secrecy::ExposeSecret;
+
+use crate::kubesphere::creds::CredentialData;
+use crate::mcp::error::ToolError;
 use crate::mcp::registry::ToolEntry;
+use crate::mcp::secret::SecretArg;
+use list_credentials::CredentialKind;
 
 pub mod create_credential;
 pub mod delete_credential;
 pub mod list_credentials;
+pub mod update_credential;
 
 /// The tools of the toolset, in catalog order.
 pub fn tools() -> Vec<ToolEntry> {
     vec![
         ToolEntry::of::<list_credentials::ListCredentials>(),
         ToolEntry::of::<create_credential::CreateCredential>(),
+        ToolEntry::of::<update_credential::UpdateCredential>(),
         ToolEntry::of::<delete_credential::DeleteCredential>(),
     ]
+}
+
+/// The value fields of a tool input (create_credential, update_credential).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct CredentialValues<'a> {
+    pub username: Option<&'a str>,
+    pub password: Option<&'a SecretArg>,
+    pub private_key: Option<&'a SecretArg>,
+    pub passphrase: Option<&'a SecretArg>,
+    pub secret: Option<&'a SecretArg>,
+    pub content: Option<&'a SecretArg>,
+}
+
+/// Checks that exactly the fields of the type are given and builds the data.
+/// Errors name fields, never values.
+pub(crate) fn credential_data(kind: CredentialKind, input: CredentialValues<'_>) -> Result<CredentialData, ToolError> {
+    let type_name = match kind {
+        CredentialKind::BasicAuth => "basic-auth",
+        CredentialKind::SshAuth => "ssh-auth",
+        CredentialKind::SecretText => "secret-text",
+        CredentialKind::Kubeconfig => "kubeconfig",
+    };
+    let given: [(&str, bool); 6] = [
+        ("username", input.username.is_some()),
+        ("password", input.password.is_some()),
+        ("private_key", input.private_key.is_some()),
+        ("passphrase", input.passphrase.is_some()),
+        ("secret", input.secret.is_some()),
+        ("content", input.content.is_some()),
+    ];
+    let allowed: &[&str] = match kind {
+        CredentialKind::BasicAuth => &["username", "password"],
+        CredentialKind::SshAuth => &["username", "private_key", "passphrase"],
+        CredentialKind::SecretText => &["secret"],
+        CredentialKind::Kubeconfig => &["content"],
+    };
+    let extra: Vec<&str> = given
+        .iter()
+        .filter(|(k, g)| *g && !allowed.contains(k))
+        .map(|(k, _)| *k)
+        .collect();
+    if !extra.is_empty() {
+        return Err(ToolError::InvalidInput(format!(
+            "{} not used by type {type_name} (it takes {}); remove {} or change `type`",
+            extra.join(", "),
+            allowed.join(", "),
+            if extra.len() == 1 { "it" } else { "them" }
+        )));
+    }
+    let missing = |field: &str, what: &str| {
+        ToolError::InvalidInput(format!(
+            "type {type_name} needs `{field}` ({what}); ask the user for it, never make one up"
+        ))
+    };
+    let secret = |v: Option<&SecretArg>, field: &str, what: &str| -> Result<secrecy::SecretString, ToolError> {
+        match v {
+            Some(s) if !s.is_blank() => Ok(s.secret().clone()),
+            _ => Err(missing(field, what)),
+        }
+    };
+    let username = || -> Result<String, ToolError> {
+        let u = input.username.map(str::trim).unwrap_or_default();
+        if u.is_empty() {
+            return Err(missing("username", "the account name"));
+        }
+        if u.contains(['\n', '\r']) {
+            return Err(ToolError::InvalidInput(
+                "username must be one line; pass only the account name".into(),
+            ));
+        }
+        Ok(u.to_string())
+    };
+    Ok(match kind {
+        CredentialKind::BasicAuth => CredentialData::BasicAuth {
+            username: username()?,
+            password: secret(input.password, "password", "the password or access token")?,
+        },
+        CredentialKind::SshAuth => {
+            let username = username()?;
+            let private_key = secret(input.private_key, "private_key", "the private key text")?;
+            let key = private_key.expose_secret().trim_start();
+            if ["ssh-rsa ", "ssh-ed25519 ", "ssh-dss ", "ecdsa-sha2-"]
+                .iter()
+                .any(|p| key.starts_with(p))
+            {
+                return Err(ToolError::InvalidInput(
+                    "private_key holds a PUBLIC key (it starts like an authorized_keys line); the credential needs the private key, e.g. the content of ~/.ssh/id_ed25519. Ask the user for it".into(),
+                ));
+            }
+            if !key.contains("PRIVATE KEY") {
+                return Err(ToolError::InvalidInput(
+                    "private_key does not look like a private key (no \"PRIVATE KEY\" header); pass the whole key file text including the BEGIN/END lines".into(),
+                ));
+            }
+            let passphrase = input
+                .passphrase
+                .filter(|p| !p.secret().expose_secret().is_empty())
+                .map(|p| p.secret().clone());
+            CredentialData::SshAuth {
+                username,
+                private_key,
+                passphrase,
+            }
+        }
+        CredentialKind::SecretText => CredentialData::SecretText {
+            secret: secret(input.secret, "secret", "the secret text, e.g. an API token")?,
+        },
+        CredentialKind::Kubeconfig => {
+            let content = secret(input.content, "content", "the kubeconfig file content")?;
+            if !content.expose_secret().contains("clusters") {
+                return Err(ToolError::InvalidInput(
+                    "content does not look like a kubeconfig (it has no `clusters` section); pass the whole kubeconfig file".into(),
+                ));
+            }
+            CredentialData::Kubeconfig { content }
+        }
+    })
 }
