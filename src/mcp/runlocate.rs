@@ -79,6 +79,7 @@ pub async fn locate_run(ctx: &ToolCtx, project: &ProjectRef, sel: RunSelector<'_
                 Ok(run) => {
                     let mut v = RunView::from_blue(&run, Some(p.to_string()));
                     v.branch = branch.cloned();
+                    v.source = Some(super::runview::RunSource::JenkinsOnly);
                     return Ok(LocatedRun {
                         view: v,
                         blue: Some(blue),

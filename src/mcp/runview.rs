@@ -40,6 +40,16 @@ pub struct RunView {
     pub cause: Option<String>,
     /// True once the run will not change any more.
     pub finished: bool,
+    /// `jenkins_only`: Jenkins has the run but KubeSphere has no PipelineRun for it (started by a webhook, a branch scan or a replay; it may be imported later): address it by `pipeline` + `run_id` (+ `branch`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<RunSource>,
+}
+
+/// Where a run is known from, when not from a PipelineRun.
+#[derive(Clone, Copy, Debug, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RunSource {
+    JenkinsOnly,
 }
 
 fn nonempty(s: Option<String>) -> Option<String> {
@@ -99,6 +109,7 @@ impl RunView {
                 .causes
                 .as_ref()
                 .and_then(|c| c.iter().find_map(|c| nonempty(c.short_description.clone()))),
+            source: None,
         }
     }
 }

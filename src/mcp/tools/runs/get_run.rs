@@ -52,17 +52,18 @@ impl ToolDef for GetRun {
     type Output = GetRunOutput;
 
     async fn call(ctx: ToolCtx, input: GetRunInput) -> Result<GetRunOutput, ToolError> {
-        let branch = parse_branch(input.branch.as_deref())?;
+        // Checked before anything is sent.
+        parse_branch(input.branch.as_deref())?;
         let project = resolve_input(&ctx, &input).await?;
-        let run = find_run_on_branch(
+        // A run Jenkins has without a PipelineRun (webhook, scan, replay)
+        // is read from Jenkins by pipeline + run id.
+        let run = crate::mcp::runlocate::locate_run(
             &ctx,
             &project,
-            input.name.as_deref(),
-            input.pipeline.as_deref(),
-            input.run_id.as_deref(),
-            branch.as_ref(),
+            crate::mcp::runlocate::RunSelector::of(&input.name, &input.pipeline, &input.run_id, &input.branch),
         )
-        .await?;
+        .await?
+        .view;
         Ok(GetRunOutput { project, run })
     }
 }

@@ -1,10 +1,12 @@
-//! Toolset `runs`: trigger, follow, stop, approve.
+//! Toolset `runs`: trigger, follow, re-run, stop, approve, delete.
 
 use crate::mcp::registry::ToolEntry;
 
 pub mod approve_input;
+pub mod delete_run;
 pub mod get_run;
 pub mod list_runs;
+pub mod rerun;
 pub mod stop_run;
 pub mod trigger_run;
 pub mod wait_for_run;
@@ -16,7 +18,9 @@ pub fn tools() -> Vec<ToolEntry> {
         ToolEntry::of::<list_runs::ListRuns>(),
         ToolEntry::of::<get_run::GetRun>(),
         ToolEntry::of::<wait_for_run::WaitForRun>(),
+        ToolEntry::of::<rerun::Rerun>(),
         ToolEntry::of::<stop_run::StopRun>(),
         ToolEntry::of::<approve_input::ApproveInput>(),
+        ToolEntry::of::<delete_run::DeleteRun>(),
     ]
 }
