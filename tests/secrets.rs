@@ -29,6 +29,9 @@ const DUP_SECRET: &str = "dup-secret-a81f3e0d";
 const MISPLACED: &str = "misplaced-pw-39cd7a";
 const QUOTED: &str = "quoted-by-upstream-d7e4a9";
 const NUMERIC: i64 = 918_273_645_501;
+/// New values given to update_credential.
+const ROTATED_TOKEN: &str = "ghp_rotated_9c3e71b0a5d2";
+const ROTATED_KEY: &str = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQrot8\nbW9yZS1yb3RhdGVkLWtleS1tYXRlcmlhbDQ0MjE=\n-----END OPENSSH PRIVATE KEY-----\n";
 
 /// Every way a secret could be written down: raw, base64, JSON-escaped,
 /// URL-encoded, and each longer line of a multi-line value.
@@ -61,6 +64,8 @@ fn all_forms() -> Vec<String> {
         MISPLACED,
         QUOTED,
         &NUMERIC.to_string(),
+        ROTATED_TOKEN,
+        ROTATED_KEY,
         // The secret inside the kubeconfig.
         "kubetoken-7c1d9e2f66a0",
     ] {
@@ -200,6 +205,20 @@ async fn full_credential_flow_at_trace_level_leaks_nothing() {
     assert_eq!(r.is_error, Some(false), "{}", text(&r));
     let r = run("list_credentials", json!({"project": p})).await;
     assert_eq!(r.structured_content.unwrap()["total"], 4);
+    // Rotate one, confirmed by the user; a wrong type changes nothing.
+    let r = run(
+        "update_credential",
+        json!({"project": p, "id": "ci-ssh", "type": "ssh-auth", "username": "git", "private_key": ROTATED_KEY}),
+    )
+    .await;
+    assert_eq!(r.is_error, Some(false), "{}", text(&r));
+    let r = run(
+        "update_credential",
+        json!({"project": p, "id": "ci-basic", "type": "secret-text", "secret": ROTATED_TOKEN}),
+    )
+    .await;
+    assert_eq!(r.is_error, Some(true));
+    assert!(text(&r).contains("its type cannot change"), "{}", text(&r));
 
     c.cancel().await.unwrap();
     let log = tokio::time::timeout(Duration::from_secs(20), log)
@@ -212,7 +231,9 @@ async fn full_credential_flow_at_trace_level_leaks_nothing() {
         "trace logging is on"
     );
     assert!(
-        log.contains("tool=create_credential") && log.contains("tool=delete_credential"),
+        log.contains("tool=create_credential")
+            && log.contains("tool=delete_credential")
+            && log.contains("tool=update_credential"),
         "the calls were logged"
     );
     for (what, v) in &seen {
@@ -268,6 +289,28 @@ async fn cli_calls_at_trace_level_leak_nothing() {
         let v: Value = serde_json::from_str(&out).unwrap();
         assert_eq!(v["credential"]["type"], args["type"]);
     }
+    // Rotating github-token (the operator flag stands for the confirmation).
+    let rotate = json!({"project": "stone-devops", "id": "github-token", "type": "basic-auth", "username": "bot", "password": ROTATED_TOKEN});
+    let (code, out, err) = cli(
+        &url,
+        &[
+            "--allow-unconfirmed-destructive",
+            "call",
+            "update_credential",
+            &rotate.to_string(),
+        ],
+    )
+    .await;
+    assert_eq!(code, 0, "{out}{err}");
+    assert_clean("update stdout", &out);
+    assert_clean("update stderr", &err);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["rotated"], true);
+    assert_eq!(
+        sim.requests().iter().filter(|r| r.method == "PUT").count(),
+        1,
+        "one write"
+    );
     let (code, out, err) = cli(&url, &["call", "list_credentials", r#"{"project":"stone-devops"}"#]).await;
     assert_eq!(code, 0, "{err}");
     assert_clean("list stdout", &out);

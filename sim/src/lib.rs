@@ -663,6 +663,8 @@ async fn handle(
     let method = req.method().as_str().to_string();
     let path = req.uri().path().to_string();
     let query = req.uri().query().map(str::to_string);
+    // The request log, also on stderr for `ks-devops-mcp sandbox --log ks_sim=debug`.
+    tracing::debug!(target: "ks_sim::requests", method = %method, path = %path, query = query.as_deref().unwrap_or(""), "request");
     shared
         .log
         .lock()

@@ -155,7 +155,7 @@ fn describe_run(run: &RunView) -> String {
         s.push_str(&format!(" [PipelineRun {n}]"));
     }
     if let Some(r) = &run.result {
-        s.push_str(&format!(", result {r}"));
+        s.push_str(&format!(" (result {r})"));
     }
     s
 }
