@@ -5,8 +5,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::list_credentials::{CredentialKind, CredentialSummary};
-use super::{CredentialValues, credential_data};
+use super::{CredentialKind, CredentialSummary, CredentialValues, credential_data};
 use crate::kubesphere::creds::NewCredential;
 use crate::kubesphere::path::validate_subdomain;
 use crate::mcp::context::ToolCtx;

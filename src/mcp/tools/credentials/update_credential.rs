@@ -6,7 +6,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::list_credentials::{CredentialKind, CredentialSummary};
+use super::{CredentialKind, CredentialSummary};
 use super::{CredentialValues, credential_data};
 use crate::kubesphere::KsError;
 use crate::kubesphere::creds::Credential;

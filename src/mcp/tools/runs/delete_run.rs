@@ -14,7 +14,7 @@ use crate::mcp::registry::{Hints, ToolDef, Toolset};
 use crate::mcp::resolve::{ProjectRef, resolve_input};
 use crate::mcp::runview::RunView;
 
-use super::get_run::{find_run_on_branch, parse_branch};
+use crate::mcp::runlocate::{find_run_on_branch, parse_branch};
 
 crate::project_scoped!(DeleteRunInput);
 

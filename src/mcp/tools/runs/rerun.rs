@@ -11,7 +11,7 @@ use crate::mcp::resolve::{ProjectRef, resolve_input};
 use crate::mcp::runlocate::{RunSelector, locate_run};
 use crate::mcp::runview::{RunSource, RunView};
 
-use super::get_run::parse_branch;
+use crate::mcp::runlocate::parse_branch;
 
 crate::project_scoped!(RerunInput);
 
