@@ -2,7 +2,7 @@
 //! tenant allowlist.
 //!
 //! Every URL the client calls is built here and passes [`check_allowed`]
-//! in [`crate::kubesphere::KsClient`]'s single send path, so no code can
+//! in [`crate::KsClient`]'s single send path, so no code can
 //! reach `/apis/...`, the Jenkins proxy or `kubesphere-devops-system`.
 //!
 //! Upstream routes on the *decoded* path (§16 U3): ks-apiserver and

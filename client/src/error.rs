@@ -2,7 +2,7 @@
 //!
 //! Every message is written for the agent that will read it: it says what
 //! went wrong and what to do next. Upstream bodies are summarised, never
-//! dumped, and never carry request secrets (see [`crate::kubesphere::redact`]).
+//! dumped, and never carry request secrets (see [`crate::redact`]).
 
 use std::time::Duration;
 
@@ -362,7 +362,7 @@ impl KsError {
     }
 
     /// Whether a read may be tried again.
-    pub(crate) fn is_transient(&self) -> bool {
+    pub fn is_transient(&self) -> bool {
         match self {
             KsError::Timeout { .. } | KsError::Network { .. } => true,
             KsError::Upstream { status, .. } => matches!(status, 502..=504),
