@@ -1,21 +1,35 @@
 //! The KubeSphere HTTP client: one send path with the allowlist, auth,
 //! timeouts, retries for reads only, and error mapping.
+//!
+//! * [`settings`]: what a client is built from;
+//! * [`session`]: the OAuth session (login, renewal, re-login after 401);
+//! * [`send`]: one [`Request`](send::Request) description, one send path and
+//!   one retry policy ([`Attempts`](send::Attempts));
+//! * [`body`]: reading answers (capped, tail, JSON) and error summaries.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
-use bytes::Bytes;
 use reqwest::{Method, StatusCode, header};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::Mutex;
-use url::Url;
 
-use super::auth::{Credentials, OAuthClient, OAuthError, Session, TokenResponse, oauth_hint};
-use super::error::{KsError, KsResult, RETRY_LATER_HINT, UNKNOWN_OUTCOME_HINT};
-use super::path::{ApiPath, Cluster, check_allowed};
-use super::redact::{Redactor, Scrubber, WITHHELD};
+use super::auth::{Credentials, Session};
+use super::error::{KsError, KsResult};
+use super::path::{ApiPath, Cluster};
+use super::redact::Redactor;
+
+mod body;
+mod send;
+mod session;
+mod settings;
+
+pub(crate) use body::read_tail;
+pub use body::summarize_body;
+pub(crate) use send::Request;
+pub use settings::ClientSettings;
 
 /// Largest JSON body read into memory.
 const MAX_JSON_BODY: usize = 64 * 1024 * 1024;
@@ -25,84 +39,6 @@ const MAX_ERROR_BODY: usize = 64 * 1024;
 /// chunk by chunk with its own idle timeout, so the per-request timeout only
 /// bounds the wait for the response headers.
 pub const STREAM_MAX_DURATION: Duration = Duration::from_secs(3600);
-
-/// Settings of a [`KsClient`].
-#[derive(Clone, Debug)]
-pub struct ClientSettings {
-    /// KubeSphere console/API base URL (ks-apiserver), e.g. `https://ks.example.com`.
-    pub base_url: Url,
-    pub credentials: Credentials,
-    pub oauth_client: OAuthClient,
-    /// Cluster used when a tool gets none.
-    pub default_cluster: Cluster,
-    /// Clusters searched when a tool gets none; `None` = discover on first use.
-    pub search_clusters: Option<Vec<Cluster>>,
-    /// Timeout of one HTTP request.
-    pub timeout: Duration,
-    /// Attempts for idempotent reads (1 = no retry).
-    pub read_attempts: u32,
-    /// First backoff between read attempts (doubles each time).
-    pub retry_backoff: Duration,
-    /// What a 401 tells the agent to do; `None` = derived from the
-    /// credentials (operator settings). Set for tokens callers bring.
-    pub unauthorized_hint: Option<&'static str>,
-}
-
-impl ClientSettings {
-    pub fn new(base_url: Url, credentials: Credentials) -> ClientSettings {
-        ClientSettings {
-            base_url,
-            credentials,
-            oauth_client: OAuthClient::default(),
-            default_cluster: Cluster::Host,
-            search_clusters: None,
-            timeout: Duration::from_secs(30),
-            read_attempts: 3,
-            retry_backoff: Duration::from_millis(200),
-            unauthorized_hint: None,
-        }
-    }
-
-    /// The same settings acting as another identity.
-    pub fn with_credentials(&self, credentials: Credentials) -> ClientSettings {
-        ClientSettings {
-            credentials,
-            ..self.clone()
-        }
-    }
-
-    fn unauthorized_hint(&self) -> &'static str {
-        if let Some(h) = self.unauthorized_hint {
-            return h;
-        }
-        match self.credentials {
-            Credentials::Password { .. } => {
-                "A fresh login did not help: the configured credentials are wrong, disabled or expired; ask the operator to fix KUBESPHERE_USERNAME/KUBESPHERE_PASSWORD"
-            }
-            Credentials::Token(_) => {
-                "The configured KUBESPHERE_TOKEN is wrong, revoked or expired and this server cannot renew it; ask the operator for a fresh token"
-            }
-            Credentials::None => "This server has no KubeSphere identity of its own; every caller must bring its own",
-        }
-    }
-}
-
-/// The attempts of one request: made so far, and allowed.
-pub(crate) struct Attempts {
-    made: u32,
-    max: u32,
-}
-
-impl Attempts {
-    fn at_most(max: u32) -> Attempts {
-        Attempts { made: 0, max }
-    }
-
-    /// Whether another attempt is allowed.
-    fn left(&self) -> bool {
-        self.made < self.max
-    }
-}
 
 /// Body of a request.
 pub enum Body<'a> {
@@ -259,278 +195,19 @@ impl KsClient {
     /// One unauthenticated GET of `/healthz` (no retry: probes repeat anyway).
     pub(crate) async fn probe_health(&self) -> KsResult<()> {
         let path = ApiPath::healthz();
-        let resp = self
-            .send_once(
-                &Method::GET,
-                &Cluster::Host,
-                &path,
-                &[],
-                &Body::None,
-                None,
-                "*/*",
-                false,
-                true,
-            )
-            .await?;
+        let req = Request::get(&Cluster::Host, &path, "*/*");
+        let resp = self.send_once(&req, None).await?;
         let status = resp.status();
         if status.is_success() {
             return Ok(());
         }
-        let body = read_capped(resp, MAX_ERROR_BODY, path.as_str(), false)
+        let body = body::read_capped(resp, MAX_ERROR_BODY, path.as_str(), false)
             .await
             .unwrap_or_default();
         Err(self.map_error(status, &body, path.as_str(), true, &[]))
     }
 
-    // ---------------------------------------------------------------- auth
-
-    async fn session(&self) -> KsResult<Session> {
-        let mut guard = self.inner.session.lock().await;
-        if let Some(s) = guard.as_ref()
-            && !s.needs_renewal(SystemTime::now())
-        {
-            return Ok(s.clone());
-        }
-        let fresh = self.renew(guard.as_ref()).await?;
-        *guard = Some(fresh.clone());
-        Ok(fresh)
-    }
-
-    /// Forgets the token that got a 401, unless it was already replaced.
-    async fn invalidate(&self, generation: u64) {
-        let mut guard = self.inner.session.lock().await;
-        if guard.as_ref().map(|s| s.generation) == Some(generation)
-            && let Some(s) = guard.as_mut()
-        {
-            // Keep the refresh token for the next renewal; drop the access token.
-            s.expires_at = Some(SystemTime::UNIX_EPOCH);
-        }
-    }
-
-    async fn renew(&self, current: Option<&Session>) -> KsResult<Session> {
-        let settings = &self.inner.settings;
-        let (username, password) = match &settings.credentials {
-            Credentials::Password { username, password } => (username, password),
-            Credentials::Token(t) => {
-                // A ready token cannot be renewed: keep using it until KubeSphere refuses.
-                let s = current.cloned().unwrap_or_else(|| Session::from_static(t.clone()));
-                if s.expires_at.is_some_and(|e| e <= SystemTime::now()) {
-                    return Err(KsError::Unauthorized {
-                        path: "/oauth/token".into(),
-                        message: "the bearer token has expired or was refused".into(),
-                        hint: settings.unauthorized_hint(),
-                    });
-                }
-                return Ok(s);
-            }
-            Credentials::None => {
-                return Err(KsError::Unauthorized {
-                    path: "/oauth/token".into(),
-                    message: "no identity".into(),
-                    hint: settings.unauthorized_hint(),
-                });
-            }
-        };
-        if let Some(refresh) = current.and_then(|s| s.refresh.as_ref()) {
-            let form = vec![
-                ("grant_type", "refresh_token".to_string()),
-                ("refresh_token", refresh.expose_secret().to_string()),
-                ("client_id", settings.oauth_client.id.clone()),
-                (
-                    "client_secret",
-                    settings.oauth_client.secret.expose_secret().to_string(),
-                ),
-            ];
-            match self.token_request(form).await {
-                Ok(s) => {
-                    tracing::debug!("renewed KubeSphere token with the refresh grant");
-                    return Ok(s);
-                }
-                Err(e) => tracing::debug!(error = %e, "refresh grant failed; logging in again"),
-            }
-        }
-        let form = vec![
-            ("grant_type", "password".to_string()),
-            ("username", username.clone()),
-            ("password", password.expose_secret().to_string()),
-            ("client_id", settings.oauth_client.id.clone()),
-            (
-                "client_secret",
-                settings.oauth_client.secret.expose_secret().to_string(),
-            ),
-        ];
-        let s = self.token_request(form).await?;
-        tracing::info!(user = %username, "logged in to KubeSphere");
-        Ok(s)
-    }
-
-    async fn token_request(&self, form: Vec<(&'static str, String)>) -> KsResult<Session> {
-        let path = ApiPath::oauth_token();
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let res = self
-                .send_once(
-                    &Method::POST,
-                    &Cluster::Host,
-                    &path,
-                    &[],
-                    &Body::Form(form.clone()),
-                    None,
-                    "*/*",
-                    false,
-                    // Issuing a token changes nothing a user can see: it is
-                    // retried like a read, and failures say so.
-                    true,
-                )
-                .await;
-            let resp = match res {
-                // Issuing a token changes nothing a user can see: safe to retry.
-                Err(e) if e.is_transient() && attempt < self.inner.settings.read_attempts => {
-                    tokio::time::sleep(self.backoff(attempt)).await;
-                    continue;
-                }
-                Err(e) => return Err(e),
-                Ok(r) => r,
-            };
-            let status = resp.status();
-            let body = read_capped(resp, MAX_JSON_BODY, path.as_str(), false).await?;
-            if status.is_success() {
-                let tr: TokenResponse = serde_json::from_slice(&body).map_err(|e| KsError::InvalidResponse {
-                    path: path.as_str().into(),
-                    reason: format!("token response is not the OAuth JSON shape ({:?})", e.classify()),
-                })?;
-                let generation = self.inner.generation.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let session = Session::from_response(tr, generation);
-                self.inner.redactor.add(&session.access);
-                if let Some(r) = &session.refresh {
-                    self.inner.redactor.add(r);
-                }
-                return Ok(session);
-            }
-            // The answer may quote the form (password, client secret,
-            // refresh token, URL-encoded): scrubbed whole, then cut.
-            let scrubbed = self.inner.redactor.redact(&String::from_utf8_lossy(&body));
-            if let Ok(err) = serde_json::from_str::<OAuthError>(&scrubbed) {
-                return Err(KsError::Login {
-                    hint: oauth_hint(&err.error, status.as_u16()),
-                    description: crate::text::cut(err.error_description.trim(), crate::text::MAX_MESSAGE_CHARS),
-                    error: crate::text::cut(&err.error, crate::text::MAX_VALUE_CHARS),
-                });
-            }
-            let err = self.map_error(status, &body, path.as_str(), true, &[]);
-            if err.is_transient() && attempt < self.inner.settings.read_attempts {
-                tokio::time::sleep(self.backoff(attempt)).await;
-                continue;
-            }
-            return Err(err);
-        }
-    }
-
-    // ---------------------------------------------------------------- send
-
-    fn backoff(&self, attempt: u32) -> Duration {
-        let base = self.inner.settings.retry_backoff;
-        let exp = base.saturating_mul(1 << (attempt.saturating_sub(1)).min(6));
-        let jitter = Duration::from_millis(rand::random_range(0..=base.as_millis().max(1) as u64 / 2));
-        exp + jitter
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    async fn send_once(
-        &self,
-        method: &Method,
-        cluster: &Cluster,
-        path: &ApiPath,
-        query: &[(&str, String)],
-        body: &Body<'_>,
-        token: Option<&SecretString>,
-        accept: &str,
-        streaming: bool,
-        idempotent: bool,
-    ) -> KsResult<reqwest::Response> {
-        let full = path.for_cluster(cluster);
-        check_allowed(&full)?;
-        let mut url = self.inner.settings.base_url.clone();
-        {
-            let base_path = url.path().trim_end_matches('/').to_string();
-            url.set_path(&format!("{base_path}{full}"));
-        }
-        if !query.is_empty() {
-            let mut qp = url.query_pairs_mut();
-            for (k, v) in query {
-                qp.append_pair(k, v);
-            }
-        }
-        let mut req = self
-            .inner
-            .http
-            .request(method.clone(), url)
-            .header(header::ACCEPT, accept);
-        if let Some(t) = token {
-            req = req.bearer_auth(t.expose_secret());
-        }
-        req = match body {
-            Body::None => req,
-            Body::Json(v) => {
-                let value = v
-                    .to_json()
-                    .map_err(|e| KsError::Invalid(format!("cannot encode request body: {e}")))?;
-                req.json(&value)
-            }
-            Body::Form(f) => req.form(f),
-        };
-        let started = Instant::now();
-        let result = if streaming {
-            // The body may take long to arrive in full; the headers may not.
-            req = req.timeout(STREAM_MAX_DURATION);
-            match tokio::time::timeout(self.inner.settings.timeout, req.send()).await {
-                Ok(r) => r,
-                Err(_) => {
-                    return Err(KsError::Timeout {
-                        path: full,
-                        timeout: self.inner.settings.timeout,
-                        hint: if idempotent {
-                            RETRY_LATER_HINT
-                        } else {
-                            UNKNOWN_OUTCOME_HINT
-                        },
-                    });
-                }
-            }
-        } else {
-            req.send().await
-        };
-        let elapsed = started.elapsed();
-        match result {
-            Ok(r) => {
-                tracing::debug!(%method, path = %full, status = r.status().as_u16(), ms = elapsed.as_millis() as u64, "kubesphere");
-                Ok(r)
-            }
-            Err(e) => {
-                let hint = if idempotent {
-                    RETRY_LATER_HINT
-                } else {
-                    UNKNOWN_OUTCOME_HINT
-                };
-                tracing::debug!(%method, path = %full, ms = elapsed.as_millis() as u64, error = %e, "kubesphere request failed");
-                if e.is_timeout() {
-                    Err(KsError::Timeout {
-                        path: full,
-                        timeout: self.inner.settings.timeout,
-                        hint,
-                    })
-                } else {
-                    let reason = network_reason(&e);
-                    Err(KsError::Network {
-                        path: full,
-                        reason,
-                        hint,
-                    })
-                }
-            }
-        }
-    }
+    // ---------------------------------------------------------------- API
 
     /// Sends an authenticated request and returns the 2xx response.
     ///
@@ -547,9 +224,8 @@ impl KsClient {
         body: Body<'_>,
         accept: &str,
     ) -> KsResult<RawResponse> {
-        let mut attempts = self.attempts(method == Method::GET);
-        self.execute_with(method, cluster, path, query, body, accept, false, &[], &mut attempts)
-            .await
+        let req = Request::new(method, cluster, path, &body, accept).query(query);
+        self.send(&req, &mut self.attempts(&req)).await
     }
 
     /// Like [`Self::execute`] for a GET whose body is streamed by the
@@ -563,19 +239,8 @@ impl KsClient {
         query: &[(&str, String)],
         accept: &str,
     ) -> KsResult<RawResponse> {
-        let mut attempts = self.attempts(true);
-        self.execute_with(
-            Method::GET,
-            cluster,
-            path,
-            query,
-            Body::None,
-            accept,
-            true,
-            &[],
-            &mut attempts,
-        )
-        .await
+        let req = Request::get(cluster, path, accept).query(query).streaming();
+        self.send(&req, &mut self.attempts(&req)).await
     }
 
     /// Like [`Self::execute_streaming`] with a single attempt: for answers
@@ -588,101 +253,11 @@ impl KsClient {
         query: &[(&str, String)],
         accept: &str,
     ) -> KsResult<RawResponse> {
-        self.execute_with(
-            Method::GET,
-            cluster,
-            path,
-            query,
-            Body::None,
-            accept,
-            true,
-            &[],
-            &mut Attempts::at_most(1),
-        )
-        .await
-    }
-
-    /// The send loop. `secrets`: values the request carries (scrubbed from
-    /// any answer before it is cut). `attempts`: the attempts of this read
-    /// made so far and allowed (a caller that retries a broken body goes on
-    /// counting: one budget); a write gets one, whatever it says.
-    #[allow(clippy::too_many_arguments)]
-    async fn execute_with(
-        &self,
-        method: Method,
-        cluster: &Cluster,
-        path: &ApiPath,
-        query: &[(&str, String)],
-        body: Body<'_>,
-        accept: &str,
-        streaming: bool,
-        secrets: &[&SecretString],
-        attempts: &mut Attempts,
-    ) -> KsResult<RawResponse> {
-        let idempotent = method == Method::GET;
-        let max_attempts = if idempotent { attempts.max.max(1) } else { 1 };
-        let attempt = &mut attempts.made;
-        let full = path.for_cluster(cluster);
-        let mut relogged = false;
-        loop {
-            *attempt += 1;
-            let session = self.session().await?;
-            let result = self
-                .send_once(
-                    &method,
-                    cluster,
-                    path,
-                    query,
-                    &body,
-                    Some(&session.access),
-                    accept,
-                    streaming,
-                    idempotent,
-                )
-                .await;
-            let resp = match result {
-                Err(e) if idempotent && e.is_transient() && *attempt < max_attempts => {
-                    tokio::time::sleep(self.backoff(*attempt)).await;
-                    continue;
-                }
-                Err(e) => return Err(e),
-                Ok(r) => r,
-            };
-            let status = resp.status();
-            if status.is_success() {
-                return Ok(RawResponse {
-                    status,
-                    headers: resp.headers().clone(),
-                    response: resp,
-                });
-            }
-            if status == StatusCode::UNAUTHORIZED && !relogged {
-                relogged = true;
-                *attempt -= 1;
-                self.invalidate(session.generation).await;
-                tracing::debug!(path = %full, "401 from KubeSphere; logging in again");
-                continue;
-            }
-            let body = read_capped(resp, MAX_ERROR_BODY, &full, false)
-                .await
-                .unwrap_or_default();
-            let err = self.map_error(status, &body, &full, idempotent, secrets);
-            if idempotent && err.is_transient() && *attempt < max_attempts {
-                tokio::time::sleep(self.backoff(*attempt)).await;
-                continue;
-            }
-            return Err(err);
-        }
-    }
-
-    /// The attempts budget of one request: the settings' `read_attempts`
-    /// for a read, one for a write.
-    fn attempts(&self, idempotent: bool) -> Attempts {
-        Attempts::at_most(if idempotent {
-            self.inner.settings.read_attempts.max(1)
-        } else {
-            1
-        })
+        let req = Request::get(cluster, path, accept)
+            .query(query)
+            .streaming()
+            .single_attempt();
+        self.send(&req, &mut self.attempts(&req)).await
     }
 
     /// GET a JSON document.
@@ -692,28 +267,15 @@ impl KsClient {
         path: &ApiPath,
         query: &[(&str, String)],
     ) -> KsResult<T> {
+        let req = Request::get(cluster, path, "application/json").query(query);
         let full = path.for_cluster(cluster);
-        let mut attempts = self.attempts(true);
+        let mut attempts = self.attempts(&req);
         loop {
-            let r = self
-                .execute_with(
-                    Method::GET,
-                    cluster,
-                    path,
-                    query,
-                    Body::None,
-                    "application/json",
-                    false,
-                    &[],
-                    &mut attempts,
-                )
-                .await?;
+            let r = self.send(&req, &mut attempts).await?;
             match self.decode(r, &full, false, &[]).await {
                 // The body broke off mid-answer: a transient read failure
                 // like a reset before the answer, retried within the budget.
-                Err(e) if e.is_transient() && attempts.left() => {
-                    tokio::time::sleep(self.backoff(attempts.made)).await;
-                }
+                Err(e) if attempts.again(&req, &e) => self.pause(&attempts).await,
                 other => return other,
             }
         }
@@ -745,19 +307,11 @@ impl KsClient {
         secrets: &[&SecretString],
     ) -> KsResult<T> {
         let write = method != Method::GET;
-        let r = self
-            .execute_with(
-                method,
-                cluster,
-                path,
-                query,
-                Body::Json(body),
-                "application/json",
-                false,
-                secrets,
-                &mut self.attempts(!write),
-            )
-            .await?;
+        let body = Body::Json(body);
+        let req = Request::new(method, cluster, path, &body, "application/json")
+            .query(query)
+            .secrets(secrets);
+        let r = self.send(&req, &mut self.attempts(&req)).await?;
         self.decode(r, &path.for_cluster(cluster), write, secrets).await
     }
 
@@ -771,346 +325,15 @@ impl KsClient {
         accept: &str,
         keep: usize,
     ) -> KsResult<(u64, Vec<u8>)> {
+        let req = Request::get(cluster, path, accept);
         let full = path.for_cluster(cluster);
-        let mut attempts = self.attempts(true);
+        let mut attempts = self.attempts(&req);
         loop {
-            let r = self
-                .execute_with(
-                    Method::GET,
-                    cluster,
-                    path,
-                    &[],
-                    Body::None,
-                    accept,
-                    false,
-                    &[],
-                    &mut attempts,
-                )
-                .await?;
+            let r = self.send(&req, &mut attempts).await?;
             match read_tail(r, keep, &full, false).await {
-                Err(e) if e.is_transient() && attempts.left() => {
-                    tokio::time::sleep(self.backoff(attempts.made)).await;
-                }
+                Err(e) if attempts.again(&req, &e) => self.pause(&attempts).await,
                 other => return other,
             }
         }
-    }
-
-    /// Decodes a 2xx JSON answer. A body that cannot be read or decoded is
-    /// [`KsError::InvalidResponse`] for a read, and for a write
-    /// [`KsError::OutcomeUnknown`] (it was sent; whether it took effect is
-    /// unknown). The reason is scrubbed of secrets before it is cut.
-    async fn decode<T: DeserializeOwned>(
-        &self,
-        r: RawResponse,
-        path: &str,
-        write: bool,
-        secrets: &[&SecretString],
-    ) -> KsResult<T> {
-        let body = read_capped(r.response, MAX_JSON_BODY, path, write).await?;
-        let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) {
-            b"null"
-        } else {
-            &body
-        };
-        serde_json::from_slice(body).map_err(|e| {
-            let reason = if body.first().is_some_and(|b| *b == b'<') {
-                "expected JSON but got an HTML page (is the URL ks-apiserver, not the console?)".to_string()
-            } else if e.classify() == serde_json::error::Category::Eof {
-                "the JSON answer is truncated".to_string()
-            } else {
-                let detail = self.scrub(&e.to_string(), secrets);
-                format!(
-                    "the JSON does not have the expected shape: {}",
-                    crate::text::cut(&detail, 240)
-                )
-            };
-            if write {
-                KsError::OutcomeUnknown {
-                    path: path.into(),
-                    reason,
-                }
-            } else {
-                KsError::InvalidResponse {
-                    path: path.into(),
-                    reason,
-                }
-            }
-        })
-    }
-
-    // ---------------------------------------------------------------- errors
-
-    /// `text` without this client's secrets nor `secrets` (a text quoting
-    /// a secret too short to scrub is withheld whole).
-    fn scrub(&self, text: &str, secrets: &[&SecretString]) -> String {
-        let text = self.inner.redactor.redact(text);
-        if secrets.is_empty() {
-            return text;
-        }
-        let extra = Scrubber::of(secrets);
-        if extra.quotes_short(&text) {
-            return WITHHELD.to_string();
-        }
-        extra.scrub(&text).into_owned()
-    }
-
-    /// The error of a non-2xx answer: the body is scrubbed of every secret
-    /// (the client's and the request's `secrets`) *before* it is classified,
-    /// summarised and cut.
-    fn map_error(
-        &self,
-        status: StatusCode,
-        body: &[u8],
-        path: &str,
-        idempotent: bool,
-        secrets: &[&SecretString],
-    ) -> KsError {
-        let scrubbed = self.scrub(&String::from_utf8_lossy(body), secrets);
-        // ks-devops answers Jenkins' 404/400/409 as 500 with Jenkins' body (U5).
-        if status == StatusCode::INTERNAL_SERVER_ERROR
-            && let Some(e) = KsError::from_jenkins_500(path, scrubbed.as_bytes())
-        {
-            return e;
-        }
-        let message = summarize_body(status, scrubbed.as_bytes());
-        let path = path.to_string();
-        match status.as_u16() {
-            401 => KsError::Unauthorized {
-                path,
-                message,
-                hint: self.inner.settings.unauthorized_hint(),
-            },
-            403 => KsError::Forbidden { path, message },
-            404 => KsError::NotFound { path, message },
-            409 => KsError::Conflict { path, message },
-            400 if message.starts_with("cluster ") && message.contains("not exists") => {
-                let cluster = message.split_whitespace().nth(1).unwrap_or_default().to_string();
-                KsError::UnknownCluster { cluster, message }
-            }
-            s @ 400..=499 => KsError::BadRequest {
-                path,
-                status: s,
-                message,
-            },
-            s => KsError::Upstream {
-                path,
-                status: s,
-                message,
-                hint: if idempotent {
-                    RETRY_LATER_HINT
-                } else {
-                    UNKNOWN_OUTCOME_HINT
-                },
-            },
-        }
-    }
-}
-
-/// Why a request got no answer, from the error's source chain: a TLS
-/// failure (untrusted certificate, plain HTTP on an https URL), a name that
-/// does not resolve, a refused connection, or a broken one. The text never
-/// holds request data (only the underlying library's error kinds).
-fn network_reason(e: &reqwest::Error) -> String {
-    let mut chain = String::new();
-    let mut src: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(s) = src {
-        chain.push_str(&s.to_string().to_ascii_lowercase());
-        chain.push(' ');
-        src = s.source();
-    }
-    if chain.contains("certificate") || chain.contains("unknownissuer") || chain.contains("invalid peer certificate") {
-        "TLS: the server's certificate is not trusted (self-signed, private CA, expired or for another host name)"
-            .into()
-    } else if chain.contains("invalidcontenttype")
-        || chain.contains("wrong version number")
-        || chain.contains("corrupt message")
-        || chain.contains("received corrupt")
-    {
-        "TLS handshake failed: the server does not speak TLS on this port (is the URL http://, not https://?)".into()
-    } else if chain.contains("tls") || chain.contains("handshake") {
-        "TLS handshake failed".into()
-    } else if chain.contains("dns error")
-        || chain.contains("failed to lookup address")
-        || chain.contains("name or service not known")
-    {
-        "the host name does not resolve (DNS)".into()
-    } else if e.is_connect() {
-        "connection refused or host unreachable".into()
-    } else {
-        "the connection broke before a complete answer arrived".into()
-    }
-}
-
-/// Reads a whole text answer (scan log, input reply), keeping only the
-/// last `keep` bytes; returns the total size and the tail. `write`: the
-/// request changed state (a broken answer leaves its outcome unknown).
-pub(crate) async fn read_tail(r: RawResponse, keep: usize, path: &str, write: bool) -> KsResult<(u64, Vec<u8>)> {
-    let mut resp = r.response;
-    let mut total: u64 = 0;
-    let mut tail: std::collections::VecDeque<u8> = std::collections::VecDeque::with_capacity(keep.min(1 << 20));
-    loop {
-        match resp.chunk().await {
-            Ok(Some(chunk)) => {
-                total += chunk.len() as u64;
-                let chunk: &[u8] = if chunk.len() > keep {
-                    &chunk[chunk.len() - keep..]
-                } else {
-                    &chunk
-                };
-                let overflow = (tail.len() + chunk.len()).saturating_sub(keep);
-                tail.drain(..overflow.min(tail.len()));
-                tail.extend(chunk.iter().copied());
-            }
-            Ok(None) => return Ok((total, tail.into_iter().collect())),
-            Err(e) => return Err(broken_body(path, write, e.is_timeout())),
-        }
-    }
-}
-
-/// The error of an answer whose body stopped or broke off after a 2xx
-/// status: transient for a read (retried), outcome unknown for a write.
-fn broken_body(path: &str, write: bool, timeout: bool) -> KsError {
-    let reason = if timeout {
-        "the answer stopped arriving"
-    } else {
-        "the connection broke while the answer was arriving"
-    };
-    if write {
-        return KsError::OutcomeUnknown {
-            path: path.into(),
-            reason: reason.into(),
-        };
-    }
-    if timeout {
-        KsError::Timeout {
-            path: path.into(),
-            timeout: Duration::ZERO,
-            hint: RETRY_LATER_HINT,
-        }
-    } else {
-        KsError::Network {
-            path: path.into(),
-            reason: reason.into(),
-            hint: RETRY_LATER_HINT,
-        }
-    }
-}
-
-async fn read_capped(mut resp: reqwest::Response, cap: usize, path: &str, write: bool) -> KsResult<Bytes> {
-    let mut buf = bytes::BytesMut::new();
-    loop {
-        match resp.chunk().await {
-            Ok(Some(chunk)) => {
-                if buf.len() + chunk.len() > cap {
-                    let reason = format!("the answer is larger than {} MiB", cap / (1024 * 1024));
-                    return Err(if write {
-                        KsError::OutcomeUnknown {
-                            path: path.into(),
-                            reason,
-                        }
-                    } else {
-                        KsError::InvalidResponse {
-                            path: path.into(),
-                            reason,
-                        }
-                    });
-                }
-                buf.extend_from_slice(&chunk);
-            }
-            Ok(None) => return Ok(buf.freeze()),
-            Err(e) => return Err(broken_body(path, write, e.is_timeout())),
-        }
-    }
-}
-
-/// One readable line out of an upstream error body, whatever its format:
-/// Kubernetes `Status` JSON, Blue Ocean/Jenkins JSON, OAuth JSON, plain
-/// text, HTML or nothing.
-pub fn summarize_body(status: StatusCode, body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
-    let trimmed = text.trim();
-    if trimmed.is_empty() {
-        return format!("HTTP {} with an empty body", status.as_u16());
-    }
-    if trimmed.starts_with('{')
-        && let Ok(v) = serde_json::from_str::<serde_json::Value>(trimmed)
-    {
-        for key in ["message", "error_description", "error"] {
-            if let Some(m) = v.get(key).and_then(|m| m.as_str()).filter(|m| !m.is_empty()) {
-                return clip(m);
-            }
-        }
-    }
-    if trimmed.starts_with('"')
-        && let Ok(s) = serde_json::from_str::<String>(trimmed)
-    {
-        return clip(&s);
-    }
-    let lower = trimmed.to_ascii_lowercase();
-    if lower.starts_with("<!doctype") || lower.starts_with("<html") || lower.contains("<body") {
-        let title = lower
-            .find("<title>")
-            .and_then(|s| {
-                lower[s + 7..]
-                    .find("</title>")
-                    .map(|e| trimmed[s + 7..s + 7 + e].trim().to_string())
-            })
-            .filter(|t| !t.is_empty());
-        return match title {
-            Some(t) => format!("HTTP {} with an HTML page titled {:?}", status.as_u16(), clip(&t)),
-            None => format!("HTTP {} with an HTML page", status.as_u16()),
-        };
-    }
-    clip(trimmed.lines().next().unwrap_or(trimmed))
-}
-
-/// A message cut to [`crate::text::MAX_MESSAGE_CHARS`] and cleaned.
-fn clip(s: &str) -> String {
-    crate::text::cut(s.trim(), crate::text::MAX_MESSAGE_CHARS)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn summaries() {
-        let st = StatusCode::FORBIDDEN;
-        assert_eq!(
-            summarize_body(
-                st,
-                br#"{"kind":"Status","message":"workspaces \"demo\" is forbidden","code":403}"#
-            ),
-            "workspaces \"demo\" is forbidden"
-        );
-        assert_eq!(
-            summarize_body(
-                StatusCode::NOT_FOUND,
-                b"pipelines.devops.kubesphere.io \"p\" not found\n"
-            ),
-            "pipelines.devops.kubesphere.io \"p\" not found"
-        );
-        assert_eq!(
-            summarize_body(StatusCode::BAD_GATEWAY, b""),
-            "HTTP 502 with an empty body"
-        );
-        assert_eq!(
-            summarize_body(
-                StatusCode::BAD_GATEWAY,
-                b"<html><head><title>502 Bad Gateway</title></head></html>"
-            ),
-            "HTTP 502 with an HTML page titled \"502 Bad Gateway\""
-        );
-        assert_eq!(
-            summarize_body(StatusCode::UNAUTHORIZED, b"\"login_required\""),
-            "login_required"
-        );
-        assert!(
-            summarize_body(StatusCode::BAD_REQUEST, "x".repeat(1000).as_bytes())
-                .chars()
-                .count()
-                <= 401
-        );
     }
 }
