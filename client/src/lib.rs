@@ -24,5 +24,5 @@ pub mod text;
 pub use api::{ListQuery, PROJECT_CACHE_TTL};
 pub use auth::{Credentials, OAuthClient};
 pub use client::{Body, ClientSettings, Identity, KsClient, RawResponse, summarize_body};
-pub use error::{KsError, KsResult};
+pub use error::{IdKind, KsError, KsResult};
 pub use path::{ApiPath, BranchName, Cluster};
