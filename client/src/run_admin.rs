@@ -7,7 +7,7 @@ use super::client::{Body, KsClient};
 use super::error::{KsError, KsResult};
 use super::models::{BlueRun, List, Page};
 use super::path::{ApiPath, BranchName, Cluster, gv, validate_label, validate_subdomain};
-use super::runs::v2_run_path;
+use super::runs::BlueRunRef;
 
 /// How many Jenkins runs one list read asks for. ks-devops fetches every
 /// run from Jenkins and slices locally (`listPipelineRunsByLocalPaging`),
@@ -20,15 +20,8 @@ impl KsClient {
     /// build with the same Jenkinsfile and parameters. Returns the queued
     /// run as Jenkins answers it (its `id` is the new build number). Never
     /// retried; an answer that names no run is [`KsError::OutcomeUnknown`].
-    pub async fn replay_run(
-        &self,
-        cluster: &Cluster,
-        namespace: &str,
-        pipeline: &str,
-        branch: Option<&BranchName>,
-        run_id: &str,
-    ) -> KsResult<BlueRun> {
-        let path = v2_run_path(namespace, pipeline, branch, run_id)?.lit("replay");
+    pub async fn replay_run(&self, cluster: &Cluster, run: &BlueRunRef) -> KsResult<BlueRun> {
+        let path = run.path()?.lit("replay");
         let run: Option<BlueRun> = self
             .send_json(Method::POST, cluster, &path, &[], &serde_json::json!({}))
             .await?;
@@ -105,7 +98,7 @@ mod tests {
     #[test]
     fn replay_path_takes_the_branch_job_segment() {
         let b = BranchName::parse("feature/login").unwrap();
-        let p = v2_run_path("ns", "p", Some(&b), "1").unwrap().lit("replay");
+        let p = BlueRunRef::new("ns", "p", Some(&b), "1").path().unwrap().lit("replay");
         assert_eq!(
             p.for_cluster(&Cluster::Host),
             "/kapis/devops.kubesphere.io/v1alpha2/namespaces/ns/pipelines/p/branches/feature%252Flogin/runs/1/replay"

@@ -79,16 +79,7 @@ impl ToolDef for Rerun {
                 found.view.name.as_deref().unwrap_or("?")
             )));
         };
-        let new = ctx
-            .client
-            .replay_run(
-                &cluster,
-                &project.name,
-                &blue.pipeline,
-                blue.branch.as_ref(),
-                &blue.run_id,
-            )
-            .await?;
+        let new = ctx.client.replay_run(&cluster, &blue).await?;
         let mut run = RunView::from_blue(&new, Some(blue.pipeline.clone()));
         run.branch = blue.branch.clone();
         run.source = Some(RunSource::JenkinsOnly);
