@@ -216,6 +216,36 @@ mod tests {
         assert_eq!(replays(&sim).len(), 1, "never retried");
     }
 
+    /// U5: Blue Ocean's 400 (`PipelineRunImpl.replay`: "This run does not
+    /// support replay") reaches the caller as a 500 with Jenkins' body; it
+    /// is a refusal to report, not a failure to retry.
+    #[tokio::test]
+    async fn a_replay_jenkins_refuses_is_reported_not_retried() {
+        let sim = sim().await;
+        sim.inject(ks_sim::Fault {
+            method: Some("POST".into()),
+            path_contains: "/replay".into(),
+            kind: ks_sim::FaultKind::Status {
+                code: 500,
+                body:
+                    "{\n  \"message\" : \"This run does not support replay\",\n  \"code\" : 400,\n  \"errors\" : [ ]\n}"
+                        .into(),
+                content_type: "text/plain; charset=utf-8".into(),
+            },
+            times: 1,
+        });
+        let err = call(
+            &ctx(&sim),
+            "rerun",
+            serde_json::json!({"project": "stone-devops", "pipeline": "broken-build", "run_id": "1"}),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.kind(), "bad_request", "{err}");
+        assert!(err.to_string().contains("This run does not support replay"), "{err}");
+        assert_eq!(replays(&sim).len(), 1);
+    }
+
     #[tokio::test]
     async fn an_unknown_run_is_not_found_from_the_jenkins_500() {
         let sim = sim().await;
