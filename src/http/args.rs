@@ -19,8 +19,15 @@ pub struct HttpArgs {
     pub listen: Option<SocketAddr>,
 
     /// Caller authentication: kubesphere (callers send their own KubeSphere token, or an API key), api-keys (API keys only), none (the server's own identity; loopback only).
-    #[arg(long, env = "KS_DEVOPS_MCP_AUTH", default_value = "kubesphere", global = true)]
-    pub auth: String,
+    #[arg(
+        long,
+        env = "KS_DEVOPS_MCP_AUTH",
+        value_enum,
+        ignore_case = true,
+        default_value = "kubesphere",
+        global = true
+    )]
+    pub auth: AuthMode,
 
     /// TOML file of client API keys (sha256) and the KubeSphere identity each acts as.
     #[arg(long, env = "KS_DEVOPS_MCP_API_KEYS", global = true)]
@@ -160,7 +167,7 @@ impl HttpArgs {
         let Some(listen) = self.listen else {
             return Ok(None);
         };
-        let auth = AuthMode::parse(&self.auth)?;
+        let auth = self.auth;
         if auth == AuthMode::None && !listen.ip().is_loopback() {
             return Err(format!(
                 "--http {listen} with KS_DEVOPS_MCP_AUTH=none would let anyone who can reach that address act as this server's KubeSphere user: bind a loopback address (127.0.0.1) or use --auth kubesphere / api-keys"
