@@ -10,9 +10,8 @@ use std::time::Duration;
 
 use base64::Engine;
 use common::*;
-use rmcp::service::RunningService;
+use rmcp::ServiceExt;
 use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
-use rmcp::{RoleClient, ServiceExt};
 use serde_json::{Value, json};
 use tokio::io::AsyncReadExt;
 use tokio::process::Command;
@@ -380,10 +379,7 @@ fn assert_no_fragment(what: &str, text: &str, secret: &str, n: usize) {
 /// `/`, `=`, quotes, backslash, non-ASCII, newlines.
 const AWKWARD: &str = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ+/=\nq \"quoted\" \\back\\slash é界 tail-4f9a1c77e2d0\n-----END OPENSSH PRIVATE KEY-----\n";
 
-async fn stdio_server(
-    url: &str,
-    extra_env: &[(&str, &str)],
-) -> (RunningService<RoleClient, TestClient>, tokio::task::JoinHandle<String>) {
+async fn stdio_server(url: &str, extra_env: &[(&str, &str)]) -> (Client, tokio::task::JoinHandle<String>) {
     let (transport, stderr) = TokioChildProcess::builder(Command::new(BIN).configure(|c| {
         clean_env(c);
         c.env("KUBESPHERE_URL", url)
@@ -404,7 +400,7 @@ async fn stdio_server(
         let _ = stderr.read_to_string(&mut buf).await;
         buf
     });
-    let c = TestClient::new(false, Reply::Decline).serve(transport).await.unwrap();
+    let c = TestClient::plain().serve(transport).await.unwrap();
     (c, log)
 }
 

@@ -6,9 +6,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use common::*;
-use rmcp::ServiceExt;
-use rmcp::model::{CallToolRequestParams, ProtocolVersion};
-use rmcp::service::{ClientLifecycleMode, ClientServiceExt};
+use rmcp::model::CallToolRequestParams;
 use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -34,19 +32,7 @@ async fn sandbox_binary_serves_both_handshakes() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-        let client = TestClient::new(false, Reply::Decline);
-        let c = match lc {
-            Lifecycle::Initialize => client.serve(transport).await.unwrap(),
-            Lifecycle::Discover => client
-                .serve_with_lifecycle(
-                    transport,
-                    ClientLifecycleMode::Discover {
-                        preferred_versions: vec![ProtocolVersion::V_2026_07_28],
-                    },
-                )
-                .await
-                .unwrap(),
-        };
+        let c = handshake(TestClient::plain(), transport, lc).await;
         let tools = c.list_all_tools().await.unwrap();
         assert!(tools.len() >= 6, "{lc:?}");
         for t in &tools {

@@ -90,6 +90,11 @@ impl TestClient {
         }
     }
 
+    /// A client without elicitation (nobody can be asked).
+    pub fn plain() -> TestClient {
+        TestClient::new(false, Reply::Decline)
+    }
+
     pub fn with_hook(mut self, hook: Hook) -> TestClient {
         self.before_reply = Some(hook);
         self
@@ -180,22 +185,38 @@ pub enum Lifecycle {
 
 pub const LIFECYCLES: [Lifecycle; 2] = [Lifecycle::Initialize, Lifecycle::Discover];
 
-pub async fn connect(
-    server: DevopsServer,
-    client: TestClient,
-    lifecycle: Lifecycle,
-) -> RunningService<RoleClient, TestClient> {
+/// The test client's end of a session.
+pub type Client = RunningService<RoleClient, TestClient>;
+
+/// Serves `server` on an in-memory pipe and connects `client` to it.
+pub async fn connect(server: DevopsServer, client: TestClient, lifecycle: Lifecycle) -> Client {
     let (server_io, client_io) = tokio::io::duplex(256 * 1024);
     tokio::spawn(async move {
         if let Ok(running) = server.serve(server_io).await {
             let _ = running.waiting().await;
         }
     });
+    handshake(client, client_io, lifecycle).await
+}
+
+/// The most common session: the default server (every tool, user
+/// `tenant`) and a client that cannot be asked, over `initialize`.
+pub async fn session(sim: &Sim) -> Client {
+    connect(server(sim), TestClient::plain(), Lifecycle::Initialize).await
+}
+
+/// Starts `client` on any transport (in-memory, child process, HTTP) with
+/// the given lifecycle.
+pub async fn handshake<T, E, A>(client: TestClient, transport: T, lifecycle: Lifecycle) -> Client
+where
+    T: rmcp::transport::IntoTransport<RoleClient, E, A>,
+    E: std::error::Error + Send + Sync + 'static,
+{
     match lifecycle {
-        Lifecycle::Initialize => client.serve(client_io).await.expect("initialize"),
+        Lifecycle::Initialize => client.serve(transport).await.expect("initialize"),
         Lifecycle::Discover => client
             .serve_with_lifecycle(
-                client_io,
+                transport,
                 ClientLifecycleMode::Discover {
                     preferred_versions: vec![ProtocolVersion::V_2026_07_28],
                 },
