@@ -18,8 +18,6 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
-const BIN: &str = env!("CARGO_BIN_EXE_ks-devops-mcp");
-
 fn structured(r: &rmcp::model::CallToolResult) -> Value {
     r.structured_content.clone().unwrap_or(Value::Null)
 }
@@ -401,11 +399,7 @@ async fn whole_flow_in_process() {
 #[tokio::test]
 async fn whole_flow_through_the_binary() {
     let (transport, _stderr) = TokioChildProcess::builder(Command::new(BIN).configure(|c| {
-        for (k, _) in std::env::vars() {
-            if k.starts_with("KUBESPHERE_") || k.starts_with("KS_DEVOPS_MCP_") || k == "RUST_LOG" {
-                c.env_remove(k);
-            }
-        }
+        clean_env(c);
         c.arg("--sandbox");
     }))
     .stderr(Stdio::null())

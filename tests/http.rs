@@ -20,7 +20,6 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-const BIN: &str = env!("CARGO_BIN_EXE_ks-devops-mcp");
 const ACCEPT: &str = "application/json, text/event-stream";
 
 fn upstream(sim: &Sim) -> KsClient {
@@ -572,14 +571,6 @@ async fn tool_catalog_over_http_equals_the_registry() {
 
 // ---------------------------------------------------------------- binary
 
-fn clean(cmd: &mut Command) {
-    for (k, _) in std::env::vars() {
-        if k.starts_with("KUBESPHERE_") || k.starts_with("KS_DEVOPS_MCP_") || k == "RUST_LOG" {
-            cmd.env_remove(k);
-        }
-    }
-}
-
 /// The binary serving HTTP on a free loopback port, and its stderr lines.
 struct Binary {
     child: Child,
@@ -591,7 +582,7 @@ struct Binary {
 impl Binary {
     async fn spawn(args: &[&str]) -> Binary {
         let mut cmd = Command::new(BIN);
-        clean(&mut cmd);
+        clean_env(&mut cmd);
         cmd.args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -762,7 +753,7 @@ async fn sigterm_mid_request_still_completes_it() {
 #[tokio::test]
 async fn non_loopback_bind_without_caller_auth_refuses_to_start() {
     let mut cmd = Command::new(BIN);
-    clean(&mut cmd);
+    clean_env(&mut cmd);
     let out = cmd
         .args(["--sandbox", "--http", "0.0.0.0:0", "--auth", "none"])
         .stdin(Stdio::null())
@@ -774,7 +765,7 @@ async fn non_loopback_bind_without_caller_auth_refuses_to_start() {
     assert!(err.contains("loopback"), "{err}");
     // A configured identity plus caller authentication is a mistake too.
     let mut cmd = Command::new(BIN);
-    clean(&mut cmd);
+    clean_env(&mut cmd);
     let out = cmd
         .args([
             "--http",

@@ -12,21 +12,11 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::Command;
 
-const BIN: &str = env!("CARGO_BIN_EXE_ks-devops-mcp");
-
-fn clean(cmd: &mut Command) {
-    for (k, _) in std::env::vars() {
-        if k.starts_with("KUBESPHERE_") || k.starts_with("KS_DEVOPS_MCP_") || k == "RUST_LOG" {
-            cmd.env_remove(k);
-        }
-    }
-}
-
 #[tokio::test]
 async fn sandbox_binary_serves_both_handshakes() {
     for lc in LIFECYCLES {
         let (transport, _stderr) = TokioChildProcess::builder(Command::new(BIN).configure(|c| {
-            clean(c);
+            clean_env(c);
             c.arg("--sandbox");
         }))
         .stderr(Stdio::null())
@@ -65,7 +55,7 @@ async fn raw_protocol_unknown_method_and_clean_exit() {
     // handshake make no network call.
     let sim = sim().await;
     let mut cmd = Command::new(BIN);
-    clean(&mut cmd);
+    clean_env(&mut cmd);
     cmd.env("KUBESPHERE_URL", sim.url())
         .env("KUBESPHERE_USERNAME", "tenant")
         .env("KUBESPHERE_PASSWORD", "P@88w0rd")
@@ -123,20 +113,12 @@ async fn raw_protocol_unknown_method_and_clean_exit() {
 
 async fn run_cli(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
     let mut cmd = Command::new(BIN);
-    clean(&mut cmd);
+    clean_env(&mut cmd);
     cmd.args(args);
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let out = tokio::time::timeout(Duration::from_secs(30), cmd.output())
-        .await
-        .unwrap()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    output(cmd).await
 }
 
 #[tokio::test]
