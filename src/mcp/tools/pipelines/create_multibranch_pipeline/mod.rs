@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 use crate::kubesphere::ListQuery;
 use crate::kubesphere::models::{ObjectMeta, PIPELINE_TYPE_MULTI_BRANCH, Pipeline, PipelineSpec, keys};
 use crate::kubesphere::path::validate_subdomain;
-use crate::mcp::context::{Answer, Question, ToolCtx};
+use rmcp::model::ElicitationSchema;
+
+use crate::mcp::context::{Answer, Question, ToolCtx, one_of};
 use crate::mcp::error::ToolError;
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
 use crate::mcp::resolve::{ProjectRef, resolve_input};
@@ -401,39 +403,40 @@ fn needs_input(
 /// The choice "none of these": a credential must be created first.
 const NEW_CREDENTIAL: &str = "(new)";
 
-fn credential_options(credentials: &[CredentialChoice]) -> Vec<serde_json::Value> {
-    let mut options: Vec<serde_json::Value> = credentials
+fn credential_options(credentials: &[CredentialChoice]) -> Vec<(String, String)> {
+    let mut options: Vec<(String, String)> = credentials
         .iter()
         .take(MAX_CREDENTIAL_CHOICES)
-        .map(|c| serde_json::json!({"const": c.id, "title": format!("{} ({})", c.id, c.kind)}))
+        .map(|c| (c.id.clone(), format!("{} ({})", c.id, c.kind)))
         .collect();
-    options.push(
-        serde_json::json!({"const": NEW_CREDENTIAL, "title": "None of these: a new credential must be created first"}),
-    );
+    options.push((
+        NEW_CREDENTIAL.into(),
+        "None of these: a new credential must be created first".into(),
+    ));
     options
 }
 
 fn visibility_question(url: &str, credentials: &[CredentialChoice]) -> Question {
-    let mut props = serde_json::json!({
-        "visibility": {
-            "type": "string",
-            "title": "Repository visibility",
-            "description": format!("Is {url} private (needs a credential) or public?"),
-            "oneOf": [
-                {"const": "private", "title": "Private: KubeSphere needs a credential to read it"},
-                {"const": "public", "title": "Public: anyone can clone it"},
-            ],
-        }
-    });
+    let visibility = one_of(
+        "Repository visibility",
+        format!("Is {url} private (needs a credential) or public?"),
+        [
+            ("private", "Private: KubeSphere needs a credential to read it"),
+            ("public", "Public: anyone can clone it"),
+        ]
+        .map(|(v, t)| (v.to_string(), t.to_string())),
+    );
+    let mut form = ElicitationSchema::builder().required_enum_schema("visibility", visibility);
     if !credentials.is_empty() {
-        props["credential"] = serde_json::json!({
-            "type": "string",
-            "title": "Credential (private repositories only)",
-            "description": "Existing credential of the project that can read the repository. If none fits, create one first.",
-            "oneOf": credential_options(credentials),
-        });
+        form = form.optional_enum_schema(
+            "credential",
+            one_of(
+                "Credential (private repositories only)",
+                "Existing credential of the project that can read the repository. If none fits, create one first.",
+                credential_options(credentials),
+            ),
+        );
     }
-    let schema = serde_json::json!({"type": "object", "properties": props, "required": ["visibility"]});
     Question {
         key: "repository".into(),
         message: format!(
@@ -444,25 +447,22 @@ fn visibility_question(url: &str, credentials: &[CredentialChoice]) -> Question 
                 " If private, pick the credential that can read it."
             }
         ),
-        schema: schema.as_object().cloned().unwrap_or_default(),
+        form,
     }
 }
 
 fn credential_question(url: &str, credentials: &[CredentialChoice]) -> Question {
-    let schema = serde_json::json!({
-        "type": "object",
-        "properties": {"credential": {
-            "type": "string",
-            "title": "Credential",
-            "description": format!("Credential that can read {url}"),
-            "oneOf": credential_options(credentials),
-        }},
-        "required": ["credential"],
-    });
     Question {
         key: "credential".into(),
         message: format!("{url} is private. Which credential of the project should KubeSphere use to read it?"),
-        schema: schema.as_object().cloned().unwrap_or_default(),
+        form: ElicitationSchema::builder().required_enum_schema(
+            "credential",
+            one_of(
+                "Credential",
+                format!("Credential that can read {url}"),
+                credential_options(credentials),
+            ),
+        ),
     }
 }
 

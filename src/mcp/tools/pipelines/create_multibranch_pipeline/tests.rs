@@ -1,7 +1,55 @@
 //! Creation against the simulated KubeSphere.
 
+use super::*;
 use crate::kubesphere::Cluster;
+use crate::mcp::context::requested_schema;
 use crate::testing::{call, client, ctx, sim};
+
+#[test]
+fn the_repository_forms_are_as_before() {
+    let creds = [CredentialChoice {
+        id: "gh".into(),
+        kind: "basic-auth".into(),
+    }];
+    let options = serde_json::json!([
+        {"const": "gh", "title": "gh (basic-auth)"},
+        {"const": NEW_CREDENTIAL, "title": "None of these: a new credential must be created first"},
+    ]);
+    let visibility = serde_json::json!({
+        "type": "string",
+        "title": "Repository visibility",
+        "description": "Is https://x/r.git private (needs a credential) or public?",
+        "oneOf": [
+            {"const": "private", "title": "Private: KubeSphere needs a credential to read it"},
+            {"const": "public", "title": "Public: anyone can clone it"},
+        ],
+    });
+    assert_eq!(
+        requested_schema(visibility_question("https://x/r.git", &creds)),
+        serde_json::json!({"type": "object", "required": ["visibility"], "properties": {
+            "visibility": visibility,
+            "credential": {
+                "type": "string",
+                "title": "Credential (private repositories only)",
+                "description": "Existing credential of the project that can read the repository. If none fits, create one first.",
+                "oneOf": options,
+            },
+        }})
+    );
+    assert_eq!(
+        requested_schema(visibility_question("https://x/r.git", &[])),
+        serde_json::json!({"type": "object", "required": ["visibility"], "properties": {"visibility": visibility}})
+    );
+    assert_eq!(
+        requested_schema(credential_question("https://x/r.git", &creds)),
+        serde_json::json!({"type": "object", "required": ["credential"], "properties": {"credential": {
+            "type": "string",
+            "title": "Credential",
+            "description": "Credential that can read https://x/r.git",
+            "oneOf": options,
+        }}})
+    );
+}
 
 #[tokio::test]
 async fn without_visibility_nothing_is_created_and_the_question_is_given() {
