@@ -33,9 +33,7 @@ use ks_devops_mcp::mcp::{Registry, ServerOptions};
 use percent_encoding::percent_decode_str;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
-use rmcp::RoleClient;
 use rmcp::model::CallToolRequestParams;
-use rmcp::service::RunningService;
 use serde_json::{Map, Value, json};
 
 /// Route families of the tenant API this server may call.
@@ -47,8 +45,6 @@ const GROUPS: &[&str] = &[
     "iam.kubesphere.io/v1beta1",
 ];
 const MAX_ERROR_BYTES: usize = 2048;
-
-type Client = RunningService<RoleClient, TestClient>;
 
 fn cases() -> u32 {
     std::env::var("KS_MCP_PROPTEST_CASES")
@@ -537,7 +533,7 @@ fn hostile_arguments_keep_every_invariant() {
                 artifact_dir: Some(std::env::temp_dir().join(format!("ks-mcp-adversarial-{}", std::process::id()))),
             },
         );
-        let c = connect(server, TestClient::new(false, Reply::Decline), Lifecycle::Initialize).await;
+        let c = connect(server, TestClient::plain(), Lifecycle::Initialize).await;
         (sim, c)
     });
     let sim = Arc::new(sim);

@@ -16,8 +16,9 @@ use super::context::ToolCtx;
 use super::error::ToolError;
 use super::schema::{input_schema, output_schema};
 
-/// Groups of tools that can be switched on and off (`--toolsets`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// Groups of tools that can be switched on and off (`--toolsets`; the
+/// value names are [`Toolset::name`], a test checks they agree).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, clap::ValueEnum)]
 pub enum Toolset {
     /// Identity, workspaces, DevOps projects.
     Context,
@@ -93,9 +94,9 @@ impl Toolset {
             match part {
                 "all" => out.extend(Toolset::ALL),
                 "default" => out.extend(Toolset::ALL.into_iter().filter(|t| t.is_default())),
-                _ => match Toolset::ALL.into_iter().find(|t| t.name() == part) {
-                    Some(t) => out.push(t),
-                    None => {
+                _ => match <Toolset as clap::ValueEnum>::from_str(part, false) {
+                    Ok(t) => out.push(t),
+                    Err(_) => {
                         return Err(format!(
                             "unknown toolset {part:?}; known: {}, all, default",
                             Toolset::ALL.map(Toolset::name).join(", ")

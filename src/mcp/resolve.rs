@@ -12,7 +12,9 @@ use futures::future::join_all;
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use super::context::{Answer, Question, ToolCtx};
+use rmcp::model::ElicitationSchema;
+
+use super::context::{Answer, Question, ToolCtx, one_of};
 use super::error::{Candidate, ToolError};
 use crate::kubesphere::models::{DevOpsProject, keys};
 use crate::kubesphere::path::validate_label;
@@ -342,31 +344,20 @@ pub async fn resolve(
 
 /// The elicitation form that asks the human to pick one project.
 pub fn choice_question(name: &str, candidates: &[ProjectRef]) -> Question {
-    let one_of: Vec<serde_json::Value> = candidates
+    let options = candidates
         .iter()
-        .map(|c| {
-            serde_json::json!({
-                "const": format!("{}/{}", c.cluster, c.name),
-                "title": c.candidate().to_string(),
-            })
-        })
-        .collect();
-    let schema = serde_json::json!({
-        "type": "object",
-        "properties": {
-            "project": {
-                "type": "string",
-                "title": "DevOps project",
-                "description": format!("Several DevOps projects match {name:?}. Pick the one you mean."),
-                "oneOf": one_of,
-            }
-        },
-        "required": ["project"],
-    });
+        .map(|c| (format!("{}/{}", c.cluster, c.name), c.candidate().to_string()));
     Question {
         key: "project".into(),
         message: format!("Several DevOps projects match {name:?}. Which one do you mean?"),
-        schema: schema.as_object().cloned().unwrap_or_default(),
+        form: ElicitationSchema::builder().required_enum_schema(
+            "project",
+            one_of(
+                "DevOps project",
+                format!("Several DevOps projects match {name:?}. Pick the one you mean."),
+                options,
+            ),
+        ),
     }
 }
 
@@ -456,6 +447,30 @@ mod tests {
             cluster: cluster.into(),
             created: None,
         }
+    }
+
+    #[test]
+    fn the_choice_form_offers_each_candidate() {
+        let c = [p("a1", Some("a"), "host"), p("a2", Some("a"), "member-1")];
+        let expected = serde_json::json!({
+            "type": "object",
+            "properties": {
+                "project": {
+                    "type": "string",
+                    "title": "DevOps project",
+                    "description": "Several DevOps projects match \"a\". Pick the one you mean.",
+                    "oneOf": [
+                        {"const": "host/a1", "title": c[0].candidate().to_string()},
+                        {"const": "member-1/a2", "title": c[1].candidate().to_string()},
+                    ],
+                }
+            },
+            "required": ["project"],
+        });
+        assert_eq!(
+            crate::mcp::context::requested_schema(choice_question("a", &c)),
+            expected
+        );
     }
 
     fn demo() -> Vec<ProjectRef> {

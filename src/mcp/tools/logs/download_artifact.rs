@@ -192,7 +192,7 @@ impl ToolDef for DownloadArtifact {
         drop(file);
         tmp.persist(&dest)
             .map_err(|e| io_err("save the artifact as", &dest, e.error))?;
-        let sha256: String = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        let sha256 = hex::encode(hasher.finalize());
         let text = (size as usize <= INLINE_MAX)
             .then(|| inline_text(&head))
             .flatten()
@@ -382,7 +382,7 @@ mod tests {
         let file = PathBuf::from(out["file"].as_str().unwrap());
         let bytes = std::fs::read(&file).unwrap();
         assert_eq!(out["size"].as_u64(), Some(bytes.len() as u64));
-        let expect: String = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+        let expect = hex::encode(Sha256::digest(&bytes));
         assert_eq!(out["sha256"], expect);
         assert!(file.starts_with(dir.path().canonicalize().unwrap()));
         assert!(file.ends_with("target/demo-echo.jar"));

@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::kubesphere::BranchName;
 use crate::kubesphere::models::{NameValue, PIPELINE_TYPE_MULTI_BRANCH};
-use crate::mcp::context::{Question, ToolCtx};
+use rmcp::model::ElicitationSchema;
+
+use crate::mcp::context::{Question, ToolCtx, one_of};
 use crate::mcp::error::ToolError;
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
 use crate::mcp::resolve::{ProjectRef, resolve_input};
@@ -166,33 +168,38 @@ impl ToolDef for TriggerRun {
 }
 
 fn branch_question(pipeline: &str, branches: &[String]) -> Question {
-    let options: Vec<serde_json::Value> = branches
-        .iter()
-        .take(MAX_BRANCH_CHOICES)
-        .map(|b| serde_json::json!({"const": b, "title": b}))
-        .collect();
-    let schema = serde_json::json!({
-        "type": "object",
-        "properties": {
-            "branch": {
-                "type": "string",
-                "title": "Branch",
-                "description": format!("Branch of {pipeline} to build"),
-                "oneOf": options,
-            }
-        },
-        "required": ["branch"],
-    });
+    let options = branches.iter().take(MAX_BRANCH_CHOICES).map(|b| (b.clone(), b.clone()));
     Question {
         key: "branch".into(),
         message: format!("{pipeline} is a multi-branch pipeline. Which branch should be built?"),
-        schema: schema.as_object().cloned().unwrap_or_default(),
+        form: ElicitationSchema::builder().required_enum_schema(
+            "branch",
+            one_of("Branch", format!("Branch of {pipeline} to build"), options),
+        ),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use crate::testing::{call, ctx, sim};
+
+    #[test]
+    fn the_branch_form_offers_each_branch() {
+        let q = super::branch_question("api", &["main".to_string(), "dev".to_string()]);
+        let expected = serde_json::json!({
+            "type": "object",
+            "properties": {
+                "branch": {
+                    "type": "string",
+                    "title": "Branch",
+                    "description": "Branch of api to build",
+                    "oneOf": [{"const": "main", "title": "main"}, {"const": "dev", "title": "dev"}],
+                }
+            },
+            "required": ["branch"],
+        });
+        assert_eq!(crate::mcp::context::requested_schema(q), expected);
+    }
 
     #[tokio::test]
     async fn multibranch_without_branch_creates_nothing() {
