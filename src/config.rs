@@ -10,7 +10,11 @@ use secrecy::SecretString;
 use url::Url;
 
 use crate::kubesphere::{ClientSettings, Cluster, Credentials, OAuthClient};
+use crate::mcp::dynamic::DynamicConfig;
 use crate::mcp::{ServerOptions, ToolFilter, Toolset};
+
+/// Whether dynamic toolsets are on when `--dynamic-toolsets` is not given.
+pub const DYNAMIC_TOOLSETS_DEFAULT: bool = true;
 
 /// MCP server for KubeSphere DevOps, acting as one namespace-scoped tenant.
 #[derive(Debug, Parser)]
@@ -109,9 +113,22 @@ pub struct GlobalArgs {
     #[arg(long, env = "KS_DEVOPS_MCP_READ_ONLY", global = true)]
     pub read_only: bool,
 
-    /// Tool groups to register (comma list of context, pipelines, runs, logs, credentials, gitops, repos, access; or all/default).
-    #[arg(long, env = "KS_DEVOPS_MCP_TOOLSETS", default_value = "default", global = true)]
-    pub toolsets: String,
+    /// Tool groups to serve (comma list of toolset names, or all/default), all on from the start. Not given: the default ones; with dynamic toolsets every other toolset can then be opened per session.
+    #[arg(long, env = "KS_DEVOPS_MCP_TOOLSETS", global = true)]
+    pub toolsets: Option<String>,
+
+    /// Dynamic toolsets: serve the default tools plus list_toolsets and enable_toolset, with which the model opens other toolsets (within --toolsets) per session.
+    #[arg(
+        long,
+        env = "KS_DEVOPS_MCP_DYNAMIC_TOOLSETS",
+        global = true,
+        default_value_t = DYNAMIC_TOOLSETS_DEFAULT,
+        action = clap::ArgAction::Set,
+        num_args = 0..=1,
+        default_missing_value = "true",
+        value_parser = clap::builder::BoolishValueParser::new(),
+    )]
+    pub dynamic_toolsets: bool,
 
     /// The client asks the human before every tool call, so destructive tools may run without elicitation.
     #[arg(long, env = "KS_DEVOPS_MCP_ALLOW_UNCONFIRMED_DESTRUCTIVE", global = true)]
@@ -175,10 +192,18 @@ fn file_secret(path: &PathBuf, what: &str) -> Result<SecretString, String> {
 impl Settings {
     /// Checks the settings; the error is one line saying what to set.
     pub fn from_args(g: &GlobalArgs) -> Result<Settings, String> {
-        let toolsets = Toolset::parse_list(&g.toolsets)?;
-        let filter = ToolFilter {
-            toolsets,
-            read_only: g.read_only,
+        let spec = g.toolsets.as_deref().filter(|s| !s.trim().is_empty());
+        let dynamic = if g.dynamic_toolsets {
+            Some(DynamicConfig::from_spec(spec, g.read_only)?)
+        } else {
+            None
+        };
+        let filter = match &dynamic {
+            Some(d) => d.filter(),
+            None => ToolFilter {
+                toolsets: Toolset::parse_list(spec.unwrap_or("default"))?,
+                read_only: g.read_only,
+            },
         };
         let artifact_dir = match g.artifact_dir.as_deref().filter(|d| !d.as_os_str().is_empty()) {
             None => None,
@@ -197,6 +222,7 @@ impl Settings {
         let options = ServerOptions {
             allow_unconfirmed_destructive: g.allow_unconfirmed_destructive,
             artifact_dir,
+            dynamic,
         };
         let default_cluster = Cluster::parse(&g.cluster).map_err(|e| format!("KUBESPHERE_CLUSTER: {e}"))?;
         let search_clusters = match g.clusters.as_deref().map(str::trim).filter(|s| !s.is_empty()) {

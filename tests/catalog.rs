@@ -4,6 +4,8 @@
 use std::collections::BTreeSet;
 
 use ks_devops_mcp::catalog;
+use ks_devops_mcp::config::DYNAMIC_TOOLSETS_DEFAULT;
+use ks_devops_mcp::mcp::dynamic::{self, DynamicConfig};
 use ks_devops_mcp::mcp::{Registry, ToolFilter, Toolset};
 use serde_json::Value;
 
@@ -13,7 +15,7 @@ fn tools_dir() -> std::path::PathBuf {
 
 #[test]
 fn committed_catalog_matches_the_binary() {
-    let registry = Registry::all();
+    let registry = dynamic::catalog();
     let mut expected = BTreeSet::new();
     for tool in registry.tools() {
         let file = tools_dir().join(format!("{}.json", tool.name));
@@ -41,7 +43,7 @@ fn every_tool_follows_the_rules() {
     let name_ok = |n: &str| {
         !n.is_empty() && n.len() <= 64 && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
     };
-    for tool in Registry::all().tools() {
+    for tool in dynamic::catalog().tools() {
         let v = catalog::entry_json(&tool);
         let name = v["name"].as_str().unwrap();
         assert!(name_ok(name), "{name}");
@@ -91,14 +93,40 @@ fn read_only_is_derived_from_annotations() {
     assert_eq!(got, want);
 }
 
+/// The default catalog (what a model sees with no settings): the default
+/// toolsets, plus list_toolsets and enable_toolset when dynamic toolsets
+/// are on by default. At most 25 tools.
+#[test]
+fn default_catalog_stays_within_25_tools() {
+    let default = Registry::filtered(&ToolFilter::default());
+    let dynamic_tools = if DYNAMIC_TOOLSETS_DEFAULT {
+        dynamic::entries().len()
+    } else {
+        0
+    };
+    let names: Vec<&str> = default
+        .entries()
+        .iter()
+        .chain(dynamic::entries().iter().take(dynamic_tools))
+        .map(|e| e.name())
+        .collect();
+    assert!(
+        names.len() <= 25,
+        "the default catalog holds {} tools, over the budget of 25: move tools to a non-default toolset (see README, Toolsets): {names:?}",
+        names.len()
+    );
+    // Dynamic mode with no --toolsets starts with exactly these tools on.
+    let config = DynamicConfig::from_spec(None, false).unwrap();
+    let initial = Registry::filtered(&ToolFilter {
+        toolsets: config.initial.clone(),
+        read_only: false,
+    });
+    assert_eq!(initial.tools().len(), default.tools().len());
+}
+
 #[test]
 fn toolsets_filter_and_budget() {
     let default = Registry::filtered(&ToolFilter::default());
-    assert!(
-        default.tools().len() <= 25,
-        "default toolsets hold {} tools; the budget is 25",
-        default.tools().len()
-    );
     let only_context = Registry::filtered(&ToolFilter {
         toolsets: vec![Toolset::Context],
         read_only: false,

@@ -3,6 +3,7 @@
 pub mod appview;
 pub mod confirm;
 pub mod context;
+pub mod dynamic;
 pub mod error;
 pub mod logread;
 pub mod paging;

@@ -23,9 +23,9 @@ pub enum Toolset {
     Context,
     /// Pipelines (list, inspect, create, delete).
     Pipelines,
-    /// Runs (trigger, follow, stop, approve).
+    /// Runs (trigger, follow, approve).
     Runs,
-    /// Logs, artifacts, diagnosis.
+    /// Logs and failure diagnosis.
     Logs,
     /// Credentials.
     Credentials,
@@ -43,10 +43,14 @@ pub enum Toolset {
     Quality,
     /// DevOps project management (workspace admins).
     Projects,
+    /// Artifacts a run archived: list and download.
+    Artifacts,
+    /// Stopping runs, deleting pipelines and credentials (destructive, confirmed).
+    Cleanup,
 }
 
 impl Toolset {
-    pub const ALL: [Toolset; 12] = [
+    pub const ALL: [Toolset; 14] = [
         Toolset::Context,
         Toolset::Pipelines,
         Toolset::Runs,
@@ -59,6 +63,8 @@ impl Toolset {
         Toolset::Templates,
         Toolset::Quality,
         Toolset::Projects,
+        Toolset::Artifacts,
+        Toolset::Cleanup,
     ];
 
     pub fn name(self) -> &'static str {
@@ -75,6 +81,8 @@ impl Toolset {
             Toolset::Templates => "templates",
             Toolset::Quality => "quality",
             Toolset::Projects => "projects",
+            Toolset::Artifacts => "artifacts",
+            Toolset::Cleanup => "cleanup",
         }
     }
 
@@ -275,6 +283,13 @@ impl Registry {
             .filter(|e| filter.toolsets.contains(&e.toolset))
             .filter(|e| !filter.read_only || e.hints.read_only)
             .collect();
+        Registry {
+            entries: Arc::new(entries),
+        }
+    }
+
+    /// A registry of exactly these tools, in this order.
+    pub fn from_entries(entries: Vec<ToolEntry>) -> Registry {
         Registry {
             entries: Arc::new(entries),
         }

@@ -45,7 +45,7 @@ impl ToolDef for DeleteCredential {
     const NAME: &'static str = "delete_credential";
     const TITLE: &'static str = "Delete a credential";
     const DESCRIPTION: &'static str = "Deletes a DevOps credential (basic-auth, ssh-auth, secret-text or kubeconfig; never any other Secret). Irreversible: pipelines using it fail until it is recreated. Only call it when the user asked to delete this exact credential; the server then asks the user to confirm (MCP elicitation), naming the pipelines known to use it, and deletes nothing without that confirmation. Clients without elicitation get a refusal.";
-    const TOOLSET: Toolset = Toolset::Credentials;
+    const TOOLSET: Toolset = Toolset::Cleanup;
     const HINTS: Hints = Hints::DESTROY;
     const CHECK: &'static str = "list_credentials";
     type Input = DeleteCredentialInput;

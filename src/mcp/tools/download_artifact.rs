@@ -75,7 +75,7 @@ impl ToolDef for DownloadArtifact {
     const NAME: &'static str = "download_artifact";
     const TITLE: &'static str = "Download a run artifact";
     const DESCRIPTION: &'static str = "Downloads one archived file of a run (its `path` from list_artifacts) through KubeSphere into the server's artifact directory, and returns the local file path, size and SHA-256; text files up to 16 KB also come back inline. Files over 256 MiB are refused. Identify the run like get_run; the run needs a PipelineRun (runs started through KubeSphere have one).";
-    const TOOLSET: Toolset = Toolset::Logs;
+    const TOOLSET: Toolset = Toolset::Artifacts;
     const HINTS: Hints = Hints {
         read_only: false,
         destructive: false,

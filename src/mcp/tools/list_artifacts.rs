@@ -94,7 +94,7 @@ impl ToolDef for ListArtifacts {
     const NAME: &'static str = "list_artifacts";
     const TITLE: &'static str = "List run artifacts";
     const DESCRIPTION: &'static str = "Lists the files a run archived (archiveArtifacts): name, path, size, downloadable. Pass a `path` to download_artifact to fetch one. Identify the run like get_run.";
-    const TOOLSET: Toolset = Toolset::Logs;
+    const TOOLSET: Toolset = Toolset::Artifacts;
     const HINTS: Hints = Hints::READ;
     type Input = ListArtifactsInput;
     type Output = ListArtifactsOutput;

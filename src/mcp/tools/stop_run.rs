@@ -52,7 +52,7 @@ impl ToolDef for StopRun {
     const NAME: &'static str = "stop_run";
     const TITLE: &'static str = "Stop a running build";
     const DESCRIPTION: &'static str = "Aborts a queued, running or paused run; it ends with result ABORTED (phase Failed). Only when the user asked to stop this run: the server asks the user to confirm (MCP elicitation) and stops nothing without it; clients without elicitation get a refusal. Identify the run by PipelineRun `name`, or `pipeline` + `run_id` (+ `branch` for a multi-branch pipeline).";
-    const TOOLSET: Toolset = Toolset::Runs;
+    const TOOLSET: Toolset = Toolset::Cleanup;
     const HINTS: Hints = Hints::DESTROY;
     const CHECK: &'static str = "get_run";
     type Input = StopRunInput;
