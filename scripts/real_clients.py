@@ -43,6 +43,7 @@ import argparse
 import json
 import os
 import re
+import shlex
 import shutil
 import socket
 import subprocess
@@ -935,7 +936,15 @@ def claude_checks(
         for k, v in http.headers.items():
             add += ["--header", f"{k}: {v}"]
     else:
-        add = [claude, "mcp", "add", name, "--", binary, *(DEFAULT_ARGS if defaults else SERVER_ARGS)]
+        add = [claude, "mcp", "add", name, "--", binary, *SERVER_ARGS]
+    server_log = workdir / "claude-defaults-server.log"
+    if defaults and not http:
+        # The server's stderr (its log) is kept, to see what Claude Code asks for.
+        wrapper = workdir / "claude-defaults-server.sh"
+        command = " ".join(shlex.quote(a) for a in [binary, "--sandbox", "--log", "info"])
+        wrapper.write_text(f"#!/bin/sh\nexec {command} 2>>{shlex.quote(str(server_log))}\n")
+        wrapper.chmod(0o755)
+        add = [claude, "mcp", "add", name, "--", str(wrapper)]
     out = run(add, env=env, cwd=str(home))
     if not report.check(
         f"claude-code {label}: mcp add",
@@ -950,6 +959,15 @@ def claude_checks(
         CONNECTED.search(text) is not None,
         short(" | ".join(line.strip() for line in text.splitlines() if line.strip()), 400),
     )
+    if defaults:
+        log = server_log.read_text() if server_log.exists() else ""
+        report.check(
+            f"claude-code {label}: subscribes to tools/list_changed",
+            "listen stream opened" in log,
+            "opened a subscriptions/listen stream for notifications/tools/list_changed on connect"
+            if "listen stream opened" in log
+            else f"no listen stream in the server log: {short(log[-400:], 400)}",
+        )
     if http or defaults:
         return
     # Negative control: a server that cannot start must not read as connected,

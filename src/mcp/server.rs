@@ -247,7 +247,9 @@ impl ServerHandler for DevopsServer {
     /// `notifications/tools/list_changed` when a toolset is opened.
     async fn listen(&self, context: SubscriptionContext) -> Result<(), ErrorData> {
         let _registered = self.session.listen(context.sink().clone());
+        tracing::info!("listen stream opened (notifications/tools/list_changed)");
         context.cancelled().await;
+        tracing::debug!("listen stream closed");
         Ok(())
     }
 
