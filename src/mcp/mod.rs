@@ -6,6 +6,7 @@ pub mod context;
 pub mod dynamic;
 pub mod error;
 pub mod logread;
+pub mod nodes;
 pub mod paging;
 pub mod prompts;
 pub mod registry;
