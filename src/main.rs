@@ -60,7 +60,7 @@ async fn run(cli: Cli) -> ExitCode {
     let command = cli.command.unwrap_or(Command::Serve);
     match command {
         Command::Tools { write } => {
-            let registry = ks_devops_mcp::mcp::dynamic::catalog();
+            let registry = Registry::all();
             match write {
                 Some(dir) => match catalog::write_dir(&registry, &dir) {
                     Ok(n) => {

@@ -26,12 +26,10 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use rmcp::service::{Peer, RoleServer, SubscriptionSink};
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
 
 use super::context::ToolCtx;
 use super::error::ToolError;
-use super::registry::{Hints, Registry, ToolDef, ToolEntry, ToolFilter, Toolset};
+use super::registry::{Registry, ToolEntry, ToolFilter, Toolset};
 
 /// One line per toolset, for `list_toolsets` (written for a model).
 pub fn describe(t: Toolset) -> &'static str {
@@ -121,7 +119,7 @@ impl Session {
     }
 
     /// Turns `t` on; false when it was on already.
-    fn enable(&self, t: Toolset) -> bool {
+    pub(crate) fn enable(&self, t: Toolset) -> bool {
         locked(&self.on).insert(t)
     }
 
@@ -176,7 +174,7 @@ pub struct Toolsets {
 }
 
 impl Toolsets {
-    fn tools_of(&self, t: Toolset) -> Vec<String> {
+    pub(crate) fn tools_of(&self, t: Toolset) -> Vec<String> {
         self.registry
             .entries()
             .iter()
@@ -187,7 +185,7 @@ impl Toolsets {
 
     /// Sends `notifications/tools/list_changed`; the number of streams it
     /// went to (1 for an `initialize` connection).
-    async fn announce(&self) -> usize {
+    pub(crate) async fn announce(&self) -> usize {
         match &self.notify {
             Notify::Peer(peer) => match peer.notify_tool_list_changed().await {
                 Ok(()) => 1,
@@ -210,203 +208,8 @@ impl Toolsets {
     }
 }
 
-// ------------------------------------------------------------------ tools
-
-const LIST_DESCRIPTION: &str = "Lists every toolset of this server: a one-line description, its tools, whether it is on in this session and whether it can be opened here. \
-The default tools already cover the usual flows: finding a project, creating a pipeline (a multi-branch one over a private repository after creating its credential), branch scans, triggering and following runs, logs and failure diagnosis. \
-When the user needs more (archived artifacts, stopping runs, deleting pipelines or credentials, GitOps applications, editing Jenkinsfiles, templates, quality gates, DevOps projects), open that toolset with enable_toolset.";
-
-const ENABLE_DESCRIPTION: &str = "Opens one toolset for the rest of this session: its tools are added to tools/list (the server sends notifications/tools/list_changed) and can be called right away. \
-Names: see list_toolsets, e.g. artifacts, cleanup, gitops, repos, access, authoring, templates, quality, projects. Not needed for the usual flows (projects, pipelines incl. multi-branch with a private repository's credential, scans, runs, logs, diagnosis): those tools are on by default. \
-Only toolsets the operator allows can be opened; with a read-only server only their read-only tools appear. Opening a toolset that is on changes nothing.";
-
-/// Input of `list_toolsets`.
-#[derive(Debug, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ListToolsetsInput {}
-
-/// One toolset as `list_toolsets` shows it.
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct ToolsetView {
-    /// Name to pass to enable_toolset.
-    pub name: &'static str,
-    /// What its tools are for.
-    pub description: &'static str,
-    /// Its tools are served in this session now.
-    pub on: bool,
-    /// It can be on in this server (within `--toolsets`, and with tools left under `--read-only`).
-    pub available: bool,
-    /// Its tools as this server serves them (empty when not available).
-    pub tools: Vec<String>,
-}
-
-/// Output of `list_toolsets`.
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct ListToolsetsOutput {
-    pub toolsets: Vec<ToolsetView>,
-    /// Whether enable_toolset can open a toolset for this connection (false:
-    /// an HTTP request without a session).
-    pub can_enable: bool,
-    /// What to do next.
-    pub next: String,
-}
-
-/// Lists the toolsets.
-pub struct ListToolsets;
-
-impl ToolDef for ListToolsets {
-    const NAME: &'static str = "list_toolsets";
-    const TITLE: &'static str = "List toolsets";
-    const DESCRIPTION: &'static str = LIST_DESCRIPTION;
-    /// Listed with the context tools in the catalog; served in dynamic mode
-    /// whatever `--toolsets` says.
-    const TOOLSET: Toolset = Toolset::Context;
-    const HINTS: Hints = Hints::READ;
-    type Input = ListToolsetsInput;
-    type Output = ListToolsetsOutput;
-
-    async fn call(ctx: ToolCtx, _input: ListToolsetsInput) -> Result<ListToolsetsOutput, ToolError> {
-        let ts = dynamic_view(&ctx)?;
-        let toolsets: Vec<ToolsetView> = Toolset::ALL
-            .into_iter()
-            .map(|t| {
-                let tools = ts.tools_of(t);
-                let available = ts.config.offered.contains(&t) && !tools.is_empty();
-                ToolsetView {
-                    name: t.name(),
-                    description: describe(t),
-                    on: available && ts.session.is_on(t),
-                    available,
-                    tools,
-                }
-            })
-            .collect();
-        let next = if ts.persistent {
-            "Call enable_toolset with {\"toolset\": NAME} to open an available toolset that is off; its tools then appear in tools/list."
-        } else {
-            "This HTTP request has no session (a --stateless server, or protocol 2026-07-28), so toolsets cannot be opened for it: use the tools that are on, or ask the operator to serve a toolset from the start with --toolsets default,NAME."
-        };
-        Ok(ListToolsetsOutput {
-            toolsets,
-            can_enable: ts.persistent,
-            next: next.to_string(),
-        })
-    }
-}
-
-/// Input of `enable_toolset`.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct EnableToolsetInput {
-    /// Toolset name as list_toolsets shows it, e.g. `gitops`.
-    pub toolset: String,
-}
-
-/// Output of `enable_toolset`.
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct EnableToolsetOutput {
-    /// The toolset's name.
-    pub toolset: &'static str,
-    /// `enabled` (opened now) or `already_on` (nothing changed).
-    pub status: &'static str,
-    /// The toolset's tools, now callable.
-    pub tools: Vec<String>,
-    /// Whether `notifications/tools/list_changed` was sent.
-    pub notified: bool,
-    /// What to do next.
-    pub next: String,
-}
-
-/// Opens a toolset for the session.
-pub struct EnableToolset;
-
-impl ToolDef for EnableToolset {
-    const NAME: &'static str = "enable_toolset";
-    const TITLE: &'static str = "Enable a toolset";
-    const DESCRIPTION: &'static str = ENABLE_DESCRIPTION;
-    /// See [`ListToolsets::TOOLSET`].
-    const TOOLSET: Toolset = Toolset::Context;
-    /// Changes nothing in KubeSphere, only which tools this session lists;
-    /// opening twice is harmless.
-    const HINTS: Hints = Hints::READ;
-    type Input = EnableToolsetInput;
-    type Output = EnableToolsetOutput;
-
-    async fn call(ctx: ToolCtx, input: EnableToolsetInput) -> Result<EnableToolsetOutput, ToolError> {
-        let ts = dynamic_view(&ctx)?;
-        let offered = || {
-            ts.config
-                .offered
-                .iter()
-                .map(|t| t.name())
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        let name = input.toolset.trim();
-        let Some(t) = Toolset::ALL.into_iter().find(|t| t.name() == name) else {
-            return Err(ToolError::InvalidInput(format!(
-                "no toolset is named {}; this server offers: {}. Call list_toolsets to see them with their tools",
-                crate::text::quote(name),
-                offered()
-            )));
-        };
-        if !ts.config.offered.contains(&t) {
-            return Err(ToolError::InvalidInput(format!(
-                "toolset {} is not offered by this server (it serves only --toolsets {}); tell the user that the operator can add it to --toolsets",
-                t.name(),
-                offered()
-            )));
-        }
-        let tools = ts.tools_of(t);
-        if tools.is_empty() {
-            return Err(ToolError::InvalidInput(if ts.config.read_only {
-                format!(
-                    "toolset {} has only tools that change things, and this server is read-only (--read-only): nothing to open",
-                    t.name()
-                )
-            } else {
-                format!(
-                    "toolset {} has no tools in this server version: nothing to open",
-                    t.name()
-                )
-            }));
-        }
-        if ts.session.is_on(t) {
-            return Ok(EnableToolsetOutput {
-                toolset: t.name(),
-                status: "already_on",
-                tools,
-                notified: false,
-                next: "This toolset was on already; call its tools.".into(),
-            });
-        }
-        if !ts.persistent {
-            return Err(ToolError::Refused(format!(
-                "toolset {} cannot be opened: this HTTP request has no session (the server runs --stateless, or the client speaks protocol 2026-07-28, which has none), so nothing would remember it. Use the tools that are on, or tell the user that the operator can serve it from the start with --toolsets default,{}",
-                t.name(),
-                t.name()
-            )));
-        }
-        ts.session.enable(t);
-        let sent = ts.announce().await;
-        tracing::info!(
-            toolset = t.name(),
-            tools = tools.len(),
-            notified = sent,
-            "toolset enabled"
-        );
-        Ok(EnableToolsetOutput {
-            toolset: t.name(),
-            status: "enabled",
-            tools,
-            notified: sent > 0,
-            next: "The tools are listed and callable now; if your tool list does not show them yet, call them by name."
-                .into(),
-        })
-    }
-}
-
-fn dynamic_view(ctx: &ToolCtx) -> Result<&Toolsets, ToolError> {
+/// The dynamic view of a tool call, or why there is none.
+pub(crate) fn view(ctx: &ToolCtx) -> Result<&Toolsets, ToolError> {
     ctx.toolsets.as_ref().ok_or_else(|| {
         ToolError::Refused(
             "toolsets are fixed here: dynamic toolsets are off (--dynamic-toolsets false) or this is the `call` CLI; the served toolsets are set with --toolsets".into(),
@@ -414,23 +217,27 @@ fn dynamic_view(ctx: &ToolCtx) -> Result<&Toolsets, ToolError> {
     })
 }
 
-/// The two dynamic tools, in catalog order.
+/// Name of the tool that lists the toolsets.
+pub const LIST_TOOLSETS: &str = "list_toolsets";
+/// Name of the tool that opens a toolset.
+pub const ENABLE_TOOLSET: &str = "enable_toolset";
+
+/// The two dynamic tools, in catalog order (taken from the catalog).
 pub fn entries() -> &'static [ToolEntry] {
     static ENTRIES: OnceLock<Vec<ToolEntry>> = OnceLock::new();
-    ENTRIES.get_or_init(|| vec![ToolEntry::of::<ListToolsets>(), ToolEntry::of::<EnableToolset>()])
+    ENTRIES.get_or_init(|| {
+        Registry::all()
+            .entries()
+            .iter()
+            .filter(|e| is_dynamic_tool(e.name()))
+            .cloned()
+            .collect()
+    })
 }
 
 /// Whether `name` is one of the dynamic tools.
 pub fn is_dynamic_tool(name: &str) -> bool {
-    entries().iter().any(|e| e.name() == name)
-}
-
-/// The published catalog: every tool of the binary, the dynamic ones
-/// included.
-pub fn catalog() -> Registry {
-    let mut all = Registry::all().entries().to_vec();
-    all.extend(entries().iter().cloned());
-    Registry::from_entries(all)
+    name == LIST_TOOLSETS || name == ENABLE_TOOLSET
 }
 
 /// The tools a connection sees now: the dynamic tools, then the offered
@@ -439,7 +246,12 @@ pub fn visible<'a>(registry: &'a Registry, session: &Session) -> Vec<&'a ToolEnt
     let on = locked(&session.on).clone();
     entries()
         .iter()
-        .chain(registry.entries().iter().filter(|e| on.contains(&e.toolset)))
+        .chain(
+            registry
+                .entries()
+                .iter()
+                .filter(|e| on.contains(&e.toolset) && !is_dynamic_tool(e.name())),
+        )
         .collect()
 }
 

@@ -290,13 +290,6 @@ impl Registry {
         Registry::from_entries(entries)
     }
 
-    /// A registry of exactly these tools, in this order.
-    pub fn from_entries(entries: Vec<ToolEntry>) -> Registry {
-        Registry {
-            entries: Arc::new(entries),
-        }
-    }
-
     pub fn entries(&self) -> &[ToolEntry] {
         &self.entries
     }

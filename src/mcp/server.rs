@@ -116,8 +116,17 @@ impl DevopsServer {
                 .map(|e| e.tool.clone())
                 .collect()
         } else {
-            self.registry.tools()
+            self.static_entries().map(|e| e.tool.clone()).collect()
         }
+    }
+
+    /// Without dynamic mode: the registry's tools, never the two dynamic
+    /// ones (a registry of every tool holds them).
+    fn static_entries(&self) -> impl Iterator<Item = &super::registry::ToolEntry> {
+        self.registry
+            .entries()
+            .iter()
+            .filter(|e| !dynamic::is_dynamic_tool(e.name()))
     }
 
     pub fn registry(&self) -> &Registry {
@@ -310,7 +319,7 @@ impl ServerHandler for DevopsServer {
         if self.is_dynamic() {
             return dynamic::any(&self.registry, name).map(|e| e.tool.clone());
         }
-        self.registry.get(name).map(|e| e.tool.clone())
+        self.static_entries().find(|e| e.name() == name).map(|e| e.tool.clone())
     }
 
     async fn call_tool(
@@ -322,7 +331,7 @@ impl ServerHandler for DevopsServer {
             dynamic::find(&self.registry, &self.session, &request.name)
                 .map_err(|why| ErrorData::invalid_params(crate::text::bound(&why), None))?
         } else {
-            self.registry.get(&request.name)
+            self.static_entries().find(|e| e.name() == request.name)
         };
         let Some(entry) = found else {
             return Err(ErrorData::invalid_params(
