@@ -89,23 +89,27 @@ Only toolsets the operator allows can be opened; with a read-only server only th
                 )
             }));
         }
-        if ts.session.is_on(t) {
-            return Ok(EnableToolsetOutput {
-                toolset: t.name(),
-                status: "already_on",
-                tools,
-                notified: false,
-                next: "This toolset was on already; call its tools.".into(),
-            });
-        }
+        let already_on = EnableToolsetOutput {
+            toolset: t.name(),
+            status: "already_on",
+            tools: tools.clone(),
+            notified: false,
+            next: "This toolset was on already; call its tools.".into(),
+        };
         if !ts.persistent {
+            if ts.session.is_on(t) {
+                return Ok(already_on);
+            }
             return Err(ToolError::Refused(format!(
                 "toolset {} cannot be opened: this HTTP request has no session (the server runs --stateless, or the client speaks protocol 2026-07-28, which has none), so nothing would remember it. Use the tools that are on, or tell the user that the operator can serve it from the start with --toolsets default,{}",
                 t.name(),
                 t.name()
             )));
         }
-        ts.session.enable(t);
+        // One check-and-set: of two concurrent calls, one enables and announces.
+        if !ts.session.enable(t) {
+            return Ok(already_on);
+        }
         let sent = ts.announce().await;
         tracing::info!(
             toolset = t.name(),

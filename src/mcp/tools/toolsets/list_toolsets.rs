@@ -32,6 +32,7 @@ pub struct ToolsetView {
 /// Output of `list_toolsets`.
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct ListToolsetsOutput {
+    /// Every toolset of the binary, in catalog order.
     pub toolsets: Vec<ToolsetView>,
     /// Whether enable_toolset can open a toolset for this connection (false:
     /// an HTTP request without a session).
