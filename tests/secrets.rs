@@ -554,7 +554,13 @@ async fn an_oauth_error_quoting_the_form_leaks_nothing() {
 }
 
 /// A megabyte secret on an error path (the id exists), with an answer that
-/// quotes part of it: linear scrubbing, answered well under a second.
+/// quotes part of it: scrubbing stays linear. The watchdog only catches the
+/// quadratic scrubber (minutes here); it is not a speed figure, which the
+/// benchmarks give, so a loaded machine cannot fail it.
+/// Far above a linear scrub of a megabyte on a loaded debug build (under a
+/// second), far below the quadratic one (over seven minutes).
+const WATCHDOG: Duration = Duration::from_secs(90);
+
 #[tokio::test]
 async fn a_megabyte_secret_answers_an_error_path_quickly() {
     let sim = sim().await;
@@ -565,17 +571,18 @@ async fn a_megabyte_secret_answers_an_error_path_quickly() {
     // Warm up (login).
     let r = call(&c, "list_credentials", json!({"project": "stone-devops"})).await;
     assert_eq!(r.is_error, Some(false));
-    let started = std::time::Instant::now();
-    let r = call(
-        &c,
-        "create_credential",
-        json!({"project": "stone-devops", "id": "github-token", "type": "secret-text", "secret": big}),
+    let r = tokio::time::timeout(
+        WATCHDOG,
+        call(
+            &c,
+            "create_credential",
+            json!({"project": "stone-devops", "id": "github-token", "type": "secret-text", "secret": big}),
+        ),
     )
-    .await;
-    let took = started.elapsed();
+    .await
+    .expect("the 1 MB error path did not answer within the watchdog: quadratic scrubbing?");
     assert_eq!(r.is_error, Some(true));
     assert!(text(&r).contains("already exists"), "{}", text(&r));
-    assert!(took < Duration::from_secs(1), "the 1 MB error path took {took:?}");
     // An answer quoting 8 KB of it, base64-encoded.
     let b64 = base64::engine::general_purpose::STANDARD.encode(&big);
     sim.inject(ks_sim::Fault {
@@ -588,18 +595,16 @@ async fn a_megabyte_secret_answers_an_error_path_quickly() {
         },
         times: 1,
     });
-    let started = std::time::Instant::now();
-    let r = call(
-        &c,
-        "create_credential",
-        json!({"project": "stone-devops", "id": "big", "type": "secret-text", "secret": big}),
+    let r = tokio::time::timeout(
+        WATCHDOG,
+        call(
+            &c,
+            "create_credential",
+            json!({"project": "stone-devops", "id": "big", "type": "secret-text", "secret": big}),
+        ),
     )
-    .await;
-    let took = started.elapsed();
-    // Scrubbing 8 KB of quotes against a megabyte secret (debug build,
-    // shared CI box): linear, a few hundred milliseconds; the quadratic
-    // scrubber took minutes here.
-    assert!(took < Duration::from_secs(5), "the quoting error path took {took:?}");
+    .await
+    .expect("the quoting error path did not answer within the watchdog: quadratic scrubbing?");
     let t = text(&r);
     assert!(t.contains("[REDACTED]") && t.len() < 2048, "{t}");
     assert_no_fragment("result", &t, &big[..4096 * 3], 12);
