@@ -127,8 +127,7 @@ fn default_catalog_stays_within_25_tools() {
 }
 
 #[test]
-fn toolsets_filter_and_budget() {
-    let default = Registry::filtered(&ToolFilter::default());
+fn toolsets_filter() {
     let only_context = Registry::filtered(&ToolFilter {
         toolsets: vec![Toolset::Context],
         read_only: false,
@@ -136,4 +135,6 @@ fn toolsets_filter_and_budget() {
     assert!(only_context.entries().iter().all(|e| e.toolset == Toolset::Context));
     assert!(only_context.get("whoami").is_some());
     assert!(only_context.get("list_pipelines").is_none());
+    // list_toolsets/enable_toolset come with dynamic mode, not with a toolset.
+    assert!(only_context.get("list_toolsets").is_none());
 }
