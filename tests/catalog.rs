@@ -107,3 +107,15 @@ fn toolsets_filter_and_budget() {
     assert!(only_context.get("whoami").is_some());
     assert!(only_context.get("list_pipelines").is_none());
 }
+
+/// The catalog carries no padding: no `"default": null`, no nullable type
+/// for an optional argument (a client omits it), no `format` next to a range.
+#[test]
+fn input_schemas_carry_no_padding() {
+    for tool in Registry::all().tools() {
+        let text = serde_json::to_string(&tool.input_schema).unwrap();
+        assert!(!text.contains("\"default\":null"), "{}: {text}", tool.name);
+        assert!(!text.contains("\"null\""), "{}: {text}", tool.name);
+        assert!(!text.contains("\"format\":\"uint"), "{}: {text}", tool.name);
+    }
+}

@@ -1,6 +1,7 @@
 //! The MCP layer: tools, guardrails, and the server handler.
 
 pub mod appview;
+pub mod args;
 pub mod confirm;
 pub mod context;
 pub mod error;

@@ -12,6 +12,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::args::unknown_arguments;
 use super::context::ToolCtx;
 use super::error::ToolError;
 use super::schema::{input_schema, output_schema};
@@ -172,7 +173,7 @@ pub trait ToolDef: Send + Sync + 'static {
 /// What running a tool gives: its structured output, or why it failed.
 pub type ToolOutcome = Result<serde_json::Value, ToolError>;
 
-type Runner = fn(ToolCtx, JsonObject) -> BoxFuture<'static, ToolOutcome>;
+type Runner = fn(ToolCtx, Arc<JsonObject>, JsonObject) -> BoxFuture<'static, ToolOutcome>;
 
 /// A type-erased tool.
 #[derive(Clone)]
@@ -216,12 +217,17 @@ impl ToolEntry {
 
     /// Runs the tool with raw JSON arguments.
     pub fn run(&self, ctx: ToolCtx, args: JsonObject) -> BoxFuture<'static, ToolOutcome> {
-        (self.run)(ctx, args)
+        (self.run)(ctx, self.tool.input_schema.clone(), args)
     }
 }
 
-fn run_tool<T: ToolDef>(ctx: ToolCtx, args: JsonObject) -> BoxFuture<'static, ToolOutcome> {
+fn run_tool<T: ToolDef>(ctx: ToolCtx, schema: Arc<JsonObject>, args: JsonObject) -> BoxFuture<'static, ToolOutcome> {
     Box::pin(async move {
+        // Inputs embed shared arguments with `flatten`, which cannot deny
+        // unknown fields: refuse them here, against the schema.
+        if let Some(e) = unknown_arguments(T::NAME, &schema, &args) {
+            return Err(e);
+        }
         let input: T::Input = serde_json::from_value(serde_json::Value::Object(args)).map_err(|e| {
             ToolError::InvalidInput(format!(
                 "{e}. Fix the arguments to match the inputSchema of {} and call again",

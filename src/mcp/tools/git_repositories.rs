@@ -10,13 +10,12 @@ use serde::{Deserialize, Serialize};
 use crate::kubesphere::models::{ObjectMeta, keys};
 use crate::kubesphere::path::validate_subdomain;
 use crate::kubesphere::repos::{GitRepository, GitRepositorySpec, SecretRef};
+use crate::mcp::args::{PageArgs, ProjectArgs};
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
-use crate::mcp::paging::{PageInfo, PageRequest};
+use crate::mcp::paging::PageInfo;
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
 use crate::mcp::resolve::{ProjectRef, resolve_input};
-
-crate::project_scoped!(ListGitRepositoriesInput, CreateGitRepositoryInput);
 
 /// `spec.provider` of a GitRepository. KubeSphere's controllers recognise
 /// `github`, `gitlab` and `bitbucket` (U14); `git` is any other host.
@@ -84,20 +83,11 @@ impl GitRepositoryView {
 pub struct ListGitRepositories;
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct ListGitRepositoriesInput {
-    /// DevOps project as the user named it (full or short name); an ambiguous name is never guessed.
-    pub project: String,
-    /// Page size (default 50, at most 500).
-    #[serde(default)]
-    pub limit: Option<u32>,
-    /// `continue` from the previous page.
-    #[serde(default, rename = "continue")]
-    pub continue_token: Option<String>,
-    #[serde(default)]
-    pub workspace: Option<String>,
-    #[serde(default)]
-    pub cluster: Option<String>,
+    #[serde(flatten)]
+    pub scope: ProjectArgs,
+    #[serde(flatten)]
+    pub page: PageArgs,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -118,8 +108,8 @@ impl ToolDef for ListGitRepositories {
     type Output = ListGitRepositoriesOutput;
 
     async fn call(ctx: ToolCtx, input: ListGitRepositoriesInput) -> Result<ListGitRepositoriesOutput, ToolError> {
-        let page = PageRequest::parse(input.limit, input.continue_token.as_deref())?;
-        let project = resolve_input(&ctx, &input).await?;
+        let page = input.page.request()?;
+        let project = resolve_input(&ctx, &input.scope).await?;
         let cluster = project.cluster();
         let (items, info) = page
             .fetch(|p| ctx.client.list_git_repositories(&cluster, &project.name, p))
@@ -135,10 +125,9 @@ impl ToolDef for ListGitRepositories {
 pub struct CreateGitRepository;
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct CreateGitRepositoryInput {
-    /// DevOps project as the user named it (full or short name); an ambiguous name is never guessed.
-    pub project: String,
+    #[serde(flatten)]
+    pub scope: ProjectArgs,
     /// New resource name (lowercase letters, digits, '-', '.').
     pub name: String,
     /// Repository URL, without any token or password in it.
@@ -151,10 +140,6 @@ pub struct CreateGitRepositoryInput {
     pub credential_id: Option<String>,
     #[serde(default)]
     pub description: Option<String>,
-    #[serde(default)]
-    pub workspace: Option<String>,
-    #[serde(default)]
-    pub cluster: Option<String>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -166,7 +151,7 @@ pub struct CreateGitRepositoryOutput {
 impl ToolDef for CreateGitRepository {
     const NAME: &'static str = "create_git_repository";
     const TITLE: &'static str = "Register a Git repository";
-    const DESCRIPTION: &'static str = "Registers a Git repository (GitRepository resource) in a DevOps project with the credential that reads it, as KubeSphere's console does for private repositories. Ask the user whether the repository is private and, if so, which credential to use (list_credentials; create_credential makes one). Never put a token in the URL. Not retried automatically.";
+    const DESCRIPTION: &'static str = "Registers a Git repository (GitRepository resource) in a DevOps project with the credential that reads it. Ask the user whether the repository is private and, if so, which credential to use (list_credentials; create_credential makes one). Never put a token in the URL. Not retried: after a failure check list_git_repositories.";
     const TOOLSET: Toolset = Toolset::Repos;
     const HINTS: Hints = Hints::CREATE;
     const CHECK: &'static str = "list_git_repositories";
@@ -189,7 +174,7 @@ impl ToolDef for CreateGitRepository {
                 url.scheme()
             )));
         }
-        let project = resolve_input(&ctx, &input).await?;
+        let project = resolve_input(&ctx, &input.scope).await?;
         let cluster = project.cluster();
         let credential = input.credential_id.as_deref().map(str::trim).filter(|c| !c.is_empty());
         if let Some(c) = credential {
