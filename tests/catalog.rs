@@ -119,3 +119,33 @@ fn input_schemas_carry_no_padding() {
         assert!(!text.contains("\"format\":\"uint"), "{}: {text}", tool.name);
     }
 }
+
+/// What a model reads per tool (name + description + inputSchema, compact
+/// JSON) stays small: the median over all tools is within the budget. Shared
+/// inputs carry their descriptions once (`src/mcp/args.rs`); a tool's own
+/// description need not repeat them.
+#[test]
+fn model_visible_catalog_median_is_within_budget() {
+    let tools = Registry::all().tools();
+    let sizes: Vec<usize> = tools.iter().map(catalog::model_visible_bytes).collect();
+    let median = catalog::median(&sizes);
+    let mut table: Vec<(usize, &str)> = sizes.iter().copied().zip(tools.iter().map(|t| &*t.name)).collect();
+    table.sort();
+    assert!(
+        median <= catalog::MODEL_VISIBLE_MEDIAN_BUDGET as f64,
+        "median model-visible bytes per tool {median} > {}: trim descriptions (keep the guardrails)\n{table:?}",
+        catalog::MODEL_VISIBLE_MEDIAN_BUDGET
+    );
+}
+
+/// The README's tool and toolset tables are what the registry generates.
+#[test]
+fn readme_tool_tables_are_current() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md");
+    let readme = std::fs::read_to_string(&path).unwrap();
+    let want = catalog::with_docs(&readme, &Registry::all()).unwrap();
+    assert!(
+        readme == want,
+        "README.md's tool tables are stale: run `cargo run -q -- docs --write README.md` and review the diff"
+    );
+}

@@ -5,6 +5,7 @@ pub mod args;
 pub mod confirm;
 pub mod context;
 pub mod error;
+pub mod examples;
 pub mod logread;
 pub mod paging;
 pub mod prompts;

@@ -164,6 +164,12 @@ pub trait ToolDef: Send + Sync + 'static {
     /// a call took effect, named when the outcome of a call is unknown (the
     /// request was sent, its answer lost). Empty for read-only tools.
     const CHECK: &'static str = "";
+    /// Example arguments (JSON) against the sandbox demo data, exported by
+    /// `ks-devops-mcp tools --examples` for the real-client checks and the
+    /// benchmarks, and called by `cargo test` for every read-only tool. A
+    /// value `{"$from": TOOL, "pointer": JSON_POINTER}` is taken from the
+    /// result of TOOL's own example call (for names the sandbox generates).
+    const EXAMPLE: &'static str = "";
     type Input: DeserializeOwned + JsonSchema + Send + 'static;
     type Output: Serialize + JsonSchema + Send + 'static;
 
@@ -183,6 +189,8 @@ pub struct ToolEntry {
     pub hints: Hints,
     /// [`ToolDef::CHECK`].
     pub check: &'static str,
+    /// [`ToolDef::EXAMPLE`].
+    pub example: &'static str,
     run: Runner,
 }
 
@@ -207,6 +215,7 @@ impl ToolEntry {
             toolset: T::TOOLSET,
             hints: T::HINTS,
             check: T::CHECK,
+            example: T::EXAMPLE,
             run: run_tool::<T>,
         }
     }

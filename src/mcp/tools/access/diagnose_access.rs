@@ -37,6 +37,7 @@ impl ToolDef for DiagnoseAccess {
     const NAME: &'static str = "diagnose_access";
     const TITLE: &'static str = "Diagnose access";
     const DESCRIPTION: &'static str = "Explains why a workspace, DevOps project or pipeline is missing or refused (403) for this user. Give what the user tried and the error. Returns the cause, your next step and what to ask an administrator.";
+    const EXAMPLE: &'static str = r#"{"project": "devopstest"}"#;
     const TOOLSET: Toolset = Toolset::Access;
     const HINTS: Hints = Hints::READ;
     type Input = DiagnoseAccessInput;

@@ -37,6 +37,7 @@ impl ToolDef for ListDevopsProjects {
     const NAME: &'static str = "list_devops_projects";
     const TITLE: &'static str = "List DevOps projects";
     const DESCRIPTION: &'static str = "Lists the DevOps projects this user can reach. Without workspace/cluster it searches every workspace of the user on its clusters; `searched` says which were read. Full names are what other tools take as `project`.";
+    const EXAMPLE: &'static str = r#"{"workspace": "stone"}"#;
     const TOOLSET: Toolset = Toolset::Context;
     const HINTS: Hints = Hints::READ;
     type Input = ListDevopsProjectsInput;

@@ -42,6 +42,7 @@ impl ToolDef for ListWorkspaces {
     const NAME: &'static str = "list_workspaces";
     const TITLE: &'static str = "List workspaces";
     const DESCRIPTION: &'static str = "Lists the KubeSphere workspaces this user is a member of (tenants see only their own). Use it to find the workspace that holds a DevOps project.";
+    const EXAMPLE: &'static str = r#"{}"#;
     const TOOLSET: Toolset = Toolset::Context;
     const HINTS: Hints = Hints::READ;
     type Input = ListWorkspacesInput;

@@ -56,6 +56,7 @@ impl ToolDef for ResolveDevopsProject {
     const NAME: &'static str = "resolve_devops_project";
     const TITLE: &'static str = "Resolve a DevOps project name";
     const DESCRIPTION: &'static str = "Turns a project name the user typed into exactly one DevOps project: full name, else short or display name, else prefix. `ambiguous` lists candidates: ask the user (the server asks when it can); never pick one yourself. `not_found` lists the closest.";
+    const EXAMPLE: &'static str = r#"{"name": "stone-devops"}"#;
     const TOOLSET: Toolset = Toolset::Context;
     const HINTS: Hints = Hints::READ;
     type Input = ResolveDevopsProjectInput;

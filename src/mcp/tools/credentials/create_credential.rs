@@ -63,6 +63,7 @@ impl ToolDef for CreateCredential {
     const NAME: &'static str = "create_credential";
     const TITLE: &'static str = "Create a credential";
     const DESCRIPTION: &'static str = "Creates a DevOps credential that pipelines use by id: basic-auth (username + password or token), ssh-auth (username + private_key, optional passphrase), secret-text (secret) or kubeconfig (content). Ask the user for the secret itself; never invent, guess or reuse one. Suggest least privilege: a scoped, read-only or short-lived token or deploy key. The secret is never returned, logged or shown. Fails if the id exists. Not retried: after a failure check list_credentials.";
+    const EXAMPLE: &'static str = r#"{"project": "stone-devops", "id": "registry-token", "type": "secret-text", "secret": "<the token the user gives>"}"#;
     const TOOLSET: Toolset = Toolset::Credentials;
     const HINTS: Hints = Hints::CREATE;
     const CHECK: &'static str = "list_credentials";

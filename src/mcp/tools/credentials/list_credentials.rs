@@ -108,6 +108,7 @@ impl ToolDef for ListCredentials {
     const TITLE: &'static str = "List credentials";
     const DESCRIPTION: &'static str =
         "Lists a project's DevOps credentials (no secrets): find the id a pipeline needs.";
+    const EXAMPLE: &'static str = r#"{"project": "stone-devops"}"#;
     const TOOLSET: Toolset = Toolset::Credentials;
     const HINTS: Hints = Hints::READ;
     type Input = ListCredentialsInput;

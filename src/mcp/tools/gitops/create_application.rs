@@ -66,6 +66,7 @@ impl ToolDef for CreateApplication {
     const NAME: &'static str = "create_application";
     const TITLE: &'static str = "Create a GitOps application";
     const DESCRIPTION: &'static str = "Creates a GitOps (Argo CD) application deploying a directory of a Git repository (manifests, kustomize or Helm) at a revision into a namespace of the project's cluster. With auto_sync Argo CD deploys at once and on every change; without it nothing deploys until sync_application. Confirm repository, revision, path and namespace with the user first. Not retried: after a failure check list_applications. Follow with get_application_status.";
+    const EXAMPLE: &'static str = r#"{"project": "stone-devops", "name": "guestbook-2", "repo_url": "https://github.com/argoproj/argocd-example-apps.git", "path": "guestbook"}"#;
     const TOOLSET: Toolset = Toolset::Gitops;
     const HINTS: Hints = Hints::CREATE;
     const CHECK: &'static str = "get_application_status";

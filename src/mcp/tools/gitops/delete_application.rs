@@ -40,6 +40,7 @@ impl ToolDef for DeleteApplication {
     const NAME: &'static str = "delete_application";
     const TITLE: &'static str = "Delete a GitOps application";
     const DESCRIPTION: &'static str = "Deletes a GitOps (Argo CD) application; irreversible. Only when the user asked and said whether to cascade: the server asks the user to confirm (MCP elicitation) and deletes nothing without it.";
+    const EXAMPLE: &'static str = r#"{"project": "stone-devops", "application": "broken-app"}"#;
     const TOOLSET: Toolset = Toolset::Gitops;
     const HINTS: Hints = Hints::DESTROY;
     const CHECK: &'static str = "list_applications";

@@ -80,6 +80,7 @@ impl ToolDef for GetApplicationStatus {
     const NAME: &'static str = "get_application_status";
     const TITLE: &'static str = "Get GitOps application status";
     const DESCRIPTION: &'static str = "Whether a GitOps (Argo CD) application is deployed: health, sync, the last failure and the next step; detail adds resources and images. Poll it after create_application or sync_application until Synced and Healthy.";
+    const EXAMPLE: &'static str = r#"{"project": "stone-devops", "application": "guestbook", "detail": true}"#;
     const TOOLSET: Toolset = Toolset::Gitops;
     const HINTS: Hints = Hints::READ;
     type Input = GetApplicationStatusInput;

@@ -43,6 +43,7 @@ impl ToolDef for ListApplications {
     const NAME: &'static str = "list_applications";
     const TITLE: &'static str = "List GitOps applications";
     const DESCRIPTION: &'static str = "Lists the GitOps (Argo CD) applications of a DevOps project: name, health, sync status, running sync, repository, revision, path, destination and sync policy. Filter by health or sync to find failing deployments; get_application_status explains one.";
+    const EXAMPLE: &'static str = r#"{"project": "stone-devops"}"#;
     const TOOLSET: Toolset = Toolset::Gitops;
     const HINTS: Hints = Hints::READ;
     type Input = ListApplicationsInput;

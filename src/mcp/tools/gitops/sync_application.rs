@@ -45,6 +45,7 @@ impl ToolDef for SyncApplication {
     const NAME: &'static str = "sync_application";
     const TITLE: &'static str = "Sync a GitOps application";
     const DESCRIPTION: &'static str = "Asks Argo CD to sync (deploy) a GitOps application now, to its target or a given revision, optionally pruning (ask the user first) or as a dry run. Not retried: after a failure check get_application_status; follow with it until Synced and Healthy.";
+    const EXAMPLE: &'static str = r#"{"project": "stone-devops", "application": "guestbook", "dry_run": true}"#;
     const TOOLSET: Toolset = Toolset::Gitops;
     const HINTS: Hints = Hints::CREATE;
     const CHECK: &'static str = "get_application_status";

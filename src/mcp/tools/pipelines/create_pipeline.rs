@@ -90,6 +90,7 @@ impl ToolDef for CreatePipeline {
     const NAME: &'static str = "create_pipeline";
     const TITLE: &'static str = "Create a regular pipeline";
     const DESCRIPTION: &'static str = "Creates a regular pipeline from a Jenkinsfile text (for one built from a repository's branches use create_multibranch_pipeline). Never put secrets in the Jenkinsfile: reference a credential id. Not retried: after a failure check list_pipelines before creating again.";
+    const EXAMPLE: &'static str = r#"{"project": "stone-devops", "name": "hello-again", "jenkinsfile": "pipeline { agent any\n stages { stage('Hi') { steps { echo 'hi' } } } }"}"#;
     const TOOLSET: Toolset = Toolset::Pipelines;
     const HINTS: Hints = Hints::CREATE;
     const CHECK: &'static str = "get_pipeline";

@@ -85,6 +85,7 @@ impl ToolDef for GetPipeline {
     const NAME: &'static str = "get_pipeline";
     const TITLE: &'static str = "Get a pipeline";
     const DESCRIPTION: &'static str = "Shows one pipeline of a DevOps project: type, description, sync status, parameters, the Jenkinsfile of a regular pipeline, and the repository, script path, credential and known branches of a multi-branch pipeline.";
+    const EXAMPLE: &'static str = r#"{"project": "stone-devops", "name": "hello"}"#;
     const TOOLSET: Toolset = Toolset::Pipelines;
     const HINTS: Hints = Hints::READ;
     type Input = GetPipelineInput;

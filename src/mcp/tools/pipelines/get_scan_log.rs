@@ -48,6 +48,7 @@ impl ToolDef for GetScanLog {
     const NAME: &'static str = "get_scan_log";
     const TITLE: &'static str = "Read the branch-indexing log";
     const DESCRIPTION: &'static str = "Tail of a multi-branch pipeline's last branch-indexing (scan) log: branches checked and built, errors such as repository authentication failures. Use after scan_repository, or when list_branches lacks a branch.";
+    const EXAMPLE: &'static str = r#"{"project": "stone-devops", "pipeline": "echo-pipeline"}"#;
     const TOOLSET: Toolset = Toolset::Pipelines;
     const HINTS: Hints = Hints::READ;
     type Input = GetScanLogInput;

@@ -59,6 +59,7 @@ impl ToolDef for ListBranches {
     const NAME: &'static str = "list_branches";
     const TITLE: &'static str = "List branches of a multi-branch pipeline";
     const DESCRIPTION: &'static str = "Lists a multi-branch pipeline's branches, read live from Jenkins, with each one's latest run. A branch pushed since the last scan is missing: run scan_repository first. Use it to let the user pick a branch for trigger_run.";
+    const EXAMPLE: &'static str = r#"{"project": "stone-devops", "pipeline": "echo-pipeline"}"#;
     const TOOLSET: Toolset = Toolset::Pipelines;
     const HINTS: Hints = Hints::READ;
     type Input = ListBranchesInput;

@@ -96,6 +96,7 @@ impl ToolDef for ListPipelines {
     const TITLE: &'static str = "List pipelines";
     const DESCRIPTION: &'static str =
         "Lists the pipelines of a DevOps project, with type, sync status and, for multi-branch, repository.";
+    const EXAMPLE: &'static str = r#"{"project": "stone-devops"}"#;
     const TOOLSET: Toolset = Toolset::Pipelines;
     const HINTS: Hints = Hints::READ;
     type Input = ListPipelinesInput;

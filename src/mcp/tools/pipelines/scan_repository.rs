@@ -33,6 +33,7 @@ impl ToolDef for ScanRepository {
     const NAME: &'static str = "scan_repository";
     const TITLE: &'static str = "Scan a repository for branches";
     const DESCRIPTION: &'static str = "Starts branch indexing of a multi-branch pipeline (Jenkins finds branches with a Jenkinsfile and builds new ones). Use after create_multibranch_pipeline or when a pushed branch is missing. Then read get_scan_log until finished, then list_branches.";
+    const EXAMPLE: &'static str = r#"{"project": "stone-devops", "pipeline": "echo-pipeline"}"#;
     const TOOLSET: Toolset = Toolset::Pipelines;
     const HINTS: Hints = Hints {
         read_only: false,

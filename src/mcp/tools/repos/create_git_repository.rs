@@ -71,6 +71,7 @@ impl ToolDef for CreateGitRepository {
     const NAME: &'static str = "create_git_repository";
     const TITLE: &'static str = "Register a Git repository";
     const DESCRIPTION: &'static str = "Registers a Git repository (GitRepository resource) in a DevOps project with the credential that reads it. Ask the user whether the repository is private and, if so, which credential to use (list_credentials; create_credential makes one). Never put a token in the URL. Not retried: after a failure check list_git_repositories.";
+    const EXAMPLE: &'static str = r#"{"project": "stone-devops", "name": "maven-sample", "url": "https://github.com/kubesphere/devops-maven-sample.git"}"#;
     const TOOLSET: Toolset = Toolset::Repos;
     const HINTS: Hints = Hints::CREATE;
     const CHECK: &'static str = "list_git_repositories";

@@ -34,6 +34,7 @@ impl ToolDef for ListGitRepositories {
     const NAME: &'static str = "list_git_repositories";
     const TITLE: &'static str = "List Git repositories";
     const DESCRIPTION: &'static str = "Lists the GitRepository resources of a DevOps project: name, provider, URL, the credential that reads it, connection status. Paged.";
+    const EXAMPLE: &'static str = r#"{"project": "stone-devops"}"#;
     const TOOLSET: Toolset = Toolset::Repos;
     const HINTS: Hints = Hints::READ;
     type Input = ListGitRepositoriesInput;

@@ -79,6 +79,8 @@ impl ToolDef for ApproveInput {
     const NAME: &'static str = "approve_input";
     const TITLE: &'static str = "Answer a paused input step";
     const DESCRIPTION: &'static str = "Proceeds past, or aborts at, the `input` step a run is paused on (state PAUSED). Only with the user's decision: the server shows the user the exact step and asks to confirm (MCP elicitation); clients without elicitation get a refusal. KubeSphere may refuse if the step names other submitters.";
+    const EXAMPLE: &'static str =
+        r#"{"project": "stone-devops", "pipeline": "release-gate", "run_id": "1", "action": "proceed"}"#;
     const TOOLSET: Toolset = Toolset::Runs;
     const HINTS: Hints = Hints {
         read_only: false,

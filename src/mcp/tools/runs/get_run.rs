@@ -31,6 +31,8 @@ impl ToolDef for GetRun {
     const NAME: &'static str = "get_run";
     const TITLE: &'static str = "Get a pipeline run";
     const DESCRIPTION: &'static str = "Shows one run: phase, Jenkins state and result, branch, start, duration, cause.";
+    const EXAMPLE: &'static str =
+        r#"{"project": "stone-devops", "name": {"$from": "list_runs", "pointer": "/runs/0/name"}}"#;
     const TOOLSET: Toolset = Toolset::Runs;
     const HINTS: Hints = Hints::READ;
     type Input = GetRunInput;

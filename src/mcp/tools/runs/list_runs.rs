@@ -45,6 +45,7 @@ impl ToolDef for ListRuns {
     const NAME: &'static str = "list_runs";
     const TITLE: &'static str = "List pipeline runs";
     const DESCRIPTION: &'static str = "Lists a pipeline's runs, newest first, including one triggered a moment ago: check it after a failed trigger_run before triggering again.";
+    const EXAMPLE: &'static str = r#"{"project": "stone-devops", "pipeline": "hello"}"#;
     const TOOLSET: Toolset = Toolset::Runs;
     const HINTS: Hints = Hints::READ;
     type Input = ListRunsInput;

@@ -63,6 +63,8 @@ impl ToolDef for TriggerRun {
     const NAME: &'static str = "trigger_run";
     const TITLE: &'static str = "Trigger a pipeline run";
     const DESCRIPTION: &'static str = "Starts one run of a pipeline; returns its PipelineRun name (and Jenkins run id once known). A multi-branch pipeline needs `branch`: if the user named none, omit it and the server asks the user or returns needs_branch with branches to offer, creating nothing. Not retried: after a failure check list_runs before triggering again. Follow with wait_for_run.";
+    const EXAMPLE: &'static str =
+        r#"{"project": "stone-devops", "pipeline": "echo-pipeline", "branch": "feature/login"}"#;
     const TOOLSET: Toolset = Toolset::Runs;
     const HINTS: Hints = Hints::CREATE;
     const CHECK: &'static str = "list_runs";
