@@ -40,7 +40,11 @@ pub fn parse(tool: &str, example: &str) -> Result<Map<String, Value>, String> {
 pub fn export(registry: &Registry) -> Result<Value, String> {
     let mut examples = Map::new();
     // A tool without an example is left out: the consumers name it.
-    for e in registry.entries().iter().filter(|e| e.hints.read_only && !e.example.is_empty()) {
+    for e in registry
+        .entries()
+        .iter()
+        .filter(|e| e.hints.read_only && !e.example.is_empty())
+    {
         examples.insert(e.name().to_string(), Value::Object(parse(e.name(), e.example)?));
     }
     let bad: Value = serde_json::from_str(BAD_ARGUMENTS).map_err(|e| format!("BAD_ARGUMENTS is not JSON: {e}"))?;
@@ -100,7 +104,11 @@ mod tests {
         let mut results = BTreeMap::new();
         let mut checked = 0;
         // A tool without an example is left out: the consumers name it.
-    for e in registry.entries().iter().filter(|e| e.hints.read_only && !e.example.is_empty()) {
+        for e in registry
+            .entries()
+            .iter()
+            .filter(|e| e.hints.read_only && !e.example.is_empty())
+        {
             if e.example.is_empty() {
                 continue; // every_tool_has_a_valid_example fails for it
             }

@@ -50,6 +50,7 @@ pub struct CreateApplicationInput {
     /// Argo CD sync options, e.g. ["CreateNamespace=true", "ServerSideApply=true"].
     #[serde(default)]
     pub sync_options: Vec<String>,
+    /// What the application is for.
     #[serde(default)]
     pub description: Option<String>,
 }

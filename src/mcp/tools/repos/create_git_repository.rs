@@ -57,6 +57,7 @@ pub struct CreateGitRepositoryInput {
     /// Credential of the project that reads the repository (private repositories; ask the user which). See list_credentials.
     #[serde(default)]
     pub credential_id: Option<String>,
+    /// What the repository is for.
     #[serde(default)]
     pub description: Option<String>,
 }
