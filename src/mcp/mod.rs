@@ -7,6 +7,7 @@ pub mod context;
 pub mod error;
 pub mod examples;
 pub mod logread;
+pub mod nodes;
 pub mod paging;
 pub mod prompts;
 pub mod registry;

@@ -18,7 +18,7 @@ use crate::mcp::resolve::{ProjectRef, resolve_input};
 use crate::mcp::runlocate::{RunSelector, locate_run};
 use crate::mcp::runview::RunView;
 
-use super::list_artifacts::{ArtifactView, all_artifacts};
+use super::{ArtifactView, all_artifacts};
 
 /// Largest artifact downloaded.
 pub const MAX_ARTIFACT_BYTES: u64 = 256 * 1024 * 1024;
