@@ -134,3 +134,56 @@ impl super::resolve::ProjectScoped for ProjectArgs {
         self.cluster.as_deref()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mcp::schema::input_schema;
+
+    #[derive(Debug, Deserialize, JsonSchema)]
+    struct Sample {
+        #[serde(flatten)]
+        scope: ProjectArgs,
+        #[serde(flatten)]
+        page: PageArgs,
+    }
+
+    fn obj(v: serde_json::Value) -> JsonObject {
+        match v {
+            serde_json::Value::Object(o) => o,
+            _ => JsonObject::new(),
+        }
+    }
+
+    #[test]
+    fn unknown_arguments_are_named_with_the_accepted_ones() {
+        let schema = input_schema::<Sample>();
+        let ok = obj(serde_json::json!({"project": "p", "limit": 5, "continue": "x"}));
+        assert!(unknown_arguments("t", &schema, &ok).is_none());
+        let bad = obj(serde_json::json!({"project": "p", "colour": "red"}));
+        let e = unknown_arguments("t", &schema, &bad).unwrap();
+        assert_eq!(e.kind(), "invalid_input");
+        let text = e.to_string();
+        assert!(text.contains("unknown field `colour` for t"), "{text}");
+        assert!(text.contains("cluster, continue, limit, project, workspace"), "{text}");
+        let none = obj(serde_json::json!({"x\u{202e}": 1}));
+        #[derive(Deserialize, JsonSchema)]
+        struct Nothing {}
+        let empty = input_schema::<Nothing>();
+        let text = unknown_arguments("whoami", &empty, &none).unwrap().to_string();
+        assert!(
+            text.contains("takes no arguments") && text.contains("\\u{202e}"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn flattened_inputs_accept_null_for_an_omitted_field() {
+        let s: Sample =
+            serde_json::from_value(serde_json::json!({"project": "p", "workspace": null, "limit": null})).unwrap();
+        assert_eq!(s.scope.project, "p");
+        assert!(s.scope.workspace.is_none() && s.page.limit.is_none());
+        let e = serde_json::from_value::<Sample>(serde_json::json!({"project": 5})).unwrap_err();
+        assert!(e.to_string().contains("expected a string"), "{e}");
+    }
+}
