@@ -116,10 +116,9 @@ fn every_input_property_has_a_description() {
         if let Some(props) = schema.get("properties").and_then(Value::as_object) {
             for (k, p) in props {
                 let here = format!("{path}.{k}");
-                if !p
-                    .get("description")
+                if p.get("description")
                     .and_then(Value::as_str)
-                    .is_some_and(|d| !d.trim().is_empty())
+                    .is_none_or(|d| d.trim().is_empty())
                 {
                     missing.push(format!("{tool}: {here}"));
                 }
