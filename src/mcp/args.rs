@@ -148,6 +148,15 @@ mod tests {
         page: PageArgs,
     }
 
+    crate::project_scoped!(Sample);
+
+    #[test]
+    fn a_tool_input_is_project_scoped_through_its_shared_args() {
+        use crate::mcp::resolve::ProjectScoped;
+        let s: Sample = serde_json::from_value(serde_json::json!({"project": "p", "cluster": "host"})).unwrap();
+        assert_eq!((s.project(), s.workspace(), s.cluster()), ("p", None, Some("host")));
+    }
+
     fn obj(v: serde_json::Value) -> JsonObject {
         match v {
             serde_json::Value::Object(o) => o,
