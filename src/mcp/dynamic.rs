@@ -65,24 +65,27 @@ pub struct DynamicConfig {
 }
 
 impl DynamicConfig {
-    /// From `--toolsets` (`None`: not given) and `--read-only`. The error
-    /// is the one of [`Toolset::parse_list`].
-    pub fn from_spec(spec: Option<&str>, read_only: bool) -> Result<DynamicConfig, String> {
-        Ok(match spec {
+    /// From `--toolsets` as parsed (`None`: not given) and `--read-only`.
+    pub fn from_list(named: Option<&[Toolset]>, read_only: bool) -> DynamicConfig {
+        match named {
             None => DynamicConfig {
                 offered: Toolset::ALL.to_vec(),
                 initial: Toolset::ALL.into_iter().filter(|t| t.is_default()).collect(),
                 read_only,
             },
-            Some(s) => {
-                let named = Toolset::parse_list(s)?;
-                DynamicConfig {
-                    offered: named.clone(),
-                    initial: named,
-                    read_only,
-                }
-            }
-        })
+            Some(named) => DynamicConfig {
+                offered: named.to_vec(),
+                initial: named.to_vec(),
+                read_only,
+            },
+        }
+    }
+
+    /// From `--toolsets` text (`None`: not given) and `--read-only`. The
+    /// error is the one of [`Toolset::parse_list`].
+    pub fn from_spec(spec: Option<&str>, read_only: bool) -> Result<DynamicConfig, String> {
+        let named = spec.map(Toolset::parse_list).transpose()?;
+        Ok(DynamicConfig::from_list(named.as_deref(), read_only))
     }
 
     /// The tools this server may serve at all (the bound).

@@ -11,7 +11,6 @@ use crate::mcp::registry::{Hints, ToolDef, Toolset};
 
 /// Input of `enable_toolset`.
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct EnableToolsetInput {
     /// Toolset name as list_toolsets shows it, e.g. `gitops`.
     pub toolset: String,
@@ -37,6 +36,7 @@ pub struct EnableToolset;
 
 impl ToolDef for EnableToolset {
     const NAME: &'static str = dynamic::ENABLE_TOOLSET;
+    const EXAMPLE: &'static str = r#"{"toolset": "gitops"}"#;
     const TITLE: &'static str = "Enable a toolset";
     const DESCRIPTION: &'static str = "Opens one toolset for the rest of this session: its tools are added to tools/list (the server sends notifications/tools/list_changed) and can be called right away. \
 Names: see list_toolsets, e.g. artifacts, cleanup, gitops, repos, access, authoring, templates, quality, projects. Not needed for the usual flows (projects, pipelines incl. multi-branch with a private repository's credential, scans, runs, logs, diagnosis): those tools are on by default. \

@@ -11,7 +11,6 @@ use crate::mcp::registry::{Hints, ToolDef, Toolset};
 
 /// Input of `list_toolsets`.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct ListToolsetsInput {}
 
 /// One toolset as `list_toolsets` shows it.
@@ -46,6 +45,7 @@ pub struct ListToolsets;
 
 impl ToolDef for ListToolsets {
     const NAME: &'static str = dynamic::LIST_TOOLSETS;
+    const EXAMPLE: &'static str = r#"{}"#;
     const TITLE: &'static str = "List toolsets";
     const DESCRIPTION: &'static str = "Lists every toolset of this server: a one-line description, its tools, whether it is on in this session and whether it can be opened here. \
 The default tools already cover the usual flows: finding a project, creating a pipeline (a multi-branch one over a private repository after creating its credential), branch scans, triggering and following runs, logs and failure diagnosis. \
