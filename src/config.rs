@@ -417,10 +417,10 @@ mod tests {
     fn toolsets_and_auth_parse_with_their_shorthands_and_say_what_is_known() {
         let cli = Cli::try_parse_from(["ks", "--toolsets", "runs, default,logs", "--auth", "API-KEYS"]).unwrap();
         let default: Vec<Toolset> = Toolset::ALL.into_iter().filter(|t| t.is_default()).collect();
-        assert_eq!(cli.global.toolsets.0, default);
+        assert_eq!(cli.global.toolsets.map(|l| l.0), Some(default));
         assert_eq!(cli.global.http.auth, crate::http::callers::AuthMode::ApiKeys);
         let cli = Cli::try_parse_from(["ks", "--toolsets=all", "--auth=token"]).unwrap();
-        assert_eq!(cli.global.toolsets.0, Toolset::ALL.to_vec());
+        assert_eq!(cli.global.toolsets.map(|l| l.0), Some(Toolset::ALL.to_vec()));
         assert_eq!(cli.global.http.auth, crate::http::callers::AuthMode::KubeSphere);
 
         let err = Cli::try_parse_from(["ks", "--toolsets", "runs,nope"])
@@ -432,6 +432,14 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("names no toolset"), "{err}");
+        // Not given: None (the default set; with dynamic toolsets every set can be opened).
+        let cli = Cli::try_parse_from(["ks"]).unwrap();
+        assert!(cli.global.toolsets.is_none());
+        assert_eq!(cli.global.dynamic_toolsets, DYNAMIC_TOOLSETS_DEFAULT);
+        let cli = Cli::try_parse_from(["ks", "--dynamic-toolsets", "false"]).unwrap();
+        assert!(!cli.global.dynamic_toolsets);
+        let cli = Cli::try_parse_from(["ks", "--dynamic-toolsets"]).unwrap();
+        assert!(cli.global.dynamic_toolsets);
         // An empty KS_DEVOPS_MCP_AUTH is the default, as before.
         let cli = Cli::try_parse_from(["ks", "--auth", ""]).unwrap();
         assert_eq!(cli.global.http.auth, crate::http::callers::AuthMode::KubeSphere);
