@@ -373,29 +373,32 @@ pub fn chosen(answer: &Answer, candidates: &[ProjectRef]) -> Option<ProjectRef> 
         .cloned()
 }
 
-/// Resolution for tools that act on a project: resolved, or asked of the
-/// human, or an error that tells the agent exactly what to ask.
 /// A tool input that names a DevOps project (`project`, optional
-/// `workspace` and `cluster`); see [`project_scoped!`](crate::project_scoped).
+/// `workspace` and `cluster`): [`ProjectArgs`](super::args::ProjectArgs),
+/// or a tool input that embeds it as `scope` (see
+/// [`project_scoped!`](crate::project_scoped)).
 pub trait ProjectScoped {
     fn project(&self) -> &str;
     fn workspace(&self) -> Option<&str>;
     fn cluster(&self) -> Option<&str>;
 }
 
-/// Implements [`ProjectScoped`] for input structs with the usual fields.
+/// Implements [`ProjectScoped`] for tool inputs that embed the shared
+/// [`ProjectArgs`](crate::mcp::args::ProjectArgs) as
+/// `#[serde(flatten)] pub scope: ProjectArgs`, so `resolve_input(&ctx, &input)`
+/// works as well as `resolve_input(&ctx, &input.scope)`.
 #[macro_export]
 macro_rules! project_scoped {
     ($($t:ty),+ $(,)?) => {$(
         impl $crate::mcp::resolve::ProjectScoped for $t {
             fn project(&self) -> &str {
-                &self.project
+                &self.scope.project
             }
             fn workspace(&self) -> Option<&str> {
-                self.workspace.as_deref()
+                self.scope.workspace.as_deref()
             }
             fn cluster(&self) -> Option<&str> {
-                self.cluster.as_deref()
+                self.scope.cluster.as_deref()
             }
         }
     )+};
@@ -406,6 +409,8 @@ pub async fn resolve_input(ctx: &ToolCtx, input: &impl ProjectScoped) -> Result<
     resolve_for_tool(ctx, input.project(), input.workspace(), input.cluster()).await
 }
 
+/// Resolution for tools that act on a project: resolved, or asked of the
+/// human, or an error that tells the agent exactly what to ask.
 pub async fn resolve_for_tool(
     ctx: &ToolCtx,
     project: &str,

@@ -11,6 +11,7 @@ use super::{CredentialValues, credential_data};
 use crate::kubesphere::KsError;
 use crate::kubesphere::creds::Credential;
 use crate::kubesphere::path::validate_subdomain;
+use crate::mcp::args::ProjectArgs;
 use crate::mcp::confirm::{ConfirmedBy, Target, confirm};
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
@@ -18,42 +19,35 @@ use crate::mcp::registry::{Hints, ToolDef, Toolset};
 use crate::mcp::resolve::{ProjectRef, resolve_input};
 use crate::mcp::secret::SecretArg;
 
-crate::project_scoped!(UpdateCredentialInput);
-
 pub struct UpdateCredential;
 
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct UpdateCredentialInput {
-    /// DevOps project as the user named it (full or short name); an ambiguous name is never guessed.
-    pub project: String,
+    #[serde(flatten)]
+    pub scope: ProjectArgs,
     /// Credential id to rotate.
     pub id: String,
-    /// The credential's current type (it cannot change); all its values are required: basic-auth username + password, ssh-auth username + private_key (+ passphrase), secret-text secret, kubeconfig content.
+    /// Its current type (cannot change); all its values are required: basic-auth username + password, ssh-auth username + private_key (+ passphrase), secret-text secret, kubeconfig content.
     #[serde(rename = "type")]
     pub kind: CredentialKind,
-    /// basic-auth, ssh-auth: the user name (not secret).
+    /// basic-auth, ssh-auth: the user name.
     #[serde(default)]
     pub username: Option<String>,
-    /// basic-auth: the new password or access token. From the user only.
+    /// basic-auth: the new password or token. From the user only.
     #[serde(default)]
     pub password: Option<SecretArg>,
     /// ssh-auth: the new private key text. From the user only.
     #[serde(default)]
     pub private_key: Option<SecretArg>,
-    /// ssh-auth: passphrase of the key, only if it has one.
+    /// ssh-auth: the key's passphrase, if any.
     #[serde(default)]
     pub passphrase: Option<SecretArg>,
     /// secret-text: the new secret. From the user only.
     #[serde(default)]
     pub secret: Option<SecretArg>,
-    /// kubeconfig: the whole new kubeconfig. From the user only.
+    /// kubeconfig: the new kubeconfig. From the user only.
     #[serde(default)]
     pub content: Option<SecretArg>,
-    #[serde(default)]
-    pub workspace: Option<String>,
-    #[serde(default)]
-    pub cluster: Option<String>,
 }
 
 impl CredentialValues<'_> {
@@ -87,7 +81,8 @@ pub struct UpdateCredentialOutput {
 impl ToolDef for UpdateCredential {
     const NAME: &'static str = "update_credential";
     const TITLE: &'static str = "Rotate a credential's secret";
-    const DESCRIPTION: &'static str = "Replaces the secret value(s) of a DevOps credential, e.g. a rotated Git token: KubeSphere replaces all its data, so pass every value of its type (`type` must be its current type). Ask the user for the new values; never invent or reuse one. The old values are lost: the server asks the user to confirm (MCP elicitation), naming the pipelines that use it, and changes nothing without it. Values are never returned, logged or shown in errors.";
+    const DESCRIPTION: &'static str = "Rotates a DevOps credential's secret, e.g. a renewed Git token: all its data is replaced, so pass every value of its current type. Ask the user for the new values; never invent or reuse one. The server asks the user to confirm (MCP elicitation), naming the pipelines using it; nothing changes without it. Values are never shown.";
+    const EXAMPLE: &'static str = r#"{"project": "stone-devops", "id": "github-token", "type": "basic-auth", "username": "tenant", "password": "<the new token the user gives>"}"#;
     const TOOLSET: Toolset = Toolset::Credentials;
     const HINTS: Hints = Hints::DESTROY;
     const CHECK: &'static str = "list_credentials";
@@ -99,7 +94,7 @@ impl ToolDef for UpdateCredential {
         validate_subdomain("credential id", &id)?;
         // Nothing is read or asked before the values are complete.
         let data = credential_data(input.kind, CredentialValues::of_update(&input))?;
-        let project = resolve_input(&ctx, &input).await?;
+        let project = resolve_input(&ctx, &input.scope).await?;
         let cluster = project.cluster();
         let want = input.kind;
         // Refuses Secrets of other types (NotFound naming the type) and a

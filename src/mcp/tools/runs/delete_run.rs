@@ -7,42 +7,26 @@ use serde::{Deserialize, Serialize};
 
 use crate::kubesphere::KsError;
 use crate::kubesphere::models::PipelineRun;
+use crate::mcp::args::{ProjectArgs, RunArgs};
 use crate::mcp::confirm::{ConfirmedBy, Target, confirm};
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
 use crate::mcp::resolve::{ProjectRef, resolve_input};
-use crate::mcp::runview::RunView;
-
 use crate::mcp::runlocate::{find_run_on_branch, parse_branch};
-
-crate::project_scoped!(DeleteRunInput);
+use crate::mcp::runview::RunView;
 
 pub struct DeleteRun;
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct DeleteRunInput {
-    /// DevOps project as the user named it (full or short name); an ambiguous name is never guessed.
-    pub project: String,
-    /// PipelineRun name, as list_runs returns it.
+    #[serde(flatten)]
+    pub scope: ProjectArgs,
+    #[serde(flatten)]
+    pub run: RunArgs,
+    /// Keep the Jenkins build.
     #[serde(default)]
-    pub name: Option<String>,
-    /// Or: the pipeline and the Jenkins run id.
-    #[serde(default)]
-    pub pipeline: Option<String>,
-    #[serde(default)]
-    pub run_id: Option<String>,
-    /// With `run_id` of a multi-branch pipeline: the branch as Git names it, e.g. `feature/login`.
-    #[serde(default)]
-    pub branch: Option<String>,
-    /// Keep the Jenkins build (its log and artifacts stay readable by run id); default false: Jenkins' build is deleted too.
-    #[serde(default)]
-    pub keep_jenkins_record: bool,
-    #[serde(default)]
-    pub workspace: Option<String>,
-    #[serde(default)]
-    pub cluster: Option<String>,
+    pub keep_jenkins_record: Option<bool>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -61,7 +45,8 @@ pub struct DeleteRunOutput {
 impl ToolDef for DeleteRun {
     const NAME: &'static str = "delete_run";
     const TITLE: &'static str = "Delete a finished run";
-    const DESCRIPTION: &'static str = "Deletes a finished run's record (PipelineRun) and, unless keep_jenkins_record, its Jenkins build with log and artifacts. Irreversible. A running or paused run is refused: stop it first (stop_run). Only when the user asked to delete this run: the server asks the user to confirm (MCP elicitation) and deletes nothing without it. Identify the run by PipelineRun `name`, or `pipeline` + `run_id` (+ `branch`). A run list_runs marks jenkins_only has no PipelineRun and cannot be deleted here.";
+    const DESCRIPTION: &'static str = "Deletes a finished run; irreversible. Only if the user asked: they confirm (elicitation) or nothing is deleted.";
+    const EXAMPLE: &'static str = r#"{"project": "stone-devops", "pipeline": "broken-build", "run_id": "1"}"#;
     const TOOLSET: Toolset = Toolset::Runs;
     const HINTS: Hints = Hints::DESTROY;
     const CHECK: &'static str = "list_runs";
@@ -69,22 +54,22 @@ impl ToolDef for DeleteRun {
     type Output = DeleteRunOutput;
 
     async fn call(ctx: ToolCtx, input: DeleteRunInput) -> Result<DeleteRunOutput, ToolError> {
-        let branch = parse_branch(input.branch.as_deref())?;
-        let project = resolve_input(&ctx, &input).await?;
+        let branch = parse_branch(input.run.branch.as_deref())?;
+        let project = resolve_input(&ctx, &input.scope).await?;
         let cluster = project.cluster();
-        let keep = input.keep_jenkins_record;
+        let keep = input.keep_jenkins_record.unwrap_or(false);
         let read = || async {
             let view = find_run_on_branch(
                 &ctx,
                 &project,
-                input.name.as_deref(),
-                input.pipeline.as_deref(),
-                input.run_id.as_deref(),
+                input.run.name.as_deref(),
+                input.run.pipeline.as_deref(),
+                input.run.run_id.as_deref(),
                 branch.as_ref(),
             )
             .await
             .map_err(|e| match e {
-                ToolError::Ks(KsError::NotFound { path, message }) if input.name.is_none() => {
+                ToolError::Ks(KsError::NotFound { path, message }) if input.run.name.is_none() => {
                     ToolError::Ks(KsError::NotFound {
                         path,
                         message: format!(

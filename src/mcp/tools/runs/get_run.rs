@@ -3,37 +3,22 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::mcp::args::{ProjectArgs, RunArgs};
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
 use crate::mcp::resolve::{ProjectRef, resolve_input};
-use crate::mcp::runlocate::{RunSelector, locate_run, parse_branch};
+use crate::mcp::runlocate::{locate_run, parse_branch};
 use crate::mcp::runview::RunView;
-
-crate::project_scoped!(GetRunInput);
 
 pub struct GetRun;
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct GetRunInput {
-    /// DevOps project as the user named it (full or short name); an ambiguous name is never guessed.
-    pub project: String,
-    /// PipelineRun name, as trigger_run or list_runs return it.
-    #[serde(default)]
-    pub name: Option<String>,
-    /// Or: the pipeline and the Jenkins run id.
-    #[serde(default)]
-    pub pipeline: Option<String>,
-    #[serde(default)]
-    pub run_id: Option<String>,
-    /// With `run_id` of a multi-branch pipeline: the branch as Git names it, e.g. `feature/login` (run ids repeat per branch; the encoded `feature%2Flogin` means the same branch).
-    #[serde(default)]
-    pub branch: Option<String>,
-    #[serde(default)]
-    pub workspace: Option<String>,
-    #[serde(default)]
-    pub cluster: Option<String>,
+    #[serde(flatten)]
+    pub scope: ProjectArgs,
+    #[serde(flatten)]
+    pub run: RunArgs,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -45,7 +30,9 @@ pub struct GetRunOutput {
 impl ToolDef for GetRun {
     const NAME: &'static str = "get_run";
     const TITLE: &'static str = "Get a pipeline run";
-    const DESCRIPTION: &'static str = "Shows one run: phase, Jenkins state and result, branch, start, duration, cause. Identify it by PipelineRun `name`, or by `pipeline` + `run_id` (the Jenkins build number) + `branch` for a multi-branch pipeline.";
+    const DESCRIPTION: &'static str = "Shows one run: phase, Jenkins state and result, branch, start, duration, cause.";
+    const EXAMPLE: &'static str =
+        r#"{"project": "stone-devops", "name": {"$from": "list_runs", "pointer": "/runs/0/name"}}"#;
     const TOOLSET: Toolset = Toolset::Runs;
     const HINTS: Hints = Hints::READ;
     type Input = GetRunInput;
@@ -53,17 +40,11 @@ impl ToolDef for GetRun {
 
     async fn call(ctx: ToolCtx, input: GetRunInput) -> Result<GetRunOutput, ToolError> {
         // Checked before anything is sent.
-        parse_branch(input.branch.as_deref())?;
-        let project = resolve_input(&ctx, &input).await?;
+        parse_branch(input.run.branch.as_deref())?;
+        let project = resolve_input(&ctx, &input.scope).await?;
         // A run Jenkins has without a PipelineRun (webhook, scan, replay)
         // is read from Jenkins by pipeline + run id.
-        let run = locate_run(
-            &ctx,
-            &project,
-            RunSelector::of(&input.name, &input.pipeline, &input.run_id, &input.branch),
-        )
-        .await?
-        .view;
+        let run = locate_run(&ctx, &project, input.run.selector()).await?.view;
         Ok(GetRunOutput { project, run })
     }
 }

@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 
 use crate::kubesphere::BranchName;
 use crate::kubesphere::models::PipelineRun;
+use crate::mcp::args::ProjectArgs;
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
 use crate::mcp::paging::{PageInfo, PageRequest};
@@ -16,28 +17,22 @@ use crate::mcp::registry::{Hints, ToolDef, Toolset};
 use crate::mcp::resolve::{ProjectRef, resolve_input};
 use crate::mcp::runview::{RunSource, RunView};
 
-crate::project_scoped!(ListRunsInput);
-
 pub struct ListRuns;
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct ListRunsInput {
-    /// DevOps project as the user named it (full or short name); an ambiguous name is never guessed.
-    pub project: String,
+    #[serde(flatten)]
+    pub scope: ProjectArgs,
     /// Pipeline name.
     pub pipeline: String,
     /// Only runs of this branch (multi-branch pipelines), as Git names it, e.g. `feature/login`; KubeSphere's encoded form `feature%2Flogin` means the same branch.
     #[serde(default)]
     pub branch: Option<String>,
+    /// Page size (default 20).
     #[serde(default)]
-    pub workspace: Option<String>,
-    #[serde(default)]
-    pub cluster: Option<String>,
-    /// Page size (1-100, default 20).
-    #[serde(default)]
+    #[schemars(range(min = 1, max = 100))]
     pub limit: Option<u32>,
-    /// `continue` value of the previous page.
+    /// `continue` of the previous page.
     #[serde(default, rename = "continue")]
     pub continue_token: Option<String>,
 }
@@ -62,7 +57,8 @@ const PR_PAGE: u32 = 100;
 impl ToolDef for ListRuns {
     const NAME: &'static str = "list_runs";
     const TITLE: &'static str = "List pipeline runs";
-    const DESCRIPTION: &'static str = "Lists the runs of a pipeline, newest first, compact: PipelineRun name, Jenkins run id, branch, phase, state, result, start, duration, cause. Includes a run triggered a moment ago, and runs Jenkins started without a PipelineRun (webhook, branch scan, rerun), marked `source: jenkins_only` (no name: use pipeline + run_id). Use it to find a run, or to check whether a failed trigger_run or rerun started one before trying again.";
+    const DESCRIPTION: &'static str = "Lists a pipeline's runs, newest first, including one triggered a moment ago (check it after a failed trigger_run or rerun) and runs Jenkins has without a PipelineRun (`source: jenkins_only`: use pipeline + run_id).";
+    const EXAMPLE: &'static str = r#"{"project": "stone-devops", "pipeline": "hello"}"#;
     const TOOLSET: Toolset = Toolset::Runs;
     const HINTS: Hints = Hints::READ;
     type Input = ListRunsInput;
@@ -74,7 +70,7 @@ impl ToolDef for ListRuns {
             input.continue_token.as_deref(),
         )?;
         let branch = crate::mcp::runlocate::parse_branch(input.branch.as_deref())?;
-        let project = resolve_input(&ctx, &input).await?;
+        let project = resolve_input(&ctx, &input.scope).await?;
         let cluster = project.cluster();
         let pipeline = input.pipeline.as_str();
         // Every PipelineRun (up to MERGE_CAP), newest first (upstream sorts

@@ -4,39 +4,22 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::mcp::args::{ProjectArgs, RunArgs};
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
 use crate::mcp::resolve::{ProjectRef, resolve_input};
-use crate::mcp::runlocate::{RunSelector, locate_run};
+use crate::mcp::runlocate::{locate_run, parse_branch};
 use crate::mcp::runview::{RunSource, RunView};
-
-use crate::mcp::runlocate::parse_branch;
-
-crate::project_scoped!(RerunInput);
 
 pub struct Rerun;
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct RerunInput {
-    /// DevOps project as the user named it (full or short name); an ambiguous name is never guessed.
-    pub project: String,
-    /// PipelineRun name of the run to re-run, as list_runs returns it.
-    #[serde(default)]
-    pub name: Option<String>,
-    /// Or: the pipeline and the Jenkins run id of the run to re-run.
-    #[serde(default)]
-    pub pipeline: Option<String>,
-    #[serde(default)]
-    pub run_id: Option<String>,
-    /// With `run_id` of a multi-branch pipeline: the branch as Git names it, e.g. `feature/login`.
-    #[serde(default)]
-    pub branch: Option<String>,
-    #[serde(default)]
-    pub workspace: Option<String>,
-    #[serde(default)]
-    pub cluster: Option<String>,
+    #[serde(flatten)]
+    pub scope: ProjectArgs,
+    #[serde(flatten)]
+    pub run: RunArgs,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -56,7 +39,8 @@ pub struct RerunOutput {
 impl ToolDef for Rerun {
     const NAME: &'static str = "rerun";
     const TITLE: &'static str = "Re-run a run";
-    const DESCRIPTION: &'static str = "Starts a new run that replays an earlier one: the same Jenkinsfile (the one that run used, even if the pipeline's changed since) and the same parameters; for a multi-branch pipeline, on the same branch. Use it to retry a failed or flaky build; to build the current Jenkinsfile use trigger_run. Identify the run by PipelineRun `name`, or `pipeline` + `run_id` (+ `branch`). Starts a build each call and is never retried: after an error, check list_runs before calling again.";
+    const DESCRIPTION: &'static str = "Replays a run as a new run: the Jenkinsfile and parameters that run used (trigger_run uses the current ones). Never retried: after an error check list_runs.";
+    const EXAMPLE: &'static str = r#"{"project": "stone-devops", "pipeline": "broken-build", "run_id": "1"}"#;
     const TOOLSET: Toolset = Toolset::Runs;
     const HINTS: Hints = Hints::CREATE;
     const CHECK: &'static str = "list_runs";
@@ -64,15 +48,10 @@ impl ToolDef for Rerun {
     type Output = RerunOutput;
 
     async fn call(ctx: ToolCtx, input: RerunInput) -> Result<RerunOutput, ToolError> {
-        parse_branch(input.branch.as_deref())?;
-        let project = resolve_input(&ctx, &input).await?;
+        parse_branch(input.run.branch.as_deref())?;
+        let project = resolve_input(&ctx, &input.scope).await?;
         let cluster = project.cluster();
-        let found = locate_run(
-            &ctx,
-            &project,
-            RunSelector::of(&input.name, &input.pipeline, &input.run_id, &input.branch),
-        )
-        .await?;
+        let found = locate_run(&ctx, &project, input.run.selector()).await?;
         let Some(blue) = found.blue else {
             return Err(ToolError::InvalidInput(format!(
                 "run {} has no Jenkins run id yet (it is still queued), so there is nothing to replay; wait for it (get_run) or start a new one with trigger_run",

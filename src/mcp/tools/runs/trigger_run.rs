@@ -10,13 +10,12 @@ use crate::kubesphere::BranchName;
 use crate::kubesphere::models::{NameValue, PIPELINE_TYPE_MULTI_BRANCH};
 use rmcp::model::ElicitationSchema;
 
+use crate::mcp::args::ProjectArgs;
 use crate::mcp::context::{Question, ToolCtx, one_of};
 use crate::mcp::error::ToolError;
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
 use crate::mcp::resolve::{ProjectRef, resolve_input};
 use crate::mcp::runview::RunView;
-
-crate::project_scoped!(TriggerRunInput);
 
 pub struct TriggerRun;
 
@@ -24,10 +23,9 @@ pub struct TriggerRun;
 const MAX_BRANCH_CHOICES: usize = 50;
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct TriggerRunInput {
-    /// DevOps project as the user named it (full or short name); an ambiguous name is never guessed.
-    pub project: String,
+    #[serde(flatten)]
+    pub scope: ProjectArgs,
     /// Pipeline name.
     pub pipeline: String,
     /// Branch to build (multi-branch pipelines only), as Git names it, e.g. `feature/login` (the encoded `feature%2Flogin` means the same branch). Must come from the user: if they did not say, leave it out and the server asks.
@@ -36,10 +34,6 @@ pub struct TriggerRunInput {
     /// Build parameters, name to value.
     #[serde(default)]
     pub parameters: BTreeMap<String, String>,
-    #[serde(default)]
-    pub workspace: Option<String>,
-    #[serde(default)]
-    pub cluster: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, Serialize, JsonSchema, PartialEq, Eq)]
@@ -70,7 +64,9 @@ pub struct TriggerRunOutput {
 impl ToolDef for TriggerRun {
     const NAME: &'static str = "trigger_run";
     const TITLE: &'static str = "Trigger a pipeline run";
-    const DESCRIPTION: &'static str = "Starts one run of a pipeline and returns its PipelineRun name (and the Jenkins run id once known). A multi-branch pipeline needs `branch`: if the user did not name one, omit it; the server asks the user, or returns status needs_branch with the branches to offer and creates nothing. Not retried automatically: if the call fails, check list_runs before triggering again. Follow the run with wait_for_run.";
+    const DESCRIPTION: &'static str = "Starts one run of a pipeline; returns its PipelineRun name (and Jenkins run id once known). A multi-branch pipeline needs `branch`: if the user named none, omit it and the server asks the user or returns needs_branch with branches to offer, creating nothing. Not retried: after a failure check list_runs before triggering again. Follow with wait_for_run.";
+    const EXAMPLE: &'static str =
+        r#"{"project": "stone-devops", "pipeline": "echo-pipeline", "branch": "feature/login"}"#;
     const TOOLSET: Toolset = Toolset::Runs;
     const HINTS: Hints = Hints::CREATE;
     const CHECK: &'static str = "list_runs";
@@ -79,7 +75,7 @@ impl ToolDef for TriggerRun {
 
     async fn call(ctx: ToolCtx, input: TriggerRunInput) -> Result<TriggerRunOutput, ToolError> {
         let mut branch = crate::mcp::runlocate::parse_branch(input.branch.as_deref())?;
-        let project = resolve_input(&ctx, &input).await?;
+        let project = resolve_input(&ctx, &input.scope).await?;
         let cluster = project.cluster();
         let pipeline = ctx
             .client

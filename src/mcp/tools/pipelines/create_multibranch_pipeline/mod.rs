@@ -12,6 +12,7 @@ use crate::kubesphere::models::{ObjectMeta, PIPELINE_TYPE_MULTI_BRANCH, Pipeline
 use crate::kubesphere::path::validate_subdomain;
 use rmcp::model::ElicitationSchema;
 
+use crate::mcp::args::ProjectArgs;
 use crate::mcp::context::{Answer, Question, ToolCtx, one_of};
 use crate::mcp::error::ToolError;
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
@@ -20,8 +21,6 @@ use crate::mcp::resolve::{ProjectRef, resolve_input};
 use super::ensure_absent;
 use repo_url::parse_repo_url;
 use spec::multibranch_spec;
-
-crate::project_scoped!(CreateMultibranchPipelineInput);
 
 pub struct CreateMultibranchPipeline;
 
@@ -50,10 +49,9 @@ pub enum Provider {
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct CreateMultibranchPipelineInput {
-    /// DevOps project as the user named it (full or short name); an ambiguous name is never guessed.
-    pub project: String,
+    #[serde(flatten)]
+    pub scope: ProjectArgs,
     /// New pipeline name (lowercase letters, digits, '-', '.').
     pub name: String,
     /// Repository URL: https://host/owner/repo(.git), ssh://git@host/owner/repo.git or git@host:owner/repo.git. Never put a token or password in it.
@@ -82,12 +80,9 @@ pub struct CreateMultibranchPipelineInput {
     /// Only build branches/tags whose name matches this regular expression (Java syntax).
     #[serde(default)]
     pub regex_filter: Option<String>,
+    /// What the pipeline is for.
     #[serde(default)]
     pub description: Option<String>,
-    #[serde(default)]
-    pub workspace: Option<String>,
-    #[serde(default)]
-    pub cluster: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, Serialize, JsonSchema, PartialEq, Eq)]
@@ -133,6 +128,7 @@ impl ToolDef for CreateMultibranchPipeline {
     const NAME: &'static str = "create_multibranch_pipeline";
     const TITLE: &'static str = "Create a multi-branch pipeline";
     const DESCRIPTION: &'static str = "Creates a multi-branch pipeline that builds every branch of a Git repository (GitHub, GitLab via the server name Jenkins knows it by, Bitbucket, or any git host) that has a Jenkinsfile. Before creating, the user must say whether the repository is private: pass repository_visibility only with the user's answer; without it the server asks the user, or returns needs_user_input with the exact question and the project's credentials, and creates nothing. A private repository needs credential_id of an existing project credential (ask the user which; create_credential makes one). Afterwards run scan_repository, then list_branches.";
+    const EXAMPLE: &'static str = r#"{"project": "stone-devops", "name": "maven-sample", "repository_url": "https://github.com/kubesphere/devops-maven-sample.git", "repository_visibility": "public", "provider": "github"}"#;
     const TOOLSET: Toolset = Toolset::Pipelines;
     const HINTS: Hints = Hints::CREATE;
     const CHECK: &'static str = "get_pipeline";
@@ -175,7 +171,7 @@ impl ToolDef for CreateMultibranchPipeline {
                 "a public repository is read without a credential: drop credential_id, or, if the user said the repository is private, pass repository_visibility private".into(),
             ));
         }
-        let project = resolve_input(&ctx, &input).await?;
+        let project = resolve_input(&ctx, &input.scope).await?;
         let cluster = project.cluster();
         ensure_absent(&ctx, &project, &input.name).await?;
         let credentials: Vec<CredentialChoice> = project_credentials(&ctx, &project).await?;
