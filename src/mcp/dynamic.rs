@@ -177,6 +177,18 @@ pub struct Toolsets {
 }
 
 impl Toolsets {
+    /// A view with a session of its own and no client to notify (tests
+    /// and in-process callers): what `config` starts with is on.
+    pub fn standalone(config: DynamicConfig) -> Toolsets {
+        Toolsets {
+            registry: Registry::filtered(&config.filter()),
+            session: Arc::new(Session::new(&config.initial)),
+            config: Arc::new(config),
+            notify: Notify::Listeners,
+            persistent: true,
+        }
+    }
+
     pub(crate) fn tools_of(&self, t: Toolset) -> Vec<String> {
         self.registry
             .entries()
