@@ -49,7 +49,9 @@ pub fn describe(t: Toolset) -> &'static str {
         Toolset::Quality => "SonarQube quality gates of a pipeline or branch",
         Toolset::Projects => "create and delete DevOps projects (workspace admins)",
         Toolset::Artifacts => "files a run archived: list and download",
-        Toolset::Cleanup => "stop and delete runs, delete pipelines and credentials (destructive, confirmed by the user)",
+        Toolset::Cleanup => {
+            "stop and delete runs, delete pipelines and credentials (destructive, confirmed by the user)"
+        }
     }
 }
 
