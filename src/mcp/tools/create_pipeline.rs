@@ -33,7 +33,7 @@ pub enum ParameterType {
 }
 
 impl ParameterType {
-    fn upstream(self) -> &'static str {
+    pub(crate) fn upstream(self) -> &'static str {
         match self {
             ParameterType::String => "string",
             ParameterType::Text => "text",

@@ -20,6 +20,7 @@ pub mod get_run;
 pub mod get_run_log;
 pub mod get_scan_log;
 pub mod git_repositories;
+pub mod jenkinsfile_check;
 pub mod list_applications;
 pub mod list_artifacts;
 pub mod list_branches;
@@ -30,9 +31,12 @@ pub mod list_runs;
 pub mod list_workspaces;
 pub mod resolve_devops_project;
 pub mod scan_repository;
+pub mod set_jenkinsfile;
 pub mod stop_run;
 pub mod sync_application;
 pub mod trigger_run;
+pub mod update_pipeline;
+pub mod validate_jenkinsfile;
 pub mod wait_for_run;
 pub mod whoami;
 
@@ -72,5 +76,8 @@ pub fn all() -> Vec<ToolEntry> {
         ToolEntry::of::<git_repositories::CreateGitRepository>(),
         ToolEntry::of::<git_repositories::ListGitRepositories>(),
         ToolEntry::of::<diagnose_access::DiagnoseAccess>(),
+        ToolEntry::of::<validate_jenkinsfile::ValidateJenkinsfile>(),
+        ToolEntry::of::<set_jenkinsfile::SetJenkinsfile>(),
+        ToolEntry::of::<update_pipeline::UpdatePipeline>(),
     ]
 }

@@ -1,0 +1,206 @@
+//! `validate_jenkinsfile`: Jenkins' compile check of a Jenkinsfile, and of a
+//! timer trigger's cron spec (read-only).
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::mcp::context::ToolCtx;
+use crate::mcp::error::ToolError;
+use crate::mcp::registry::{Hints, ToolDef, Toolset};
+use crate::mcp::resolve::{ProjectRef, resolve_input};
+use crate::mcp::tools::jenkinsfile_check::{JenkinsfileCheck, check_jenkinsfile, check_size, checking_pipeline};
+
+crate::project_scoped!(ValidateJenkinsfileInput);
+
+pub struct ValidateJenkinsfile;
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ValidateJenkinsfileInput {
+    /// DevOps project as the user named it (full or short name); an ambiguous name is never guessed.
+    pub project: String,
+    /// The Jenkinsfile text to check. Omit to check only `cron`.
+    #[serde(default)]
+    pub jenkinsfile: Option<String>,
+    /// A timer trigger spec to check too (Jenkins cron syntax, e.g. `H 2 * * 1-5`).
+    #[serde(default)]
+    pub cron: Option<String>,
+    /// Pipeline whose Jenkins job runs the check (any existing one; default: the first synced pipeline of the project).
+    #[serde(default)]
+    pub pipeline: Option<String>,
+    #[serde(default)]
+    pub workspace: Option<String>,
+    #[serde(default)]
+    pub cluster: Option<String>,
+}
+
+/// Jenkins' verdict on a cron spec.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct CronVerdict {
+    /// False only when Jenkins cannot parse it; a warning is still accepted by Jenkins.
+    pub valid: bool,
+    /// `ok`, `warning` or `error` (Jenkins' own word).
+    pub result: String,
+    pub message: String,
+    /// RFC 3339 time it would last have run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_run: Option<String>,
+    /// RFC 3339 time it would next run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_run: Option<String>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ValidateJenkinsfileOutput {
+    pub project: ProjectRef,
+    /// True when everything checked is valid.
+    pub valid: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jenkinsfile: Option<JenkinsfileCheck>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cron: Option<CronVerdict>,
+    pub next: String,
+}
+
+impl ToolDef for ValidateJenkinsfile {
+    const NAME: &'static str = "validate_jenkinsfile";
+    const TITLE: &'static str = "Validate a Jenkinsfile or cron spec";
+    const DESCRIPTION: &'static str = "Asks Jenkins to compile a Jenkinsfile (Groovy syntax and the declarative pipeline model) and/or to parse a timer cron spec, without saving anything. Returns the first error with its line and column. Use before set_jenkinsfile, create_pipeline or update_pipeline; list_agent_labels gives labels usable in agent { label '...' }.";
+    const TOOLSET: Toolset = Toolset::Authoring;
+    const HINTS: Hints = Hints::READ;
+    type Input = ValidateJenkinsfileInput;
+    type Output = ValidateJenkinsfileOutput;
+
+    async fn call(ctx: ToolCtx, input: ValidateJenkinsfileInput) -> Result<ValidateJenkinsfileOutput, ToolError> {
+        let cron = input.cron.as_deref().map(str::trim);
+        if input.jenkinsfile.is_none() && cron.is_none() {
+            return Err(ToolError::InvalidInput(
+                "pass `jenkinsfile` (the text to check) and/or `cron` (a timer spec)".into(),
+            ));
+        }
+        if let Some(j) = &input.jenkinsfile {
+            check_size(j)?;
+        }
+        if let Some(p) = &input.pipeline {
+            crate::kubesphere::path::validate_subdomain("pipeline name", p)?;
+        }
+        let project = resolve_input(&ctx, &input).await?;
+        let jenkinsfile = match &input.jenkinsfile {
+            Some(text) => {
+                let pipeline = checking_pipeline(&ctx, &project, input.pipeline.as_deref()).await?;
+                Some(check_jenkinsfile(&ctx, &project, &pipeline, text).await?)
+            }
+            None => None,
+        };
+        let cron = match cron {
+            Some(spec) => Some(check_cron(&ctx, &project, spec).await?),
+            None => None,
+        };
+        let valid = jenkinsfile.as_ref().is_none_or(|j| j.valid) && cron.as_ref().is_none_or(|c| c.valid);
+        let next = if valid {
+            "Valid. Save it with set_jenkinsfile (existing pipeline), create_pipeline (new one) or update_pipeline (timer)."
+                .to_string()
+        } else {
+            "Fix the reported error and validate again; nothing was saved.".to_string()
+        };
+        Ok(ValidateJenkinsfileOutput {
+            project,
+            valid,
+            jenkinsfile,
+            cron,
+            next,
+        })
+    }
+}
+
+/// Jenkins' `checkCron` for `spec`.
+pub(crate) async fn check_cron(ctx: &ToolCtx, project: &ProjectRef, spec: &str) -> Result<CronVerdict, ToolError> {
+    if spec.is_empty() || spec.len() > 1000 {
+        return Err(ToolError::InvalidInput(
+            "`cron` must be a non-empty Jenkins cron spec of at most 1000 characters, e.g. `H 2 * * 1-5`".into(),
+        ));
+    }
+    let r = ctx.client.check_cron(&project.cluster(), &project.name, spec).await?;
+    Ok(CronVerdict {
+        valid: r.result == "ok" || r.result == "warning",
+        message: crate::text::cut(&r.message, crate::text::MAX_MESSAGE_CHARS),
+        result: r.result,
+        last_run: r.last_time.filter(|s| !s.is_empty()),
+        next_run: r.next_time.filter(|s| !s.is_empty()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::{call, ctx, sim};
+
+    #[tokio::test]
+    async fn reports_the_first_error_with_its_position() {
+        let sim = sim().await;
+        let bad = "pipeline {\n  agent any\n  stages {\n    stage('Build') {\n      echo 'x'\n    }\n  }\n}\n";
+        let out = call(
+            &ctx(&sim),
+            "validate_jenkinsfile",
+            serde_json::json!({"project": "stone-devops", "jenkinsfile": bad}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(out["valid"], false);
+        assert_eq!(out["jenkinsfile"]["line"], 5);
+        assert_eq!(out["jenkinsfile"]["column"], 7);
+        assert_eq!(out["jenkinsfile"]["source_line"], "      echo 'x'");
+        assert!(
+            out["jenkinsfile"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("Unknown stage section")
+        );
+        let good =
+            "pipeline {\n  agent any\n  stages {\n    stage('Build') {\n      steps { echo 'x' }\n    }\n  }\n}\n";
+        let out = call(
+            &ctx(&sim),
+            "validate_jenkinsfile",
+            serde_json::json!({"project": "stone-devops", "jenkinsfile": good, "cron": "H 3 * * *"}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(out["valid"], true, "{out}");
+        assert_eq!(out["cron"]["result"], "ok");
+        assert!(out["cron"]["next_run"].as_str().is_some());
+        assert!(crate::mcp::tools::jenkinsfile_check::only_reads_or(
+            &sim,
+            &["checkScriptCompile", "checkCron"]
+        ));
+    }
+
+    #[tokio::test]
+    async fn bad_cron_and_bad_input() {
+        let sim = sim().await;
+        let out = call(
+            &ctx(&sim),
+            "validate_jenkinsfile",
+            serde_json::json!({"project": "stone-devops", "cron": "0 0 32 * *"}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(out["valid"], false);
+        assert!(out["cron"]["message"].as_str().unwrap().contains("32"), "{out}");
+        let err = call(
+            &ctx(&sim),
+            "validate_jenkinsfile",
+            serde_json::json!({"project": "stone-devops"}),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.kind(), "invalid_input");
+        // A pipeline Jenkins does not have: a clear error, not "retry later".
+        let err = call(
+            &ctx(&sim),
+            "validate_jenkinsfile",
+            serde_json::json!({"project": "stone-devops", "jenkinsfile": "node {}", "pipeline": "ghost"}),
+        )
+        .await
+        .unwrap_err();
+        assert!(err.to_string().contains("no pipeline \"ghost\""), "{err}");
+    }
+}
