@@ -9,7 +9,7 @@ use super::context::ToolCtx;
 use super::error::ToolError;
 use super::resolve::ProjectRef;
 use super::runview::RunView;
-use super::tools::get_run::{find_run_on_branch, parse_branch};
+use super::tools::runs::get_run::{find_run_on_branch, parse_branch};
 
 /// How the caller named the run.
 #[derive(Clone, Copy, Debug, Default)]

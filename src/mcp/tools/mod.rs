@@ -1,83 +1,31 @@
-//! The tools, one file each: name, description, input/output types,
-//! handler and tests together.
+//! The tools, one folder per toolset (`<toolset>/<tool>.rs`: name,
+//! description, input/output types, handler and tests together); each
+//! folder's `mod.rs` holds what its tools share and lists its tools.
 
 use super::registry::ToolEntry;
 
-pub mod approve_input;
-pub mod create_application;
-pub mod create_credential;
-pub mod create_multibranch_pipeline;
-pub mod create_pipeline;
-pub mod delete_application;
-pub mod delete_credential;
-pub mod delete_pipeline;
-pub mod diagnose_access;
-pub mod diagnose_run;
-pub mod download_artifact;
-pub mod get_application_status;
-pub mod get_pipeline;
-pub mod get_run;
-pub mod get_run_log;
-pub mod get_scan_log;
-pub mod git_repositories;
-pub mod jenkinsfile_check;
-pub mod list_applications;
-pub mod list_artifacts;
-pub mod list_branches;
-pub mod list_credentials;
-pub mod list_devops_projects;
-pub mod list_pipelines;
-pub mod list_runs;
-pub mod list_workspaces;
-pub mod resolve_devops_project;
-pub mod scan_repository;
-pub mod set_jenkinsfile;
-pub mod stop_run;
-pub mod sync_application;
-pub mod trigger_run;
-pub mod update_pipeline;
-pub mod validate_jenkinsfile;
-pub mod wait_for_run;
-pub mod whoami;
+pub mod access;
+pub mod authoring;
+pub mod context;
+pub mod credentials;
+pub mod gitops;
+pub mod logs;
+pub mod pipelines;
+pub mod repos;
+pub mod runs;
 
-/// Every tool of the binary, in catalog order.
+/// Every tool of the binary, in catalog order (toolset by toolset).
 pub fn all() -> Vec<ToolEntry> {
-    vec![
-        ToolEntry::of::<whoami::Whoami>(),
-        ToolEntry::of::<list_workspaces::ListWorkspaces>(),
-        ToolEntry::of::<list_devops_projects::ListDevopsProjects>(),
-        ToolEntry::of::<resolve_devops_project::ResolveDevopsProject>(),
-        ToolEntry::of::<list_pipelines::ListPipelines>(),
-        ToolEntry::of::<get_pipeline::GetPipeline>(),
-        ToolEntry::of::<create_pipeline::CreatePipeline>(),
-        ToolEntry::of::<create_multibranch_pipeline::CreateMultibranchPipeline>(),
-        ToolEntry::of::<delete_pipeline::DeletePipeline>(),
-        ToolEntry::of::<list_branches::ListBranches>(),
-        ToolEntry::of::<scan_repository::ScanRepository>(),
-        ToolEntry::of::<get_scan_log::GetScanLog>(),
-        ToolEntry::of::<trigger_run::TriggerRun>(),
-        ToolEntry::of::<list_runs::ListRuns>(),
-        ToolEntry::of::<get_run::GetRun>(),
-        ToolEntry::of::<wait_for_run::WaitForRun>(),
-        ToolEntry::of::<stop_run::StopRun>(),
-        ToolEntry::of::<approve_input::ApproveInput>(),
-        ToolEntry::of::<get_run_log::GetRunLog>(),
-        ToolEntry::of::<diagnose_run::DiagnoseRun>(),
-        ToolEntry::of::<list_artifacts::ListArtifacts>(),
-        ToolEntry::of::<download_artifact::DownloadArtifact>(),
-        ToolEntry::of::<list_credentials::ListCredentials>(),
-        ToolEntry::of::<create_credential::CreateCredential>(),
-        ToolEntry::of::<delete_credential::DeleteCredential>(),
-        ToolEntry::of::<list_applications::ListApplications>(),
-        ToolEntry::of::<get_application_status::GetApplicationStatus>(),
-        ToolEntry::of::<create_application::CreateApplication>(),
-        ToolEntry::of::<sync_application::SyncApplication>(),
-        ToolEntry::of::<delete_application::DeleteApplication>(),
-        ToolEntry::of::<git_repositories::CreateGitRepository>(),
-        ToolEntry::of::<git_repositories::ListGitRepositories>(),
-        ToolEntry::of::<diagnose_access::DiagnoseAccess>(),
-        ToolEntry::of::<validate_jenkinsfile::ValidateJenkinsfile>(),
-        ToolEntry::of::<set_jenkinsfile::SetJenkinsfile>(),
-        ToolEntry::of::<update_pipeline::UpdatePipeline>(),
+    [
+        context::tools(),
+        pipelines::tools(),
+        runs::tools(),
+        logs::tools(),
+        credentials::tools(),
+        gitops::tools(),
+        repos::tools(),
+        access::tools(),
+        authoring::tools(),
     ]
+    .concat()
 }

@@ -15,9 +15,9 @@ use crate::mcp::error::ToolError;
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
 use crate::mcp::resolve::{ProjectRef, resolve_input};
 use crate::mcp::runview::RunView;
-use crate::mcp::tools::diagnose_run::nodes_of;
-use crate::mcp::tools::get_run::{find_run_on_branch, parse_branch};
-use crate::mcp::tools::stop_run::{ActiveRun, active_run};
+use crate::mcp::tools::logs::diagnose_run::nodes_of;
+use crate::mcp::tools::runs::get_run::{find_run_on_branch, parse_branch};
+use crate::mcp::tools::runs::stop_run::{ActiveRun, active_run};
 
 crate::project_scoped!(ApproveInputInput);
 

@@ -10,7 +10,7 @@ use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
 use crate::mcp::resolve::{ProjectRef, resolve_input};
-use crate::mcp::tools::jenkinsfile_check::{check_jenkinsfile, check_size, stage_names};
+use crate::mcp::tools::authoring::{check_jenkinsfile, check_size, stage_names};
 
 crate::project_scoped!(SetJenkinsfileInput);
 

@@ -8,7 +8,7 @@ use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
 use crate::mcp::resolve::{ProjectRef, resolve_input};
-use crate::mcp::tools::jenkinsfile_check::{JenkinsfileCheck, check_jenkinsfile, check_size, checking_pipeline};
+use crate::mcp::tools::authoring::{JenkinsfileCheck, check_jenkinsfile, check_size, checking_pipeline};
 
 crate::project_scoped!(ValidateJenkinsfileInput);
 
@@ -167,7 +167,7 @@ mod tests {
         assert_eq!(out["valid"], true, "{out}");
         assert_eq!(out["cron"]["result"], "ok");
         assert!(out["cron"]["next_run"].as_str().is_some());
-        assert!(crate::mcp::tools::jenkinsfile_check::only_reads_or(
+        assert!(crate::mcp::tools::authoring::only_reads_or(
             &sim,
             &["checkScriptCompile", "checkCron"]
         ));

@@ -1,6 +1,7 @@
-//! What the authoring tools share: validating a Jenkinsfile through
-//! upstream's `checkScriptCompile`, the pipeline whose Jenkins job runs the
-//! check, and a summary of the stages of a Jenkinsfile.
+//! Toolset `authoring` (opt-in): validate and edit pipelines, agent labels.
+//! What its tools share (also used by `templates`): validating a
+//! Jenkinsfile through upstream's `checkScriptCompile`, the pipeline whose
+//! Jenkins job runs the check, and the stages of a Jenkinsfile.
 
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -9,7 +10,23 @@ use crate::kubesphere::models::{PIPELINE_TYPE_PIPELINE, keys};
 use crate::kubesphere::{KsError, ListQuery};
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
+use crate::mcp::registry::ToolEntry;
 use crate::mcp::resolve::ProjectRef;
+
+pub mod list_agent_labels;
+pub mod set_jenkinsfile;
+pub mod update_pipeline;
+pub mod validate_jenkinsfile;
+
+/// The tools of the toolset, in catalog order.
+pub fn tools() -> Vec<ToolEntry> {
+    vec![
+        ToolEntry::of::<list_agent_labels::ListAgentLabels>(),
+        ToolEntry::of::<validate_jenkinsfile::ValidateJenkinsfile>(),
+        ToolEntry::of::<set_jenkinsfile::SetJenkinsfile>(),
+        ToolEntry::of::<update_pipeline::UpdatePipeline>(),
+    ]
+}
 
 /// Largest Jenkinsfile accepted by the authoring tools.
 pub const MAX_JENKINSFILE: usize = 256 * 1024;

@@ -13,8 +13,8 @@ use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
 use crate::mcp::resolve::{ProjectRef, resolve_input};
-use crate::mcp::tools::create_pipeline::ParameterInput;
-use crate::mcp::tools::validate_jenkinsfile::{CronVerdict, check_cron};
+use crate::mcp::tools::authoring::validate_jenkinsfile::{CronVerdict, check_cron};
+use crate::mcp::tools::pipelines::create_pipeline::ParameterInput;
 
 crate::project_scoped!(UpdatePipelineInput);
 

@@ -12,9 +12,9 @@ use crate::mcp::resolve::{ProjectRef, resolve_input};
 use crate::mcp::runview::RunView;
 
 use super::approve_input::{PendingInput, pending_inputs};
-use super::diagnose_run::nodes_of;
 use super::get_run::find_run;
 use crate::kubesphere::logs::BlueRunRef;
+use crate::mcp::tools::logs::diagnose_run::nodes_of;
 
 crate::project_scoped!(WaitForRunInput);
 

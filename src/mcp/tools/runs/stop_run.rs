@@ -11,7 +11,7 @@ use crate::mcp::error::ToolError;
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
 use crate::mcp::resolve::{ProjectRef, resolve_input};
 use crate::mcp::runview::RunView;
-use crate::mcp::tools::get_run::{find_run_on_branch, parse_branch};
+use crate::mcp::tools::runs::get_run::{find_run_on_branch, parse_branch};
 
 crate::project_scoped!(StopRunInput);
 

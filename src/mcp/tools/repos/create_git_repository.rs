@@ -1,22 +1,21 @@
-//! `create_git_repository` and `list_git_repositories`: GitRepository
-//! resources (toolset `repos`), for the private-repository flow where a
-//! repository is registered with the credential that reads it.
+//! `create_git_repository`: registers a GitRepository resource (toolset
+//! `repos`) with the credential that reads it.
 
 use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::GitRepositoryView;
 use crate::kubesphere::models::{ObjectMeta, keys};
 use crate::kubesphere::path::validate_subdomain;
 use crate::kubesphere::repos::{GitRepository, GitRepositorySpec, SecretRef};
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
-use crate::mcp::paging::{PageInfo, PageRequest};
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
 use crate::mcp::resolve::{ProjectRef, resolve_input};
 
-crate::project_scoped!(ListGitRepositoriesInput, CreateGitRepositoryInput);
+crate::project_scoped!(CreateGitRepositoryInput);
 
 /// `spec.provider` of a GitRepository. KubeSphere's controllers recognise
 /// `github`, `gitlab` and `bitbucket` (U14); `git` is any other host.
@@ -40,95 +39,6 @@ impl RepoProvider {
             RepoProvider::Gitlab => "gitlab",
             RepoProvider::Bitbucket => "bitbucket",
         }
-    }
-}
-
-/// A GitRepository, compact.
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct GitRepositoryView {
-    pub name: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub provider: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub url: Option<String>,
-    /// Credential (Secret) the repository is read with.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub credential_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// Connection status reported by KubeSphere, when known.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub connection: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub created: Option<String>,
-}
-
-impl GitRepositoryView {
-    fn of(r: &GitRepository) -> GitRepositoryView {
-        GitRepositoryView {
-            name: r.metadata.name.clone(),
-            provider: r.spec.provider.clone().filter(|s| !s.is_empty()),
-            url: r.spec.url.clone().filter(|s| !s.is_empty()),
-            credential_id: r.spec.secret.as_ref().map(|s| s.name.clone()).filter(|s| !s.is_empty()),
-            description: r.metadata.annotation(keys::DESCRIPTION).map(str::to_string),
-            connection: r
-                .status
-                .as_ref()
-                .and_then(|s| s.connection.clone())
-                .filter(|s| !s.is_empty()),
-            created: r.metadata.creation_timestamp.clone(),
-        }
-    }
-}
-
-pub struct ListGitRepositories;
-
-#[derive(Debug, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ListGitRepositoriesInput {
-    /// DevOps project as the user named it (full or short name); an ambiguous name is never guessed.
-    pub project: String,
-    /// Page size (default 50, at most 500).
-    #[serde(default)]
-    pub limit: Option<u32>,
-    /// `continue` from the previous page.
-    #[serde(default, rename = "continue")]
-    pub continue_token: Option<String>,
-    #[serde(default)]
-    pub workspace: Option<String>,
-    #[serde(default)]
-    pub cluster: Option<String>,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct ListGitRepositoriesOutput {
-    pub project: ProjectRef,
-    pub repositories: Vec<GitRepositoryView>,
-    #[serde(flatten)]
-    pub page: PageInfo,
-}
-
-impl ToolDef for ListGitRepositories {
-    const NAME: &'static str = "list_git_repositories";
-    const TITLE: &'static str = "List Git repositories";
-    const DESCRIPTION: &'static str = "Lists the GitRepository resources of a DevOps project: name, provider, URL, the credential that reads it, connection status. Paged.";
-    const TOOLSET: Toolset = Toolset::Repos;
-    const HINTS: Hints = Hints::READ;
-    type Input = ListGitRepositoriesInput;
-    type Output = ListGitRepositoriesOutput;
-
-    async fn call(ctx: ToolCtx, input: ListGitRepositoriesInput) -> Result<ListGitRepositoriesOutput, ToolError> {
-        let page = PageRequest::parse(input.limit, input.continue_token.as_deref())?;
-        let project = resolve_input(&ctx, &input).await?;
-        let cluster = project.cluster();
-        let (items, info) = page
-            .fetch(|p| ctx.client.list_git_repositories(&cluster, &project.name, p))
-            .await?;
-        Ok(ListGitRepositoriesOutput {
-            repositories: items.iter().map(GitRepositoryView::of).collect(),
-            project,
-            page: info,
-        })
     }
 }
 
