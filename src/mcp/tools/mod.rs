@@ -13,6 +13,7 @@ pub mod logs;
 pub mod pipelines;
 pub mod repos;
 pub mod runs;
+pub mod templates;
 
 /// Every tool of the binary, in catalog order (toolset by toolset).
 pub fn all() -> Vec<ToolEntry> {
@@ -26,6 +27,7 @@ pub fn all() -> Vec<ToolEntry> {
         repos::tools(),
         access::tools(),
         authoring::tools(),
+        templates::tools(),
     ]
     .concat()
 }
