@@ -11,6 +11,7 @@ pub mod credentials;
 pub mod gitops;
 pub mod logs;
 pub mod pipelines;
+pub mod quality;
 pub mod repos;
 pub mod runs;
 pub mod templates;
@@ -28,6 +29,7 @@ pub fn all() -> Vec<ToolEntry> {
         access::tools(),
         authoring::tools(),
         templates::tools(),
+        quality::tools(),
     ]
     .concat()
 }
