@@ -2,7 +2,7 @@
 //! description, input/output types, handler and tests together); each
 //! folder's `mod.rs` holds what its tools share and lists its tools.
 
-use super::registry::ToolEntry;
+use super::registry::{Registry, ToolEntry, ToolFilter};
 
 pub mod access;
 pub mod authoring;
@@ -32,4 +32,41 @@ pub fn all() -> Vec<ToolEntry> {
         quality::tools(),
     ]
     .concat()
+}
+
+impl Registry {
+    /// Every tool the binary has, unfiltered.
+    pub fn all() -> Registry {
+        Registry::from_entries(all())
+    }
+
+    /// The tools `filter` allows; `--read-only` keeps exactly the tools
+    /// annotated read-only.
+    pub fn filtered(filter: &ToolFilter) -> Registry {
+        Registry::all().only(filter)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_write_names_the_read_that_checks_it() {
+        let all = Registry::all();
+        for e in all.entries() {
+            if e.hints.read_only {
+                assert!(e.check.is_empty(), "{}", e.name());
+                continue;
+            }
+            // download_artifact only reads KubeSphere (it writes a local file).
+            if e.name() == "download_artifact" {
+                continue;
+            }
+            let check = all
+                .get(e.check)
+                .unwrap_or_else(|| panic!("{} names no tool to check it ({:?})", e.name(), e.check));
+            assert!(check.hints.read_only, "{} is checked with {}", e.name(), e.check);
+        }
+    }
 }

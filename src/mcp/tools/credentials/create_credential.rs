@@ -6,7 +6,7 @@ use schemars::JsonSchema;
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 
-use super::list_credentials::{CredentialKind, CredentialSummary};
+use super::{CredentialKind, CredentialSummary};
 use crate::kubesphere::creds::{CredentialData, NewCredential};
 use crate::kubesphere::path::validate_subdomain;
 use crate::mcp::context::ToolCtx;

@@ -5,7 +5,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::list_credentials::CredentialKind;
+use super::CredentialKind;
 use crate::kubesphere::creds::Credential;
 use crate::mcp::confirm::{ConfirmedBy, Target, confirm};
 use crate::mcp::context::ToolCtx;

@@ -4,13 +4,13 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::kubesphere::Cluster;
-use crate::kubesphere::gitops::Application;
-use crate::mcp::appview::{ApplicationDetail, ApplicationSummary, problem};
+use crate::mcp::appview::{ApplicationDetail, ApplicationSummary};
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
 use crate::mcp::resolve::{ProjectRef, resolve_input};
+
+use super::status_view;
 
 crate::project_scoped!(GetApplicationStatusInput);
 
@@ -44,42 +44,6 @@ pub struct GetApplicationStatusOutput {
     pub detail: Option<ApplicationDetail>,
     /// What to do next.
     pub next: String,
-}
-
-/// The status view of an application read just now.
-pub(crate) fn status_view(
-    app: &Application,
-    cluster: &Cluster,
-    detail: bool,
-) -> (ApplicationSummary, Option<String>, Option<ApplicationDetail>, String) {
-    let summary = ApplicationSummary::of(app, cluster);
-    let status = match app.argo_status() {
-        Ok(s) => s,
-        Err(e) => {
-            tracing::debug!(app = %app.metadata.name, error = %e, "unreadable Argo CD status");
-            None
-        }
-    };
-    let phase = status
-        .as_ref()
-        .and_then(|s| s.operation_state.as_ref())
-        .and_then(|o| o.phase.clone());
-    let message = problem(&summary, status.as_ref());
-    let next = summary.next(phase.as_deref());
-    let detail = detail.then(|| {
-        status
-            .as_ref()
-            .map(|s| ApplicationDetail::of(app, s))
-            .unwrap_or_else(|| ApplicationDetail {
-                synced_revision: None,
-                health_message: None,
-                resources: Vec::new(),
-                images: app.images_annotation(),
-                last_operation: None,
-                reconciled_at: None,
-            })
-    });
-    (summary, message, detail, next)
 }
 
 impl ToolDef for GetApplicationStatus {

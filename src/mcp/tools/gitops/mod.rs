@@ -1,5 +1,8 @@
 //! Toolset `gitops`: GitOps applications.
 
+use crate::kubesphere::Cluster;
+use crate::kubesphere::gitops::Application;
+use crate::mcp::appview::{ApplicationDetail, ApplicationSummary, problem};
 use crate::mcp::registry::ToolEntry;
 
 pub mod create_application;
@@ -17,4 +20,40 @@ pub fn tools() -> Vec<ToolEntry> {
         ToolEntry::of::<sync_application::SyncApplication>(),
         ToolEntry::of::<delete_application::DeleteApplication>(),
     ]
+}
+
+/// The status view of an application read just now.
+pub(crate) fn status_view(
+    app: &Application,
+    cluster: &Cluster,
+    detail: bool,
+) -> (ApplicationSummary, Option<String>, Option<ApplicationDetail>, String) {
+    let summary = ApplicationSummary::of(app, cluster);
+    let status = match app.argo_status() {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::debug!(app = %app.metadata.name, error = %e, "unreadable Argo CD status");
+            None
+        }
+    };
+    let phase = status
+        .as_ref()
+        .and_then(|s| s.operation_state.as_ref())
+        .and_then(|o| o.phase.clone());
+    let message = problem(&summary, status.as_ref());
+    let next = summary.next(phase.as_deref());
+    let detail = detail.then(|| {
+        status
+            .as_ref()
+            .map(|s| ApplicationDetail::of(app, s))
+            .unwrap_or_else(|| ApplicationDetail {
+                synced_revision: None,
+                health_message: None,
+                resources: Vec::new(),
+                images: app.images_annotation(),
+                last_operation: None,
+                reconciled_at: None,
+            })
+    });
+    (summary, message, detail, next)
 }

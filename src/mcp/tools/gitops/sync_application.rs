@@ -4,7 +4,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::get_application_status::status_view;
+use super::status_view;
 use crate::kubesphere::gitops::SyncRequest;
 use crate::mcp::appview::ApplicationSummary;
 use crate::mcp::context::ToolCtx;

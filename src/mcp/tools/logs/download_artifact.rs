@@ -17,7 +17,7 @@ use crate::mcp::resolve::{ProjectRef, resolve_input};
 use crate::mcp::runlocate::{RunSelector, locate_run};
 use crate::mcp::runview::RunView;
 
-use super::list_artifacts::{ArtifactView, all_artifacts};
+use super::{ArtifactView, all_artifacts};
 
 crate::project_scoped!(DownloadArtifactInput);
 

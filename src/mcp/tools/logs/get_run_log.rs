@@ -20,7 +20,7 @@ use crate::mcp::resolve::{ProjectRef, resolve_input};
 use crate::mcp::runlocate::{LocatedRun, RunSelector, locate_run};
 use crate::mcp::runview::RunView;
 
-use super::diagnose_run::{find_stage, find_step, nodes_of, stage_finished};
+use crate::mcp::nodes::{find_stage, find_step, nodes_of, stage_finished};
 
 crate::project_scoped!(GetRunLogInput);
 

@@ -3,8 +3,6 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::kubesphere::logs::{BlueArtifact, BlueRunRef};
-use crate::kubesphere::{Cluster, KsClient, KsResult};
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
 use crate::mcp::paging::{PageInfo, PageRequest};
@@ -13,12 +11,9 @@ use crate::mcp::resolve::{ProjectRef, resolve_input};
 use crate::mcp::runlocate::{RunSelector, locate_run};
 use crate::mcp::runview::RunView;
 
-crate::project_scoped!(ListArtifactsInput);
+use super::{ArtifactView, all_artifacts};
 
-/// Upstream page size when collecting the artifact list.
-const UPSTREAM_PAGE: u32 = 100;
-/// Artifacts looked at per run at most.
-const MAX_ARTIFACTS: usize = 10_000;
+crate::project_scoped!(ListArtifactsInput);
 
 pub struct ListArtifacts;
 
@@ -48,34 +43,6 @@ pub struct ListArtifactsInput {
     /// `continue` value of the previous page.
     #[serde(default, rename = "continue")]
     pub continue_token: Option<String>,
-}
-
-/// An archived file of a run.
-#[derive(Clone, Debug, Serialize, JsonSchema, PartialEq, Eq)]
-pub struct ArtifactView {
-    /// File name.
-    pub name: String,
-    /// Path relative to the workspace: what download_artifact takes.
-    pub path: String,
-    /// Size in bytes, when Jenkins reports it.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub size: Option<u64>,
-    pub downloadable: bool,
-}
-
-impl ArtifactView {
-    pub fn of(a: &BlueArtifact) -> ArtifactView {
-        ArtifactView {
-            name: if a.name.is_empty() {
-                a.path.rsplit('/').next().unwrap_or_default().to_string()
-            } else {
-                a.name.clone()
-            },
-            path: a.path.clone(),
-            size: a.size.and_then(|s| u64::try_from(s).ok()),
-            downloadable: a.downloadable.unwrap_or(true),
-        }
-    }
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -136,23 +103,6 @@ impl ToolDef for ListArtifacts {
             note,
         })
     }
-}
-
-/// Every artifact of a run (paged upstream, bounded).
-pub async fn all_artifacts(client: &KsClient, cluster: &Cluster, run: &BlueRunRef) -> KsResult<Vec<BlueArtifact>> {
-    let mut out: Vec<BlueArtifact> = Vec::new();
-    loop {
-        let page = client
-            .run_artifacts(cluster, run, out.len() as u64, UPSTREAM_PAGE)
-            .await?;
-        let n = page.len();
-        out.extend(page);
-        if n < UPSTREAM_PAGE as usize || out.len() >= MAX_ARTIFACTS {
-            break;
-        }
-    }
-    out.truncate(MAX_ARTIFACTS);
-    Ok(out)
 }
 
 #[cfg(test)]

@@ -16,7 +16,8 @@ use crate::mcp::context::{Answer, Question, ToolCtx};
 use crate::mcp::error::ToolError;
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
 use crate::mcp::resolve::{ProjectRef, resolve_input};
-use crate::mcp::tools::pipelines::create_pipeline::ensure_absent;
+
+use super::ensure_absent;
 
 crate::project_scoped!(CreateMultibranchPipelineInput);
 

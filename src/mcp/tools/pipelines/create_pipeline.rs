@@ -8,12 +8,14 @@ use serde::{Deserialize, Serialize};
 use crate::kubesphere::models::{
     NoScmPipeline, ObjectMeta, PIPELINE_TYPE_PIPELINE, ParameterDefinition, Pipeline, PipelineSpec, keys,
 };
-use crate::kubesphere::{KsError, path::validate_subdomain};
+use crate::kubesphere::path::validate_subdomain;
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
 use crate::mcp::resolve::{ProjectRef, resolve_input};
 use crate::mcp::syncview::SyncStatus;
+
+use super::ensure_absent;
 
 crate::project_scoped!(CreatePipelineInput);
 
@@ -171,18 +173,6 @@ impl ToolDef for CreatePipeline {
             kind: PIPELINE_TYPE_PIPELINE.into(),
             project,
         })
-    }
-}
-
-/// Fails with a clear message when a pipeline of that name exists.
-pub(crate) async fn ensure_absent(ctx: &ToolCtx, project: &ProjectRef, name: &str) -> Result<(), ToolError> {
-    match ctx.client.get_pipeline(&project.cluster(), &project.name, name).await {
-        Ok(_) => Err(ToolError::InvalidInput(format!(
-            "a pipeline named {name:?} already exists in {}: pick another name, or inspect it with get_pipeline",
-            project.describe()
-        ))),
-        Err(KsError::NotFound { .. }) => Ok(()),
-        Err(e) => Err(e.into()),
     }
 }
 

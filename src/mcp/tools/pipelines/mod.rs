@@ -1,6 +1,10 @@
 //! Toolset `pipelines`: list, inspect, create, delete; branches and scans.
 
+use crate::kubesphere::KsError;
+use crate::mcp::context::ToolCtx;
+use crate::mcp::error::ToolError;
 use crate::mcp::registry::ToolEntry;
+use crate::mcp::resolve::ProjectRef;
 
 pub mod create_multibranch_pipeline;
 pub mod create_pipeline;
@@ -23,4 +27,16 @@ pub fn tools() -> Vec<ToolEntry> {
         ToolEntry::of::<scan_repository::ScanRepository>(),
         ToolEntry::of::<get_scan_log::GetScanLog>(),
     ]
+}
+
+/// Fails with a clear message when a pipeline of that name exists.
+pub(crate) async fn ensure_absent(ctx: &ToolCtx, project: &ProjectRef, name: &str) -> Result<(), ToolError> {
+    match ctx.client.get_pipeline(&project.cluster(), &project.name, name).await {
+        Ok(_) => Err(ToolError::InvalidInput(format!(
+            "a pipeline named {name:?} already exists in {}: pick another name, or inspect it with get_pipeline",
+            project.describe()
+        ))),
+        Err(KsError::NotFound { .. }) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
 }

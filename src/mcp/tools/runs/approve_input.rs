@@ -7,17 +7,18 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::kubesphere::logs::BlueRunRef;
-use crate::kubesphere::models::{BlueNode, NameValue};
+use crate::kubesphere::models::NameValue;
 use crate::kubesphere::runs::InputReply;
 use crate::mcp::confirm::{ConfirmedBy, Target, confirm};
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
+use crate::mcp::nodes::nodes_of;
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
 use crate::mcp::resolve::{ProjectRef, resolve_input};
+use crate::mcp::runlocate::{find_run_on_branch, parse_branch};
 use crate::mcp::runview::RunView;
-use crate::mcp::tools::logs::diagnose_run::nodes_of;
-use crate::mcp::tools::runs::get_run::{find_run_on_branch, parse_branch};
-use crate::mcp::tools::runs::stop_run::{ActiveRun, active_run};
+
+use super::{ActiveRun, PendingInput, active_run, pending_inputs};
 
 crate::project_scoped!(ApproveInputInput);
 
@@ -61,23 +62,6 @@ pub struct ApproveInputInput {
     pub workspace: Option<String>,
     #[serde(default)]
     pub cluster: Option<String>,
-}
-
-#[derive(Clone, Debug, Serialize, JsonSchema, PartialEq, Eq)]
-pub struct PendingInput {
-    pub input_id: String,
-    /// The question the Jenkinsfile asks.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub stage: Option<String>,
-    /// Users/groups allowed to answer (empty: anyone with access).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub submitter: Option<String>,
-    #[serde(skip)]
-    node_id: String,
-    #[serde(skip)]
-    step_id: String,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -225,26 +209,6 @@ async fn pending_input(
                 .join(", ")
         ))),
     }
-}
-
-/// The `input` steps of a run that wait for an answer, in stage order.
-pub fn pending_inputs(nodes: &[BlueNode]) -> Vec<PendingInput> {
-    let mut pending = Vec::new();
-    for n in nodes {
-        for s in n.steps.iter().flatten() {
-            if let Some(i) = s.input.as_ref().filter(|_| s.state.as_deref() == Some("PAUSED")) {
-                pending.push(PendingInput {
-                    input_id: i.id.clone(),
-                    message: i.message.clone(),
-                    stage: n.display_name.clone(),
-                    submitter: i.submitter.clone().filter(|x| !x.is_empty()),
-                    node_id: n.id.clone(),
-                    step_id: s.id.clone(),
-                });
-            }
-        }
-    }
-    pending
 }
 
 #[cfg(test)]

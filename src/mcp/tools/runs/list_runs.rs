@@ -60,7 +60,7 @@ impl ToolDef for ListRuns {
             Some(input.limit.unwrap_or(20).min(100)),
             input.continue_token.as_deref(),
         )?;
-        let branch = super::get_run::parse_branch(input.branch.as_deref())?;
+        let branch = crate::mcp::runlocate::parse_branch(input.branch.as_deref())?;
         let project = resolve_input(&ctx, &input).await?;
         let cluster = project.cluster();
         // Upstream pages are 1-based and fixed-size: fetch the page holding the offset.

@@ -76,7 +76,7 @@ impl ToolDef for TriggerRun {
     type Output = TriggerRunOutput;
 
     async fn call(ctx: ToolCtx, input: TriggerRunInput) -> Result<TriggerRunOutput, ToolError> {
-        let mut branch = super::get_run::parse_branch(input.branch.as_deref())?;
+        let mut branch = crate::mcp::runlocate::parse_branch(input.branch.as_deref())?;
         let project = resolve_input(&ctx, &input).await?;
         let cluster = project.cluster();
         let pipeline = ctx

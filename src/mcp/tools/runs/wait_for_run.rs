@@ -11,10 +11,10 @@ use crate::mcp::registry::{Hints, ToolDef, Toolset};
 use crate::mcp::resolve::{ProjectRef, resolve_input};
 use crate::mcp::runview::RunView;
 
-use super::approve_input::{PendingInput, pending_inputs};
-use super::get_run::find_run;
+use super::{PendingInput, pending_inputs};
 use crate::kubesphere::logs::BlueRunRef;
-use crate::mcp::tools::logs::diagnose_run::nodes_of;
+use crate::mcp::nodes::nodes_of;
+use crate::mcp::runlocate::find_run;
 
 crate::project_scoped!(WaitForRunInput);
 
