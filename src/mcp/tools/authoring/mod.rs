@@ -179,6 +179,39 @@ pub fn stage_names(text: &str) -> Vec<String> {
     out
 }
 
+/// Jenkins' verdict on a cron spec.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct CronVerdict {
+    /// False only when Jenkins cannot parse it; a warning is still accepted by Jenkins.
+    pub valid: bool,
+    /// `ok`, `warning` or `error` (Jenkins' own word).
+    pub result: String,
+    pub message: String,
+    /// RFC 3339 time it would last have run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_run: Option<String>,
+    /// RFC 3339 time it would next run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_run: Option<String>,
+}
+
+/// Jenkins' `checkCron` for `spec`.
+pub async fn check_cron(ctx: &ToolCtx, project: &ProjectRef, spec: &str) -> Result<CronVerdict, ToolError> {
+    if spec.is_empty() || spec.len() > 1000 {
+        return Err(ToolError::InvalidInput(
+            "`cron` must be a non-empty Jenkins cron spec of at most 1000 characters, e.g. `H 2 * * 1-5`".into(),
+        ));
+    }
+    let r = ctx.client.check_cron(&project.cluster(), &project.name, spec).await?;
+    Ok(CronVerdict {
+        valid: r.result == "ok" || r.result == "warning",
+        message: crate::text::cut(&r.message, crate::text::MAX_MESSAGE_CHARS),
+        result: r.result,
+        last_run: r.last_time.filter(|s| !s.is_empty()),
+        next_run: r.next_time.filter(|s| !s.is_empty()),
+    })
+}
+
 /// Test helper: the sim saw only reads, logins and the given check routes.
 #[cfg(test)]
 pub(crate) fn only_reads_or(sim: &ks_sim::Sim, checks: &[&str]) -> bool {

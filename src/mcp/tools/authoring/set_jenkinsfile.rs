@@ -4,13 +4,13 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::{check_jenkinsfile, check_size, stage_names};
 use crate::kubesphere::models::PIPELINE_TYPE_MULTI_BRANCH;
 use crate::kubesphere::path::validate_subdomain;
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
 use crate::mcp::resolve::{ProjectRef, resolve_input};
-use crate::mcp::tools::authoring::{check_jenkinsfile, check_size, stage_names};
 
 crate::project_scoped!(SetJenkinsfileInput);
 

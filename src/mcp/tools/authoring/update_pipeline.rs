@@ -6,6 +6,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use super::{CronVerdict, check_cron};
 use crate::kubesphere::KsError;
 use crate::kubesphere::models::PIPELINE_TYPE_MULTI_BRANCH;
 use crate::kubesphere::path::validate_subdomain;
@@ -13,8 +14,7 @@ use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
 use crate::mcp::resolve::{ProjectRef, resolve_input};
-use crate::mcp::tools::authoring::validate_jenkinsfile::{CronVerdict, check_cron};
-use crate::mcp::tools::pipelines::create_pipeline::ParameterInput;
+use crate::mcp::tools::pipelines::ParameterInput;
 
 crate::project_scoped!(UpdatePipelineInput);
 

@@ -4,11 +4,11 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::{CronVerdict, JenkinsfileCheck, check_cron, check_jenkinsfile, check_size, checking_pipeline};
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
 use crate::mcp::resolve::{ProjectRef, resolve_input};
-use crate::mcp::tools::authoring::{JenkinsfileCheck, check_jenkinsfile, check_size, checking_pipeline};
 
 crate::project_scoped!(ValidateJenkinsfileInput);
 
@@ -32,22 +32,6 @@ pub struct ValidateJenkinsfileInput {
     pub workspace: Option<String>,
     #[serde(default)]
     pub cluster: Option<String>,
-}
-
-/// Jenkins' verdict on a cron spec.
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct CronVerdict {
-    /// False only when Jenkins cannot parse it; a warning is still accepted by Jenkins.
-    pub valid: bool,
-    /// `ok`, `warning` or `error` (Jenkins' own word).
-    pub result: String,
-    pub message: String,
-    /// RFC 3339 time it would last have run.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub last_run: Option<String>,
-    /// RFC 3339 time it would next run.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub next_run: Option<String>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -111,23 +95,6 @@ impl ToolDef for ValidateJenkinsfile {
             next,
         })
     }
-}
-
-/// Jenkins' `checkCron` for `spec`.
-pub(crate) async fn check_cron(ctx: &ToolCtx, project: &ProjectRef, spec: &str) -> Result<CronVerdict, ToolError> {
-    if spec.is_empty() || spec.len() > 1000 {
-        return Err(ToolError::InvalidInput(
-            "`cron` must be a non-empty Jenkins cron spec of at most 1000 characters, e.g. `H 2 * * 1-5`".into(),
-        ));
-    }
-    let r = ctx.client.check_cron(&project.cluster(), &project.name, spec).await?;
-    Ok(CronVerdict {
-        valid: r.result == "ok" || r.result == "warning",
-        message: crate::text::cut(&r.message, crate::text::MAX_MESSAGE_CHARS),
-        result: r.result,
-        last_run: r.last_time.filter(|s| !s.is_empty()),
-        next_run: r.next_time.filter(|s| !s.is_empty()),
-    })
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use crate::mcp::registry::{Hints, ToolDef, Toolset};
 use crate::mcp::resolve::{ProjectRef, resolve_input};
 use crate::mcp::syncview::SyncStatus;
 
-use super::ensure_absent;
+use super::{ParameterInput, ensure_absent};
 
 crate::project_scoped!(CreatePipelineInput);
 
@@ -23,41 +23,6 @@ pub struct CreatePipeline;
 
 /// Largest Jenkinsfile accepted.
 const MAX_JENKINSFILE: usize = 256 * 1024;
-
-#[derive(Clone, Copy, Debug, Deserialize, JsonSchema, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum ParameterType {
-    String,
-    Text,
-    Boolean,
-    Choice,
-    Password,
-}
-
-impl ParameterType {
-    pub(crate) fn upstream(self) -> &'static str {
-        match self {
-            ParameterType::String => "string",
-            ParameterType::Text => "text",
-            ParameterType::Boolean => "boolean",
-            ParameterType::Choice => "choice",
-            ParameterType::Password => "password",
-        }
-    }
-}
-
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ParameterInput {
-    pub name: String,
-    #[serde(rename = "type")]
-    pub kind: ParameterType,
-    /// Default value (for `choice`: the choices, one per line). Never put a real secret here.
-    #[serde(default)]
-    pub default_value: Option<String>,
-    #[serde(default)]
-    pub description: Option<String>,
-}
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

@@ -16,7 +16,7 @@ use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
 use crate::mcp::resolve::{ProjectRef, resolve_input};
-use crate::mcp::tools::runs::get_run::parse_branch;
+use crate::mcp::runlocate::parse_branch;
 
 crate::project_scoped!(GetCodeQualityInput);
 

@@ -8,6 +8,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::kubesphere::models::{NoScmPipeline, ObjectMeta, PIPELINE_TYPE_PIPELINE, Pipeline, PipelineSpec, keys};
 use crate::kubesphere::path::validate_subdomain;
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
@@ -15,7 +16,7 @@ use crate::mcp::registry::{Hints, ToolDef, Toolset};
 use crate::mcp::resolve::{ProjectRef, resolve_input};
 use crate::mcp::syncview::SyncStatus;
 use crate::mcp::tools::authoring::{JenkinsfileCheck, check_jenkinsfile, check_size, checking_pipeline, stage_names};
-use crate::mcp::tools::pipelines::create_pipeline::{CreatePipeline, CreatePipelineInput, ensure_absent};
+use crate::mcp::tools::pipelines::ensure_absent;
 use crate::mcp::tools::templates::{Scope, find_template};
 
 crate::project_scoped!(CreatePipelineFromTemplateInput);
@@ -165,20 +166,32 @@ impl ToolDef for CreatePipelineFromTemplate {
             ),
             Err(e) => return Err(e),
         };
-        let created = <CreatePipeline as ToolDef>::call(
-            ctx.clone(),
-            CreatePipelineInput {
-                project: project.name.clone(),
+        let mut annotations = BTreeMap::new();
+        if let Some(user) = ctx.client.identity().await?.username {
+            annotations.insert(keys::CREATOR.to_string(), user);
+        }
+        let pipeline = Pipeline {
+            metadata: ObjectMeta {
                 name: input.name.clone(),
-                jenkinsfile: jenkinsfile.clone(),
-                description: input.description.clone(),
-                parameters: Vec::new(),
-                disable_concurrent: false,
-                workspace: input.workspace.clone(),
-                cluster: Some(project.cluster().name().to_string()),
+                namespace: Some(project.name.clone()),
+                annotations,
+                ..Default::default()
             },
-        )
-        .await?;
+            spec: PipelineSpec {
+                kind: PIPELINE_TYPE_PIPELINE.into(),
+                pipeline: Some(NoScmPipeline {
+                    name: input.name.clone(),
+                    description: input.description.clone().filter(|d| !d.is_empty()),
+                    jenkinsfile: Some(jenkinsfile.clone()),
+                    ..Default::default()
+                }),
+                multi_branch_pipeline: None,
+            },
+        };
+        let created = ctx
+            .client
+            .create_pipeline(&project.cluster(), &project.name, &pipeline)
+            .await?;
         Ok(CreatePipelineFromTemplateOutput {
             stages: stage_names(&jenkinsfile),
             jenkinsfile: crate::text::cut(&jenkinsfile, MAX_ECHO),
@@ -187,7 +200,7 @@ impl ToolDef for CreatePipelineFromTemplate {
             values,
             validation,
             validation_note,
-            sync_status: created.sync_status,
+            sync_status: SyncStatus::of(created.metadata.annotation(keys::PIPELINE_SYNC_STATUS)),
             next: format!(
                 "Start it with trigger_run (project {:?}, pipeline {:?}); Jenkins may need a few seconds to sync a new pipeline.",
                 project.name, input.name
