@@ -19,6 +19,7 @@ use crate::util::{self, ListQuery, k8s_time};
 /// `GroupName + RenderResultAnnoKey`).
 pub(crate) const RENDER_RESULT: &str = "devops.kubesphere.io/render-result";
 
+#[allow(clippy::too_many_arguments)]
 fn template_cr(
     kind: &str,
     ns: Option<&str>,

@@ -210,7 +210,12 @@ fn merge(
             );
         }
         if let Some(b) = input.disable_concurrent {
-            change(spec, "disable_concurrent", "disable_concurrent", b.then(|| json!(true)));
+            change(
+                spec,
+                "disable_concurrent",
+                "disable_concurrent",
+                b.then_some(json!(true)),
+            );
         }
         return Ok(changes);
     }
