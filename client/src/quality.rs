@@ -11,9 +11,9 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::client::KsClient;
-use super::error::KsResult;
-use super::path::{ApiPath, BranchName, Cluster, gv, validate_label, validate_subdomain};
+use crate::client::KsClient;
+use crate::error::KsResult;
+use crate::path::{ApiPath, BranchName, Cluster, gv, validate_label, validate_subdomain};
 
 #[derive(Clone, Debug, Default, Deserialize)]
 pub struct SonarStatus {

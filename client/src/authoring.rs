@@ -21,9 +21,9 @@ use reqwest::Method;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::client::{Body, KsClient};
-use super::error::{KsError, KsResult};
-use super::path::{ApiPath, Cluster, gv, validate_label, validate_subdomain};
+use crate::client::{Body, KsClient};
+use crate::error::{KsError, KsResult};
+use crate::path::{ApiPath, Cluster, gv, validate_label, validate_subdomain};
 
 /// The answer of `checkScriptCompile`.
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]

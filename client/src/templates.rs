@@ -11,10 +11,10 @@ use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::client::KsClient;
-use super::error::{KsError, KsResult};
-use super::models::{List, ObjectMeta};
-use super::path::{ApiPath, Cluster, gv, validate_label, validate_subdomain};
+use crate::client::KsClient;
+use crate::error::{KsError, KsResult};
+use crate::models::{List, ObjectMeta};
+use crate::path::{ApiPath, Cluster, gv, validate_label, validate_subdomain};
 
 /// Where the render result is written on the returned template.
 pub const RENDER_RESULT_ANNOTATION: &str = "devops.kubesphere.io/render-result";
@@ -121,7 +121,7 @@ impl KsClient {
                 cluster,
                 &path,
                 &[],
-                super::client::Body::Json(&body),
+                crate::client::Body::Json(&body),
                 "application/json",
             )
             .await?;
