@@ -32,6 +32,7 @@ impl ToolDef for ListAgentLabels {
     const NAME: &'static str = "list_agent_labels";
     const TITLE: &'static str = "List Jenkins agent labels";
     const DESCRIPTION: &'static str = "Lists the Jenkins agent labels of a cluster, i.e. the values that work in a Jenkinsfile's agent { label '...' } (a label that no agent has makes a run wait forever). Each label's agent usually has a container of the same name for container('...') steps.";
+    const EXAMPLE: &'static str = r#"{}"#;
     const TOOLSET: Toolset = Toolset::Authoring;
     const HINTS: Hints = Hints::READ;
     type Input = ListAgentLabelsInput;

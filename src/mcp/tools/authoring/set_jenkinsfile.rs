@@ -7,12 +7,11 @@ use serde::{Deserialize, Serialize};
 use super::{check_jenkinsfile, check_size, stage_names};
 use crate::kubesphere::models::PIPELINE_TYPE_MULTI_BRANCH;
 use crate::kubesphere::path::validate_subdomain;
+use crate::mcp::args::ProjectArgs;
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
 use crate::mcp::resolve::{ProjectRef, resolve_input};
-
-crate::project_scoped!(SetJenkinsfileInput);
 
 pub struct SetJenkinsfile;
 
@@ -29,18 +28,13 @@ const UPDATE: Hints = Hints {
 };
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct SetJenkinsfileInput {
-    /// DevOps project as the user named it (full or short name); an ambiguous name is never guessed.
-    pub project: String,
+    #[serde(flatten)]
+    pub scope: ProjectArgs,
     /// The regular pipeline whose Jenkinsfile is replaced.
     pub pipeline: String,
     /// The complete new Jenkinsfile text.
     pub jenkinsfile: String,
-    #[serde(default)]
-    pub workspace: Option<String>,
-    #[serde(default)]
-    pub cluster: Option<String>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -68,6 +62,7 @@ impl ToolDef for SetJenkinsfile {
     const NAME: &'static str = "set_jenkinsfile";
     const TITLE: &'static str = "Replace a pipeline's Jenkinsfile";
     const DESCRIPTION: &'static str = "Replaces the Jenkinsfile of a regular pipeline after Jenkins compiled it: an invalid one is never written (the error gives line and column). Returns the stages added/removed, line counts and the previous text. The next run uses the new Jenkinsfile. Multi-branch pipelines read theirs from the repository. Confirm the change with the user first.";
+    const EXAMPLE: &'static str = r#"{"project": "stone-devops", "pipeline": "hello", "jenkinsfile": "pipeline {\n  agent any\n  stages {\n    stage('Hello') {\n      steps { echo 'hello' }\n    }\n    stage('Lint') {\n      steps { sh 'echo linting' }\n    }\n  }\n}\n"}"#;
     const TOOLSET: Toolset = Toolset::Authoring;
     const HINTS: Hints = UPDATE;
     const CHECK: &'static str = "get_pipeline";
@@ -77,7 +72,7 @@ impl ToolDef for SetJenkinsfile {
     async fn call(ctx: ToolCtx, input: SetJenkinsfileInput) -> Result<SetJenkinsfileOutput, ToolError> {
         validate_subdomain("pipeline name", &input.pipeline)?;
         check_size(&input.jenkinsfile)?;
-        let project = resolve_input(&ctx, &input).await?;
+        let project = resolve_input(&ctx, &input.scope).await?;
         let cluster = project.cluster();
         let current = ctx
             .client

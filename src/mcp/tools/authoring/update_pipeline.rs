@@ -10,13 +10,12 @@ use super::{CronVerdict, check_cron};
 use crate::kubesphere::KsError;
 use crate::kubesphere::models::PIPELINE_TYPE_MULTI_BRANCH;
 use crate::kubesphere::path::validate_subdomain;
+use crate::mcp::args::ProjectArgs;
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
 use crate::mcp::resolve::{ProjectRef, resolve_input};
 use crate::mcp::tools::pipelines::ParameterInput;
-
-crate::project_scoped!(UpdatePipelineInput);
 
 pub struct UpdatePipeline;
 
@@ -47,10 +46,9 @@ pub struct DiscarderInput {
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct UpdatePipelineInput {
-    /// DevOps project as the user named it (full or short name); an ambiguous name is never guessed.
-    pub project: String,
+    #[serde(flatten)]
+    pub scope: ProjectArgs,
     /// Pipeline to change.
     pub pipeline: String,
     /// New description ("" clears it).
@@ -80,10 +78,6 @@ pub struct UpdatePipelineInput {
     /// Multi-branch: id of the credential used to reach the repository (list_credentials).
     #[serde(default)]
     pub credential_id: Option<String>,
-    #[serde(default)]
-    pub workspace: Option<String>,
-    #[serde(default)]
-    pub cluster: Option<String>,
 }
 
 /// One changed setting.
@@ -274,6 +268,7 @@ impl ToolDef for UpdatePipeline {
     const NAME: &'static str = "update_pipeline";
     const TITLE: &'static str = "Change a pipeline's settings";
     const DESCRIPTION: &'static str = "Changes only the given settings of a pipeline, keeping everything else and its Jenkinsfile: description, build parameters, timer cron (checked by Jenkins first), run retention, concurrent builds; for multi-branch: script path, branch/tag discovery, repository credential. Returns what changed. Use set_jenkinsfile for the Jenkinsfile. Confirm the change with the user first.";
+    const EXAMPLE: &'static str = r#"{"project": "stone-devops", "pipeline": "hello", "description": "says hello every night", "timer_cron": "H 2 * * *"}"#;
     const TOOLSET: Toolset = Toolset::Authoring;
     const HINTS: Hints = UPDATE;
     const CHECK: &'static str = "get_pipeline";
@@ -297,7 +292,7 @@ impl ToolDef for UpdatePipeline {
                 "`script_path` must be a relative path in the repository such as Jenkinsfile or ci/Jenkinsfile".into(),
             ));
         }
-        let project = resolve_input(&ctx, &input).await?;
+        let project = resolve_input(&ctx, &input.scope).await?;
         let cluster = project.cluster();
         let mut object = ctx
             .client

@@ -5,20 +5,18 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{CronVerdict, JenkinsfileCheck, check_cron, check_jenkinsfile, check_size, checking_pipeline};
+use crate::mcp::args::ProjectArgs;
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
 use crate::mcp::resolve::{ProjectRef, resolve_input};
 
-crate::project_scoped!(ValidateJenkinsfileInput);
-
 pub struct ValidateJenkinsfile;
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct ValidateJenkinsfileInput {
-    /// DevOps project as the user named it (full or short name); an ambiguous name is never guessed.
-    pub project: String,
+    #[serde(flatten)]
+    pub scope: ProjectArgs,
     /// The Jenkinsfile text to check. Omit to check only `cron`.
     #[serde(default)]
     pub jenkinsfile: Option<String>,
@@ -28,10 +26,6 @@ pub struct ValidateJenkinsfileInput {
     /// Pipeline whose Jenkins job runs the check (any existing one; default: the first synced pipeline of the project).
     #[serde(default)]
     pub pipeline: Option<String>,
-    #[serde(default)]
-    pub workspace: Option<String>,
-    #[serde(default)]
-    pub cluster: Option<String>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -50,6 +44,7 @@ impl ToolDef for ValidateJenkinsfile {
     const NAME: &'static str = "validate_jenkinsfile";
     const TITLE: &'static str = "Validate a Jenkinsfile or cron spec";
     const DESCRIPTION: &'static str = "Asks Jenkins to compile a Jenkinsfile (Groovy syntax and the declarative pipeline model) and/or to parse a timer cron spec, without saving anything. Returns the first error with its line and column. Use before set_jenkinsfile, create_pipeline or update_pipeline; list_agent_labels gives labels usable in agent { label '...' }.";
+    const EXAMPLE: &'static str = r#"{"project": "stone-devops", "jenkinsfile": "pipeline {\n  agent { label 'go' }\n  stages {\n    stage('Test') {\n      steps { sh 'go test ./...' }\n    }\n  }\n}\n", "cron": "H 2 * * 1-5"}"#;
     const TOOLSET: Toolset = Toolset::Authoring;
     const HINTS: Hints = Hints::READ;
     type Input = ValidateJenkinsfileInput;
@@ -68,7 +63,7 @@ impl ToolDef for ValidateJenkinsfile {
         if let Some(p) = &input.pipeline {
             crate::kubesphere::path::validate_subdomain("pipeline name", p)?;
         }
-        let project = resolve_input(&ctx, &input).await?;
+        let project = resolve_input(&ctx, &input.scope).await?;
         let jenkinsfile = match &input.jenkinsfile {
             Some(text) => {
                 let pipeline = checking_pipeline(&ctx, &project, input.pipeline.as_deref()).await?;

@@ -71,12 +71,15 @@ impl ParameterType {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ParameterInput {
+    /// Parameter name, as the Jenkinsfile reads it (`params.NAME`).
     pub name: String,
+    /// Kind of value.
     #[serde(rename = "type")]
     pub kind: ParameterType,
     /// Default value (for `choice`: the choices, one per line). Never put a real secret here.
     #[serde(default)]
     pub default_value: Option<String>,
+    /// Shown to whoever starts a run.
     #[serde(default)]
     pub description: Option<String>,
 }

@@ -12,13 +12,12 @@ use crate::kubesphere::KsError;
 use crate::kubesphere::models::PIPELINE_TYPE_MULTI_BRANCH;
 use crate::kubesphere::path::validate_subdomain;
 use crate::kubesphere::quality::SonarStatus;
+use crate::mcp::args::ProjectArgs;
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
 use crate::mcp::resolve::{ProjectRef, resolve_input};
 use crate::mcp::runlocate::parse_branch;
-
-crate::project_scoped!(GetCodeQualityInput);
 
 pub struct GetCodeQuality;
 
@@ -35,19 +34,14 @@ const METRICS: [&str; 6] = [
 const MAX_ISSUES: usize = 10;
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct GetCodeQualityInput {
-    /// DevOps project as the user named it (full or short name); an ambiguous name is never guessed.
-    pub project: String,
+    #[serde(flatten)]
+    pub scope: ProjectArgs,
     /// Pipeline name.
     pub pipeline: String,
     /// Multi-branch pipeline: the branch as Git names it (e.g. main, feature/login). Required for multi-branch.
     #[serde(default)]
     pub branch: Option<String>,
-    #[serde(default)]
-    pub workspace: Option<String>,
-    #[serde(default)]
-    pub cluster: Option<String>,
 }
 
 #[derive(Debug, Serialize, JsonSchema, Clone, Copy, PartialEq, Eq)]
@@ -192,6 +186,7 @@ impl ToolDef for GetCodeQuality {
     const NAME: &'static str = "get_code_quality";
     const TITLE: &'static str = "Get the code quality gate";
     const DESCRIPTION: &'static str = "Shows the SonarQube quality gate of a pipeline (or a branch of a multi-branch pipeline) from its last analysed run: passed/failed, the failing conditions, key metrics and the first open issues. Says not_configured when no run ran a SonarQube analysis.";
+    const EXAMPLE: &'static str = r#"{"project": "stone-devops", "pipeline": "quality-check"}"#;
     const TOOLSET: Toolset = Toolset::Quality;
     const HINTS: Hints = Hints::READ;
     type Input = GetCodeQualityInput;
@@ -200,7 +195,7 @@ impl ToolDef for GetCodeQuality {
     async fn call(ctx: ToolCtx, input: GetCodeQualityInput) -> Result<GetCodeQualityOutput, ToolError> {
         validate_subdomain("pipeline name", &input.pipeline)?;
         let branch = parse_branch(input.branch.as_deref())?;
-        let project = resolve_input(&ctx, &input).await?;
+        let project = resolve_input(&ctx, &input.scope).await?;
         let cluster = project.cluster();
         let p = ctx
             .client

@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use crate::kubesphere::models::{NoScmPipeline, ObjectMeta, PIPELINE_TYPE_PIPELINE, Pipeline, PipelineSpec, keys};
 use crate::kubesphere::path::validate_subdomain;
+use crate::mcp::args::ProjectArgs;
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
@@ -19,8 +20,6 @@ use crate::mcp::tools::authoring::{JenkinsfileCheck, check_jenkinsfile, check_si
 use crate::mcp::tools::pipelines::ensure_absent;
 use crate::mcp::tools::templates::{Scope, find_template};
 
-crate::project_scoped!(CreatePipelineFromTemplateInput);
-
 pub struct CreatePipelineFromTemplate;
 
 /// What upstream's Go template prints for a value that was not given.
@@ -29,15 +28,14 @@ const NO_VALUE: &str = "<no value>";
 const MAX_ECHO: usize = 8000;
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct CreatePipelineFromTemplateInput {
-    /// DevOps project as the user named it (full or short name); an ambiguous name is never guessed.
-    pub project: String,
+    #[serde(flatten)]
+    pub scope: ProjectArgs,
     /// Template name (list_pipeline_templates).
     pub template: String,
     /// project or cluster, when both have a template of that name.
-    #[serde(default)]
-    pub scope: Option<Scope>,
+    #[serde(default, rename = "scope")]
+    pub template_scope: Option<Scope>,
     /// New pipeline name (lowercase letters, digits, '-', '.').
     pub name: String,
     /// Parameter values by name; parameters left out take their default.
@@ -45,10 +43,6 @@ pub struct CreatePipelineFromTemplateInput {
     pub values: BTreeMap<String, Value>,
     #[serde(default)]
     pub description: Option<String>,
-    #[serde(default)]
-    pub workspace: Option<String>,
-    #[serde(default)]
-    pub cluster: Option<String>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -77,6 +71,7 @@ impl ToolDef for CreatePipelineFromTemplate {
     const NAME: &'static str = "create_pipeline_from_template";
     const TITLE: &'static str = "Create a pipeline from a template";
     const DESCRIPTION: &'static str = "Creates a regular pipeline from a KubeSphere pipeline template (list_pipeline_templates): fills defaults, refuses missing required values, renders it, has Jenkins compile the result, then creates the pipeline. Ask the user for required values first; never put secrets in values (use credential ids). Not retried: on failure check list_pipelines before calling again.";
+    const EXAMPLE: &'static str = r#"{"project": "stone-devops", "template": "golang", "name": "go-service", "values": {"cloneURL": "https://github.com/example/go-service.git"}}"#;
     const TOOLSET: Toolset = Toolset::Templates;
     const HINTS: Hints = Hints::CREATE;
     const CHECK: &'static str = "get_pipeline";
@@ -89,9 +84,9 @@ impl ToolDef for CreatePipelineFromTemplate {
     ) -> Result<CreatePipelineFromTemplateOutput, ToolError> {
         validate_subdomain("pipeline name", &input.name)?;
         validate_subdomain("template name", &input.template)?;
-        let project = resolve_input(&ctx, &input).await?;
+        let project = resolve_input(&ctx, &input.scope).await?;
         ensure_absent(&ctx, &project, &input.name).await?;
-        let found = find_template(&ctx, &project, &input.template, input.scope).await?;
+        let found = find_template(&ctx, &project, &input.template, input.template_scope).await?;
         let declared = &found.template.spec.parameters;
         let unknown: Vec<&str> = input
             .values

@@ -4,13 +4,12 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::mcp::args::ProjectArgs;
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
 use crate::mcp::resolve::{ProjectRef, resolve_input};
 use crate::mcp::tools::templates::{ParameterView, Scope, all_templates, find_template, parameters};
-
-crate::project_scoped!(ListPipelineTemplatesInput);
 
 pub struct ListPipelineTemplates;
 
@@ -18,20 +17,15 @@ pub struct ListPipelineTemplates;
 const MAX_TEXT: usize = 8000;
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct ListPipelineTemplatesInput {
-    /// DevOps project as the user named it (full or short name); an ambiguous name is never guessed.
-    pub project: String,
+    #[serde(flatten)]
+    pub scope: ProjectArgs,
     /// One template by name: also returns its text.
     #[serde(default)]
     pub template: Option<String>,
     /// With `template`: project or cluster, when both have that name.
-    #[serde(default)]
-    pub scope: Option<Scope>,
-    #[serde(default)]
-    pub workspace: Option<String>,
-    #[serde(default)]
-    pub cluster: Option<String>,
+    #[serde(default, rename = "scope")]
+    pub template_scope: Option<Scope>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -58,15 +52,16 @@ impl ToolDef for ListPipelineTemplates {
     const NAME: &'static str = "list_pipeline_templates";
     const TITLE: &'static str = "List pipeline templates";
     const DESCRIPTION: &'static str = "Lists the KubeSphere pipeline templates a DevOps project can use (its own and the cluster-wide ones) with their parameters (required ones and defaults). Name one `template` to see its text too. Create a pipeline from one with create_pipeline_from_template.";
+    const EXAMPLE: &'static str = r#"{"project": "stone-devops"}"#;
     const TOOLSET: Toolset = Toolset::Templates;
     const HINTS: Hints = Hints::READ;
     type Input = ListPipelineTemplatesInput;
     type Output = ListPipelineTemplatesOutput;
 
     async fn call(ctx: ToolCtx, input: ListPipelineTemplatesInput) -> Result<ListPipelineTemplatesOutput, ToolError> {
-        let project = resolve_input(&ctx, &input).await?;
+        let project = resolve_input(&ctx, &input.scope).await?;
         let found = match input.template.as_deref() {
-            Some(name) => vec![find_template(&ctx, &project, name, input.scope).await?],
+            Some(name) => vec![find_template(&ctx, &project, name, input.template_scope).await?],
             None => all_templates(&ctx, &project).await?,
         };
         let with_text = input.template.is_some();
