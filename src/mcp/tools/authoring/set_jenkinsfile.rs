@@ -31,9 +31,9 @@ const UPDATE: Hints = Hints {
 pub struct SetJenkinsfileInput {
     #[serde(flatten)]
     pub scope: ProjectArgs,
-    /// The regular pipeline whose Jenkinsfile is replaced.
+    /// A regular pipeline.
     pub pipeline: String,
-    /// The complete new Jenkinsfile text.
+    /// The whole new Jenkinsfile.
     pub jenkinsfile: String,
 }
 
@@ -61,7 +61,7 @@ pub struct SetJenkinsfileOutput {
 impl ToolDef for SetJenkinsfile {
     const NAME: &'static str = "set_jenkinsfile";
     const TITLE: &'static str = "Replace a pipeline's Jenkinsfile";
-    const DESCRIPTION: &'static str = "Replaces the Jenkinsfile of a regular pipeline after Jenkins compiled it: an invalid one is never written (the error gives line and column). Returns the stages added/removed, line counts and the previous text. The next run uses the new Jenkinsfile. Multi-branch pipelines read theirs from the repository. Confirm the change with the user first.";
+    const DESCRIPTION: &'static str = "Replaces a regular pipeline's Jenkinsfile once Jenkins compiled it (an invalid one is never written; the error has line and column). Returns stages added/removed and the previous text; the next run uses it. Confirm with the user first.";
     const EXAMPLE: &'static str = r#"{"project": "stone-devops", "pipeline": "hello", "jenkinsfile": "pipeline {\n  agent any\n  stages {\n    stage('Hello') {\n      steps { echo 'hello' }\n    }\n    stage('Lint') {\n      steps { sh 'echo linting' }\n    }\n  }\n}\n"}"#;
     const TOOLSET: Toolset = Toolset::Authoring;
     const HINTS: Hints = UPDATE;

@@ -17,13 +17,13 @@ pub struct ValidateJenkinsfile;
 pub struct ValidateJenkinsfileInput {
     #[serde(flatten)]
     pub scope: ProjectArgs,
-    /// The Jenkinsfile text to check. Omit to check only `cron`.
+    /// Jenkinsfile text.
     #[serde(default)]
     pub jenkinsfile: Option<String>,
-    /// A timer trigger spec to check too (Jenkins cron syntax, e.g. `H 2 * * 1-5`).
+    /// Timer spec, e.g. `H 2 * * 1-5`.
     #[serde(default)]
     pub cron: Option<String>,
-    /// Pipeline whose Jenkins job runs the check (any existing one; default: the first synced pipeline of the project).
+    /// Pipeline to check in (default: any synced one).
     #[serde(default)]
     pub pipeline: Option<String>,
 }
@@ -43,7 +43,7 @@ pub struct ValidateJenkinsfileOutput {
 impl ToolDef for ValidateJenkinsfile {
     const NAME: &'static str = "validate_jenkinsfile";
     const TITLE: &'static str = "Validate a Jenkinsfile or cron spec";
-    const DESCRIPTION: &'static str = "Asks Jenkins to compile a Jenkinsfile (Groovy syntax and the declarative pipeline model) and/or to parse a timer cron spec, without saving anything. Returns the first error with its line and column. Use before set_jenkinsfile, create_pipeline or update_pipeline; list_agent_labels gives labels usable in agent { label '...' }.";
+    const DESCRIPTION: &'static str = "Has Jenkins compile a Jenkinsfile (Groovy and the declarative model) and/or parse a timer cron spec; saves nothing. Returns the first error with line and column.";
     const EXAMPLE: &'static str = r#"{"project": "stone-devops", "jenkinsfile": "pipeline {\n  agent { label 'go' }\n  stages {\n    stage('Test') {\n      steps { sh 'go test ./...' }\n    }\n  }\n}\n", "cron": "H 2 * * 1-5"}"#;
     const TOOLSET: Toolset = Toolset::Authoring;
     const HINTS: Hints = Hints::READ;

@@ -39,7 +39,7 @@ pub struct GetCodeQualityInput {
     pub scope: ProjectArgs,
     /// Pipeline name.
     pub pipeline: String,
-    /// Multi-branch pipeline: the branch as Git names it (e.g. main, feature/login). Required for multi-branch.
+    /// Multi-branch only: the branch, e.g. feature/login.
     #[serde(default)]
     pub branch: Option<String>,
 }
@@ -185,7 +185,7 @@ fn is_no_build(e: &KsError) -> bool {
 impl ToolDef for GetCodeQuality {
     const NAME: &'static str = "get_code_quality";
     const TITLE: &'static str = "Get the code quality gate";
-    const DESCRIPTION: &'static str = "Shows the SonarQube quality gate of a pipeline (or a branch of a multi-branch pipeline) from its last analysed run: passed/failed, the failing conditions, key metrics and the first open issues. Says not_configured when no run ran a SonarQube analysis.";
+    const DESCRIPTION: &'static str = "SonarQube quality gate of a pipeline (or a multi-branch pipeline's branch) from its last analysed run: passed/failed, failing conditions, metrics, first issues; not_configured when no run ran an analysis.";
     const EXAMPLE: &'static str = r#"{"project": "stone-devops", "pipeline": "quality-check"}"#;
     const TOOLSET: Toolset = Toolset::Quality;
     const HINTS: Hints = Hints::READ;

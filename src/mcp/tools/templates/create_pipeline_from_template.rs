@@ -41,6 +41,7 @@ pub struct CreatePipelineFromTemplateInput {
     /// Parameter values by name; parameters left out take their default.
     #[serde(default)]
     pub values: BTreeMap<String, Value>,
+    /// What the pipeline is for.
     #[serde(default)]
     pub description: Option<String>,
 }

@@ -20,10 +20,10 @@ const MAX_TEXT: usize = 8000;
 pub struct ListPipelineTemplatesInput {
     #[serde(flatten)]
     pub scope: ProjectArgs,
-    /// One template by name: also returns its text.
+    /// Only this one, with its text.
     #[serde(default)]
     pub template: Option<String>,
-    /// With `template`: project or cluster, when both have that name.
+    /// project or cluster, if both have that name.
     #[serde(default, rename = "scope")]
     pub template_scope: Option<Scope>,
 }
@@ -51,7 +51,7 @@ pub struct ListPipelineTemplatesOutput {
 impl ToolDef for ListPipelineTemplates {
     const NAME: &'static str = "list_pipeline_templates";
     const TITLE: &'static str = "List pipeline templates";
-    const DESCRIPTION: &'static str = "Lists the KubeSphere pipeline templates a DevOps project can use (its own and the cluster-wide ones) with their parameters (required ones and defaults). Name one `template` to see its text too. Create a pipeline from one with create_pipeline_from_template.";
+    const DESCRIPTION: &'static str = "The pipeline templates a DevOps project can use (its own and the cluster's) with their parameters; name one `template` to see its text. Then create_pipeline_from_template.";
     const EXAMPLE: &'static str = r#"{"project": "stone-devops"}"#;
     const TOOLSET: Toolset = Toolset::Templates;
     const HINTS: Hints = Hints::READ;

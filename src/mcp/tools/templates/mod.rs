@@ -43,9 +43,7 @@ pub struct ParameterView {
 #[derive(Debug, Serialize, JsonSchema, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Scope {
-    /// A template of the DevOps project.
     Project,
-    /// A cluster-wide template.
     Cluster,
 }
 
