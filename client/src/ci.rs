@@ -5,29 +5,11 @@ use serde::Deserialize;
 
 use super::client::KsClient;
 use super::error::KsResult;
-use super::models::{List, ObjectMeta};
+use super::models::List;
 use super::path::{ApiPath, Cluster, gv};
 
 /// A `ClusterTemplate` (pipeline template every project may use).
-#[derive(Clone, Debug, Deserialize)]
-pub struct ClusterTemplate {
-    #[serde(default)]
-    pub metadata: ObjectMeta,
-}
-
-impl ClusterTemplate {
-    /// English display name, else the name.
-    pub fn display(&self) -> String {
-        self.metadata
-            .annotation("devops.kubesphere.io/displayNameEN")
-            .unwrap_or(&self.metadata.name)
-            .to_string()
-    }
-
-    pub fn description(&self) -> Option<&str> {
-        self.metadata.annotation("devops.kubesphere.io/descriptionEN")
-    }
-}
+pub use super::templates::PipelineTemplate as ClusterTemplate;
 
 #[derive(Deserialize)]
 struct GenericArray {

@@ -6,6 +6,7 @@
 pub mod access;
 mod api;
 pub mod auth;
+pub mod authoring;
 pub mod branches;
 pub mod ci;
 mod client;
@@ -16,10 +17,12 @@ pub mod logs;
 pub mod models;
 pub mod path;
 mod pipelines;
+pub mod quality;
 pub mod redact;
 pub mod repos;
 pub mod run_admin;
 pub mod runs;
+pub mod templates;
 pub mod text;
 
 pub use api::{ListQuery, PROJECT_CACHE_TTL};

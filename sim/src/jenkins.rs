@@ -69,6 +69,9 @@ pub(crate) struct Stage {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Plan {
     pub stages: Vec<Stage>,
+    /// The script runs a SonarQube analysis (`withSonarQubeEnv`): a finished
+    /// build carries a `SonarAnalysisAction` (see [`crate::quality`]).
+    pub sonar: bool,
 }
 
 fn first_quoted(s: &str) -> Option<String> {
@@ -246,7 +249,10 @@ pub(crate) fn parse_jenkinsfile(src: &str) -> Plan {
             });
         }
     }
-    Plan { stages }
+    Plan {
+        stages,
+        sonar: src.contains("withSonarQubeEnv"),
+    }
 }
 
 /// Why a build started.

@@ -98,6 +98,7 @@
 #![allow(clippy::result_large_err)]
 
 mod auth;
+mod authoring;
 mod ci;
 mod creds;
 mod gitops;
@@ -105,9 +106,11 @@ mod jenkins;
 mod logs;
 mod pipelines;
 mod projects;
+mod quality;
 mod routes;
 mod runs;
 mod state;
+mod templates;
 mod util;
 
 use std::io;

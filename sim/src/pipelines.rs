@@ -415,9 +415,19 @@ fn update_pipeline(ctx: &mut Ctx, ns: &str) -> Response {
     let Some(p) = ctx.st.project_mut(&ctx.cluster, ns) else {
         return project_not_found(ns);
     };
+    // upstream: ks-devops pkg/models/devops/devops.go:340-358
+    // `UpdatePipelineObj` reads the stored Pipeline first and wraps a
+    // failure in a plain error, which `errorHandle` answers with 400.
     let Some(pl) = p.pipelines.get_mut(&name) else {
-        return pipeline_not_found(&name);
+        return util::text_err(
+            400,
+            &format!("cannot found pipeline {ns}/{name}, error: pipelines.devops.kubesphere.io \"{name}\" not found"),
+        );
     };
+    // The body's `resourceVersion` is replaced by the stored one before the
+    // update (`UpdatePipelineObj`: "trying to avoid the error of `Operation
+    // cannot be fulfilled on`"): a stale resourceVersion is never refused;
+    // the last writer wins.
     let stored_jf = pl.cr.pointer("/spec/pipeline/jenkinsfile").cloned();
     let mut cr = body;
     for k in ["uid", "creationTimestamp", "finalizers", "namespace"] {
@@ -530,11 +540,14 @@ fn set_jenkinsfile(ctx: &mut Ctx, ns: &str, name: &str) -> Response {
     let Some(pl) = p.pipelines.get_mut(name) else {
         return pipeline_not_found(name);
     };
+    // upstream: ks-devops pkg/models/devops/devops.go:360-386
+    // `UpdateJenkinsfile`: the edit-mode annotation is set first; `raw`
+    // writes `spec.pipeline.jenkinsfile` only when `spec.pipeline` exists,
+    // so for a multi-branch pipeline it changes nothing else and still
+    // answers success; another mode is `invalid edit mode: X`, which
+    // `errorHandle` writes as 400 (`pkg/kapis/devops/v1alpha3/handler.go:374-389`).
     match mode.as_str() {
         "raw" => {
-            if pl.is_multi() {
-                return util::text_err(400, "the Jenkinsfile of a multi-branch Pipeline is in its repository");
-            }
             if let Some(pipe) = pl.cr.pointer_mut("/spec/pipeline").and_then(Value::as_object_mut) {
                 pipe.insert("jenkinsfile".into(), json!(data));
             }
@@ -548,7 +561,7 @@ fn set_jenkinsfile(ctx: &mut Ctx, ns: &str, name: &str) -> Response {
                 "json",
             );
         }
-        _ => return util::text_err(400, "invalid edit mode"),
+        _ => return util::text_err(400, &format!("invalid edit mode: {mode}")),
     }
     util::set_meta(&mut pl.cr, "resourceVersion", json!(rv));
     util::ok_json(&json!({"result": "success"}))

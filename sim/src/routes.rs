@@ -243,8 +243,11 @@ pub(crate) fn route(shared: &Shared, req: &Req) -> Response {
                 .or_else(|| crate::creds::dv3(&mut ctx, rest))
                 .or_else(|| crate::gitops::dv3(&mut ctx, rest))
                 .or_else(|| crate::ci::dv3(&mut ctx, rest))
+                .or_else(|| crate::templates::dv3(&mut ctx, rest))
         }
         ["kapis", "devops.kubesphere.io", "v1alpha2", rest @ ..] => crate::pipelines::dv2(&mut ctx, rest)
+            .or_else(|| crate::authoring::dv2(&mut ctx, rest))
+            .or_else(|| crate::quality::dv2(&mut ctx, rest))
             .or_else(|| crate::runs::dv2(&mut ctx, rest))
             .or_else(|| crate::creds::dv2(&mut ctx, rest)),
         ["kapis", "gitops.kubesphere.io", "v1alpha1", rest @ ..] => {
@@ -305,6 +308,16 @@ fn authorize(
         {
             Ok(())
         }
+        // Rendering a cluster template is what the console's "create from
+        // template" does for every tenant (assumed granted like the list).
+        [
+            "kapis",
+            "devops.kubesphere.io",
+            "v1alpha3",
+            "clustertemplates",
+            _,
+            "render",
+        ] if method == "POST" => Ok(()),
         ["kapis", _, _, "namespaces", ns, ..] => {
             if st.may_access_ns(user, cluster, ns) {
                 Ok(())

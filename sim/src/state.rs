@@ -142,6 +142,8 @@ pub(crate) struct Project {
     pub secret_sync: HashMap<String, DateTime<Utc>>,
     pub gitrepos: BTreeMap<String, Value>,
     pub apps: BTreeMap<String, App>,
+    /// Pipeline templates (`Template` CRs) of the project.
+    pub templates: BTreeMap<String, Value>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -336,6 +338,7 @@ pub(crate) fn new_project(name: &str, ws: &str, cr: Value, sync_at: DateTime<Utc
         secret_sync: HashMap::new(),
         gitrepos: BTreeMap::new(),
         apps: BTreeMap::new(),
+        templates: BTreeMap::new(),
     }
 }
 
@@ -372,6 +375,10 @@ pub(crate) const NOISY_JENKINSFILE: &str = "pipeline {\n  agent any\n  stages {\
 pub(crate) const RELEASE_GATE_JENKINSFILE: &str = "pipeline {\n  agent any\n  stages {\n    stage('Build') {\n      steps {\n        echo 'built release 1.4.2'\n      }\n    }\n    stage('Approve') {\n      steps {\n        input message: 'Release 1.4.2 to production?'\n      }\n    }\n    stage('Deploy') {\n      steps {\n        echo 'deployed release 1.4.2'\n      }\n    }\n  }\n}\n";
 
 pub(crate) const WEBHOOK_JENKINSFILE: &str = "pipeline {\n  agent any\n  stages {\n    stage('Build') {\n      steps {\n        echo 'built the pushed commit'\n      }\n    }\n  }\n}\n";
+
+/// A pipeline whose build runs a SonarQube analysis; the simulated quality
+/// gate fails (coverage 62.5 < 80, see `crate::quality`).
+pub(crate) const QUALITY_JENKINSFILE: &str = "pipeline {\n  agent { label 'maven' }\n  stages {\n    stage('Build') {\n      steps {\n        container('maven') {\n          sh 'mvn -B package'\n        }\n      }\n    }\n    stage('Analyse') {\n      steps {\n        container('maven') {\n          withSonarQubeEnv('sonar') {\n            sh 'mvn sonar:sonar -Dsonar.coverage=62.5'\n          }\n        }\n      }\n    }\n  }\n}\n";
 
 pub(crate) const DEMO_JENKINSFILE: &str = "pipeline {\n  agent any\n  stages {\n    stage('Deploy') {\n      steps {\n        echo 'deploying demo'\n      }\n    }\n  }\n}\n";
 
@@ -796,6 +803,24 @@ pub(crate) fn seed(phase: Duration, relay_limit: u64) -> State {
         let app = crate::gitops::seeded_app("stone-devops", name, degraded, now - day * 5, now - age);
         stone.apps.insert(name.into(), app);
     }
+    let quality_created = now - day * 2;
+    stone.pipelines.insert(
+        "quality-check".into(),
+        seeded_pipeline(
+            pipeline_cr(
+                "stone-devops",
+                "quality-check",
+                json!({"type": "pipeline", "pipeline": {"name": "quality-check", "description": "builds and runs a SonarQube analysis", "jenkinsfile": QUALITY_JENKINSFILE}}),
+                quality_created,
+                Some("tenant"),
+            ),
+            quality_created,
+        ),
+    );
+    stone.templates.insert(
+        "node-ci".into(),
+        crate::templates::seeded_namespace_template("stone-devops", now - day * 6),
+    );
     host.projects.insert("stone-devops".into(), stone);
 
     // host / demo / demo-project
@@ -933,6 +958,17 @@ pub(crate) fn seed(phase: Duration, relay_limit: u64) -> State {
         "oversized-log",
         None,
         now - Duration::minutes(20),
+        five,
+        "tenant",
+        None,
+    );
+    let _ = seed_finished_run(
+        &mut st,
+        "host",
+        "stone-devops",
+        "quality-check",
+        None,
+        now - Duration::minutes(50),
         five,
         "tenant",
         None,

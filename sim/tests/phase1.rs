@@ -309,7 +309,7 @@ async fn pipelines_crud() {
     let t = start().await;
     let (c, v) = t.get_json(&format!("{DV3}/namespaces/stone-devops/pipelines")).await;
     assert_eq!(c, 200);
-    assert_eq!(v["totalItems"], 7);
+    assert_eq!(v["totalItems"], 8);
     assert_eq!(v["items"][0]["kind"], "Pipeline");
     let (_, v) = t
         .get_json(&format!(

@@ -38,7 +38,7 @@ pub fn describe(t: Toolset) -> &'static str {
         Toolset::Pipelines => {
             "list, inspect and create pipelines (regular, or multi-branch over a private or public repository); branches and branch scans"
         }
-        Toolset::Runs => "trigger, list, follow, rerun and delete runs; approve input steps",
+        Toolset::Runs => "trigger, list, follow and rerun runs; approve input steps",
         Toolset::Logs => "run logs (bounded, grep) and why a run failed",
         Toolset::Credentials => "list, create and rotate credentials (secret values never shown)",
         Toolset::Gitops => "GitOps (Argo CD) applications: list, status, create, sync, update, delete",
@@ -49,7 +49,9 @@ pub fn describe(t: Toolset) -> &'static str {
         Toolset::Quality => "SonarQube quality gates of a pipeline or branch",
         Toolset::Projects => "create and delete DevOps projects (workspace admins)",
         Toolset::Artifacts => "files a run archived: list and download",
-        Toolset::Cleanup => "stop runs, delete pipelines and credentials (destructive, confirmed by the user)",
+        Toolset::Cleanup => {
+            "stop and delete runs, delete pipelines and credentials (destructive, confirmed by the user)"
+        }
     }
 }
 
@@ -177,6 +179,18 @@ pub struct Toolsets {
 }
 
 impl Toolsets {
+    /// A view with a session of its own and no client to notify (tests
+    /// and in-process callers): what `config` starts with is on.
+    pub fn standalone(config: DynamicConfig) -> Toolsets {
+        Toolsets {
+            registry: Registry::filtered(&config.filter()),
+            session: Arc::new(Session::new(&config.initial)),
+            config: Arc::new(config),
+            notify: Notify::Listeners,
+            persistent: true,
+        }
+    }
+
     pub(crate) fn tools_of(&self, t: Toolset) -> Vec<String> {
         self.registry
             .entries()

@@ -8,9 +8,11 @@
 //! Input schemas are written for a model and cleaned here, in one place:
 //! an optional field shows its plain type (a client omits it; serde still
 //! accepts `null`), no `"default": null`, no `format: uint32`-style noise
-//! next to a range. Unknown arguments are refused centrally, against the
-//! schema's `properties` (see [`super::args::unknown_arguments`]), so the
-//! schema does not spend bytes on `additionalProperties: false`.
+//! next to a range. The top level says `additionalProperties: false`, so a
+//! client that validates refuses an unknown argument before sending it; the
+//! server refuses it too, centrally, against the schema's `properties` (see
+//! [`super::args::unknown_arguments`]), since flattened shared inputs cannot
+//! use serde's `deny_unknown_fields`.
 
 use std::sync::Arc;
 
@@ -27,6 +29,7 @@ pub fn input_schema<T: JsonSchema>() -> Arc<JsonObject> {
     }
     // A flattened shared struct lends the whole input its doc comment.
     obj.remove("description");
+    obj.insert("additionalProperties".into(), Value::Bool(false));
     Arc::new(obj)
 }
 

@@ -16,7 +16,7 @@ impl KsClient {
     /// [`KsError::InvalidResponse`] for a read, and for a write
     /// [`KsError::OutcomeUnknown`] (it was sent; whether it took effect is
     /// unknown). The reason is scrubbed of secrets before it is cut.
-    pub(super) async fn decode<T: DeserializeOwned>(
+    pub(crate) async fn decode<T: DeserializeOwned>(
         &self,
         r: RawResponse,
         path: &str,

@@ -5,13 +5,16 @@
 use super::registry::{Registry, ToolEntry, ToolFilter};
 
 pub mod access;
+pub mod authoring;
 pub mod context;
 pub mod credentials;
 pub mod gitops;
 pub mod logs;
 pub mod pipelines;
+pub mod quality;
 pub mod repos;
 pub mod runs;
+pub mod templates;
 pub mod toolsets;
 
 /// Every tool of the binary, in catalog order (toolset by toolset, then
@@ -31,6 +34,9 @@ fn toolset_tools() -> Vec<ToolEntry> {
         gitops::tools(),
         repos::tools(),
         access::tools(),
+        authoring::tools(),
+        templates::tools(),
+        quality::tools(),
     ]
     .concat()
 }

@@ -16,50 +16,12 @@ use crate::mcp::registry::{Hints, ToolDef, Toolset};
 use crate::mcp::resolve::{ProjectRef, resolve_input};
 use crate::mcp::syncview::SyncStatus;
 
-use super::ensure_absent;
+use super::{ParameterInput, ensure_absent};
 
 pub struct CreatePipeline;
 
 /// Largest Jenkinsfile accepted.
 const MAX_JENKINSFILE: usize = 256 * 1024;
-
-#[derive(Clone, Copy, Debug, Deserialize, JsonSchema, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum ParameterType {
-    String,
-    Text,
-    Boolean,
-    Choice,
-    Password,
-}
-
-impl ParameterType {
-    fn upstream(self) -> &'static str {
-        match self {
-            ParameterType::String => "string",
-            ParameterType::Text => "text",
-            ParameterType::Boolean => "boolean",
-            ParameterType::Choice => "choice",
-            ParameterType::Password => "password",
-        }
-    }
-}
-
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ParameterInput {
-    /// Parameter name, as the Jenkinsfile reads it (`params.NAME`).
-    pub name: String,
-    /// Kind of value.
-    #[serde(rename = "type")]
-    pub kind: ParameterType,
-    /// Default value (for `choice`: the choices, one per line). Never put a real secret here.
-    #[serde(default)]
-    pub default_value: Option<String>,
-    /// Shown to whoever starts a run.
-    #[serde(default)]
-    pub description: Option<String>,
-}
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 pub struct CreatePipelineInput {

@@ -1,5 +1,8 @@
 //! Toolset `pipelines`: list, inspect, create, delete; branches and scans.
 
+use schemars::JsonSchema;
+use serde::Deserialize;
+
 use crate::kubesphere::KsError;
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
@@ -39,4 +42,44 @@ pub(crate) async fn ensure_absent(ctx: &ToolCtx, project: &ProjectRef, name: &st
         Err(KsError::NotFound { .. }) => Ok(()),
         Err(e) => Err(e.into()),
     }
+}
+
+// Type of a build parameter (create_pipeline, and update_pipeline in `authoring`).
+#[derive(Clone, Copy, Debug, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ParameterType {
+    String,
+    Text,
+    Boolean,
+    Choice,
+    Password,
+}
+
+impl ParameterType {
+    pub(crate) fn upstream(self) -> &'static str {
+        match self {
+            ParameterType::String => "string",
+            ParameterType::Text => "text",
+            ParameterType::Boolean => "boolean",
+            ParameterType::Choice => "choice",
+            ParameterType::Password => "password",
+        }
+    }
+}
+
+// A build parameter a pipeline declares.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ParameterInput {
+    /// Parameter name, as the Jenkinsfile reads it (`params.NAME`).
+    pub name: String,
+    /// Kind of value.
+    #[serde(rename = "type")]
+    pub kind: ParameterType,
+    /// Default value (for `choice`: the choices, one per line). Never put a real secret here.
+    #[serde(default)]
+    pub default_value: Option<String>,
+    /// Shown to whoever starts a run.
+    #[serde(default)]
+    pub description: Option<String>,
 }

@@ -47,7 +47,7 @@ impl ToolDef for DeleteRun {
     const TITLE: &'static str = "Delete a finished run";
     const DESCRIPTION: &'static str = "Deletes a finished run; irreversible. Only if the user asked: they confirm (elicitation) or nothing is deleted.";
     const EXAMPLE: &'static str = r#"{"project": "stone-devops", "pipeline": "broken-build", "run_id": "1"}"#;
-    const TOOLSET: Toolset = Toolset::Runs;
+    const TOOLSET: Toolset = Toolset::Cleanup;
     const HINTS: Hints = Hints::DESTROY;
     const CHECK: &'static str = "list_runs";
     type Input = DeleteRunInput;

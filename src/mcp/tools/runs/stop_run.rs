@@ -37,7 +37,7 @@ pub struct StopRunOutput {
 impl ToolDef for StopRun {
     const NAME: &'static str = "stop_run";
     const TITLE: &'static str = "Stop a running build";
-    const DESCRIPTION: &'static str = "Aborts a queued, running or paused run. Only when the user asked to stop it: the server asks the user to confirm (MCP elicitation) and stops nothing without it.";
+    const DESCRIPTION: &'static str = "Aborts a queued, running or paused run when the user asked to stop it. The user confirms first (MCP elicitation); nothing is stopped without it.";
     const EXAMPLE: &'static str = r#"{"project": "stone-devops", "pipeline": "broken-build", "run_id": "1"}"#;
     const TOOLSET: Toolset = Toolset::Cleanup;
     const HINTS: Hints = Hints::DESTROY;

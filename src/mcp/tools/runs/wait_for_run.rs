@@ -57,7 +57,7 @@ pub struct WaitForRunOutput {
 impl ToolDef for WaitForRun {
     const NAME: &'static str = "wait_for_run";
     const TITLE: &'static str = "Wait for a run to finish";
-    const DESCRIPTION: &'static str = "Waits for a run to finish or pause at an `input` step (approve_input answers it with the user's decision), with progress notifications. Cancelling stops the wait only.";
+    const DESCRIPTION: &'static str = "Waits until a run finishes or pauses at an `input` step (approve_input answers it with the user's decision). Cancelling ends the wait, not the run.";
     const EXAMPLE: &'static str = r#"{"project": "stone-devops", "name": {"$from": "list_runs", "pointer": "/runs/0/name"}, "timeout_seconds": 10}"#;
     const TOOLSET: Toolset = Toolset::Runs;
     const HINTS: Hints = Hints::READ;

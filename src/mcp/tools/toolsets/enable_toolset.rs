@@ -38,9 +38,10 @@ impl ToolDef for EnableToolset {
     const NAME: &'static str = dynamic::ENABLE_TOOLSET;
     const EXAMPLE: &'static str = r#"{"toolset": "gitops"}"#;
     const TITLE: &'static str = "Enable a toolset";
-    const DESCRIPTION: &'static str = "Opens one toolset for the rest of this session: its tools are added to tools/list (the server sends notifications/tools/list_changed) and can be called right away. \
-Names: see list_toolsets, e.g. artifacts, cleanup, gitops, repos, access, authoring, templates, quality, projects. Not needed for the usual flows (projects, pipelines incl. multi-branch with a private repository's credential, scans, runs, logs, diagnosis): those tools are on by default. \
-Only toolsets the operator allows can be opened; with a read-only server only their read-only tools appear. Opening a toolset that is on changes nothing.";
+    const DESCRIPTION: &'static str = "Opens a toolset for this session: its tools join tools/list (notifications/tools/list_changed is sent) and can be called at once. \
+Names: see list_toolsets (e.g. artifacts, cleanup, gitops, repos, authoring, templates, quality, projects). \
+The usual flows (projects, pipelines, private-repo credentials, scans, runs, logs, diagnosis) need none: they are on by default. \
+Only toolsets the operator allows can open; a read-only server shows only their read-only tools.";
     /// Listed with the context tools in the catalog; served in dynamic mode
     /// whatever `--toolsets` says.
     const TOOLSET: Toolset = Toolset::Context;
