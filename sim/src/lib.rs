@@ -100,6 +100,7 @@
 mod auth;
 mod ci;
 mod creds;
+mod gitbrowse;
 mod gitops;
 mod jenkins;
 mod logs;
