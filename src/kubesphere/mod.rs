@@ -10,11 +10,14 @@ mod client;
 pub mod creds;
 pub mod error;
 pub mod gitops;
+pub mod gitops_edit;
 pub mod logs;
 pub mod models;
 pub mod path;
 mod pipelines;
+pub mod project_admin;
 pub mod redact;
+pub mod repo_browse;
 pub mod repos;
 pub mod runs;
 
