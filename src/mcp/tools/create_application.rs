@@ -205,7 +205,7 @@ fn check_repo_url(raw: &str) -> Result<String, ToolError> {
     Ok(u.to_string())
 }
 
-fn check_path(raw: Option<&str>) -> Result<String, ToolError> {
+pub(crate) fn check_path(raw: Option<&str>) -> Result<String, ToolError> {
     let p = raw.map(str::trim).filter(|p| !p.is_empty()).unwrap_or(".");
     if p.starts_with('/') || p.split('/').any(|s| s == "..") {
         return Err(ToolError::InvalidInput(

@@ -64,7 +64,7 @@ pub struct GitRepositoryView {
 }
 
 impl GitRepositoryView {
-    fn of(r: &GitRepository) -> GitRepositoryView {
+    pub(crate) fn of(r: &GitRepository) -> GitRepositoryView {
         GitRepositoryView {
             name: r.metadata.name.clone(),
             provider: r.spec.provider.clone().filter(|s| !s.is_empty()),

@@ -6,15 +6,19 @@ use super::registry::ToolEntry;
 pub mod approve_input;
 pub mod create_application;
 pub mod create_credential;
+pub mod create_devops_project;
 pub mod create_multibranch_pipeline;
 pub mod create_pipeline;
 pub mod delete_application;
 pub mod delete_credential;
+pub mod delete_devops_project;
+pub mod delete_git_repository;
 pub mod delete_pipeline;
 pub mod diagnose_access;
 pub mod diagnose_run;
 pub mod download_artifact;
 pub mod get_application_status;
+pub mod get_git_repository;
 pub mod get_pipeline;
 pub mod get_run;
 pub mod get_run_log;
@@ -28,11 +32,13 @@ pub mod list_devops_projects;
 pub mod list_pipelines;
 pub mod list_runs;
 pub mod list_workspaces;
+pub mod read_repository_file;
 pub mod resolve_devops_project;
 pub mod scan_repository;
 pub mod stop_run;
 pub mod sync_application;
 pub mod trigger_run;
+pub mod update_application;
 pub mod wait_for_run;
 pub mod whoami;
 
@@ -68,9 +74,15 @@ pub fn all() -> Vec<ToolEntry> {
         ToolEntry::of::<get_application_status::GetApplicationStatus>(),
         ToolEntry::of::<create_application::CreateApplication>(),
         ToolEntry::of::<sync_application::SyncApplication>(),
+        ToolEntry::of::<update_application::UpdateApplication>(),
         ToolEntry::of::<delete_application::DeleteApplication>(),
         ToolEntry::of::<git_repositories::CreateGitRepository>(),
         ToolEntry::of::<git_repositories::ListGitRepositories>(),
+        ToolEntry::of::<get_git_repository::GetGitRepository>(),
+        ToolEntry::of::<read_repository_file::ReadRepositoryFile>(),
+        ToolEntry::of::<delete_git_repository::DeleteGitRepository>(),
+        ToolEntry::of::<create_devops_project::CreateDevopsProject>(),
+        ToolEntry::of::<delete_devops_project::DeleteDevopsProject>(),
         ToolEntry::of::<diagnose_access::DiagnoseAccess>(),
     ]
 }
