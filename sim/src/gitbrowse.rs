@@ -111,6 +111,8 @@ pub(crate) fn demo_echo_remote(now: DateTime<Utc>) -> GitRemote {
         ("deploy/k8s/deployment.yaml", deploy.clone()),
         ("assets/logo.png", binary_blob()),
         ("testdata/large.txt", big_text(100_000)),
+        // Its base64 form holds '/', the form of "/docs/über.md" does not.
+        ("docs/über.md", "# Über\n".as_bytes().to_vec()),
     ];
     let with = |base: &[(&'static str, Vec<u8>)], extra: &[(&'static str, Vec<u8>)]| {
         let mut v: Vec<(&str, Vec<u8>)> = base.to_vec();

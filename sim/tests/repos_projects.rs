@@ -144,9 +144,17 @@ async fn git_errors_are_500_text() {
         let (c, body) = t.get(&path).await;
         assert_eq!((c, body.as_str()), (code, text), "{path}");
     }
-    // A base64 path holding '/' is two segments: no route.
-    let (c, _) = t.get(&format!("{REPO}/branches/main/rawfiles/ab/cd")).await;
+    // A base64 path holding '/' is two segments: no route. The handler
+    // trims one leading '/', whose base64 form differs.
+    assert_eq!(b64("docs/über.md"), "ZG9jcy/DvGJlci5tZA==");
+    let (c, _) = t
+        .get(&format!("{REPO}/branches/main/rawfiles/{}", b64("docs/über.md")))
+        .await;
     assert_eq!(c, 404);
+    let (c, body) = t
+        .get(&format!("{REPO}/branches/main/rawfiles/{}", b64("/docs/über.md")))
+        .await;
+    assert_eq!((c, body.as_str()), (200, "# Über\n"));
 }
 
 #[tokio::test]

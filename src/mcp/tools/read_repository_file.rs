@@ -428,6 +428,20 @@ mod tests {
         .await
         .unwrap();
         assert!(out["content"].as_str().unwrap().starts_with("# demo-echo"));
+        // A path whose base64 form holds '/' goes as "/path" (one segment).
+        let out = call(
+            &c,
+            "read_repository_file",
+            json!({"project": "stone-devops", "repository": "demo-echo", "path": "docs/über.md"}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(out["content"], "# Über\n");
+        assert!(
+            sim.requests()
+                .iter()
+                .any(|r| r.path.contains("/rawfiles/L2RvY3Mvw7xiZXIubWQ"))
+        );
     }
 
     #[tokio::test]
