@@ -1,11 +1,14 @@
 //! Command line and environment settings, checked at start-up without any
 //! network call. Every problem is one line that says what to set.
 
+use std::ffi::OsStr;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::builder::{PossibleValue, TypedValueParser};
+use clap::error::ErrorKind;
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use secrecy::SecretString;
 use url::Url;
 
@@ -109,9 +112,15 @@ pub struct GlobalArgs {
     #[arg(long, env = "KS_DEVOPS_MCP_READ_ONLY", global = true)]
     pub read_only: bool,
 
-    /// Tool groups to register (comma list of context, pipelines, runs, logs, credentials, gitops, repos, access; or all/default).
-    #[arg(long, env = "KS_DEVOPS_MCP_TOOLSETS", default_value = "default", global = true)]
-    pub toolsets: String,
+    /// Tool groups to register (comma list; `all` = every group, `default` = context, pipelines, runs, logs, credentials).
+    #[arg(
+        long,
+        env = "KS_DEVOPS_MCP_TOOLSETS",
+        default_value = "default",
+        value_parser = ToolsetsParser,
+        global = true
+    )]
+    pub toolsets: ToolsetList,
 
     /// The client asks the human before every tool call, so destructive tools may run without elicitation.
     #[arg(long, env = "KS_DEVOPS_MCP_ALLOW_UNCONFIRMED_DESTRUCTIVE", global = true)]
@@ -127,6 +136,53 @@ pub struct GlobalArgs {
 
     #[command(flatten)]
     pub http: crate::http::HttpArgs,
+}
+
+/// The toolsets `--toolsets` names, shorthands expanded, sorted, no
+/// duplicates, never empty.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ToolsetList(pub Vec<Toolset>);
+
+/// Parses `--toolsets`: a comma list of [`Toolset`] values (the names its
+/// `clap::ValueEnum` derive gives) and the shorthands `all` and `default`;
+/// offers them all in `--help` and shell completions.
+#[derive(Clone, Copy, Debug)]
+pub struct ToolsetsParser;
+
+impl TypedValueParser for ToolsetsParser {
+    type Value = ToolsetList;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &OsStr,
+    ) -> Result<ToolsetList, clap::Error> {
+        let invalid = |why: String| {
+            let name = arg.map_or_else(|| "--toolsets".to_string(), ToString::to_string);
+            let why = if why.starts_with("--toolsets") {
+                why
+            } else {
+                format!("{name}: {why}")
+            };
+            clap::Error::raw(ErrorKind::InvalidValue, format!("{why}\n")).with_cmd(cmd)
+        };
+        let text = value
+            .to_str()
+            .ok_or_else(|| invalid("the toolset list is not UTF-8".into()))?;
+        Toolset::parse_list(text).map(ToolsetList).map_err(invalid)
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
+        let sets = Toolset::value_variants()
+            .iter()
+            .filter_map(ValueEnum::to_possible_value);
+        let shorthands = [
+            PossibleValue::new("all").help("every toolset"),
+            PossibleValue::new("default").help("context, pipelines, runs, logs, credentials"),
+        ];
+        Some(Box::new(sets.chain(shorthands)))
+    }
 }
 
 /// Where the server's KubeSphere is.
@@ -175,9 +231,8 @@ fn file_secret(path: &PathBuf, what: &str) -> Result<SecretString, String> {
 impl Settings {
     /// Checks the settings; the error is one line saying what to set.
     pub fn from_args(g: &GlobalArgs) -> Result<Settings, String> {
-        let toolsets = Toolset::parse_list(&g.toolsets)?;
         let filter = ToolFilter {
-            toolsets,
+            toolsets: g.toolsets.0.clone(),
             read_only: g.read_only,
         };
         let artifact_dir = match g.artifact_dir.as_deref().filter(|d| !d.as_os_str().is_empty()) {
@@ -312,5 +367,47 @@ fn is_loopback(u: &Url) -> bool {
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
         None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::ValueEnum;
+
+    use super::*;
+
+    #[test]
+    fn toolset_value_names_are_the_toolset_names() {
+        assert_eq!(Toolset::value_variants(), Toolset::ALL.as_slice());
+        for t in Toolset::ALL {
+            let v = t.to_possible_value().unwrap();
+            assert_eq!(v.get_name(), t.name());
+        }
+    }
+
+    #[test]
+    fn toolsets_and_auth_parse_with_their_shorthands_and_say_what_is_known() {
+        let cli = Cli::try_parse_from(["ks", "--toolsets", "runs, default,logs", "--auth", "API-KEYS"]).unwrap();
+        let default: Vec<Toolset> = Toolset::ALL.into_iter().filter(|t| t.is_default()).collect();
+        assert_eq!(cli.global.toolsets.0, default);
+        assert_eq!(cli.global.http.auth, crate::http::callers::AuthMode::ApiKeys);
+        let cli = Cli::try_parse_from(["ks", "--toolsets=all", "--auth=token"]).unwrap();
+        assert_eq!(cli.global.toolsets.0, Toolset::ALL.to_vec());
+        assert_eq!(cli.global.http.auth, crate::http::callers::AuthMode::KubeSphere);
+
+        let err = Cli::try_parse_from(["ks", "--toolsets", "runs,nope"])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown toolset \"nope\"; known: context,"), "{err}");
+        assert!(err.contains("all, default"), "{err}");
+        let err = Cli::try_parse_from(["ks", "--toolsets", " , "])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("names no toolset"), "{err}");
+        // An empty KS_DEVOPS_MCP_AUTH is the default, as before.
+        let cli = Cli::try_parse_from(["ks", "--auth", ""]).unwrap();
+        assert_eq!(cli.global.http.auth, crate::http::callers::AuthMode::KubeSphere);
+        let err = Cli::try_parse_from(["ks", "--auth", "basic"]).unwrap_err().to_string();
+        assert!(err.contains("kubesphere, api-keys, none"), "{err}");
     }
 }

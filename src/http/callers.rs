@@ -23,29 +23,21 @@ use crate::kubesphere::auth::jwt_claims;
 use crate::kubesphere::{Credentials, KsClient, KsError};
 use crate::mcp::server::Caller;
 
-/// Which credentials callers may present.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Which credentials callers may present (`--auth`, case-insensitive).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum AuthMode {
     /// KubeSphere tokens, and API keys when a key file is given.
+    #[value(name = "kubesphere", alias = "token", alias = "")]
     KubeSphere,
     /// API keys only.
+    #[value(name = "api-keys", alias = "apikeys", alias = "keys")]
     ApiKeys,
     /// No caller authentication: the server's own identity (loopback only).
+    #[value(name = "none")]
     None,
 }
 
 impl AuthMode {
-    pub fn parse(s: &str) -> Result<AuthMode, String> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "kubesphere" | "token" | "" => Ok(AuthMode::KubeSphere),
-            "api-keys" | "apikeys" | "keys" => Ok(AuthMode::ApiKeys),
-            "none" => Ok(AuthMode::None),
-            other => Err(format!(
-                "KS_DEVOPS_MCP_AUTH {other:?} is not one of kubesphere, api-keys, none"
-            )),
-        }
-    }
-
     pub fn name(self) -> &'static str {
         match self {
             AuthMode::KubeSphere => "kubesphere",

@@ -34,20 +34,12 @@ pub fn digest(secret: &str) -> Digest32 {
 }
 
 pub fn to_hex(d: &Digest32) -> String {
-    d.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(d)
 }
 
+/// The 64 hex digits of a SHA-256 (either case; spaces around ignored).
 fn from_hex(s: &str) -> Option<Digest32> {
-    let s = s.trim();
-    if s.len() != 64 {
-        return None;
-    }
-    let mut out = [0u8; 32];
-    for (i, chunk) in s.as_bytes().chunks(2).enumerate() {
-        let hex = std::str::from_utf8(chunk).ok()?;
-        out[i] = u8::from_str_radix(hex, 16).ok()?;
-    }
-    Some(out)
+    <Digest32 as hex::FromHex>::from_hex(s.trim()).ok()
 }
 
 #[derive(Deserialize)]
@@ -205,6 +197,20 @@ token = "tok"
         assert!(matches!(&keys[0].credentials, Credentials::Password { username, .. } if username == "tenant"));
         assert!(matches!(keys[1].credentials, Credentials::Token(_)));
         assert!(!format!("{:?}", keys).contains("s3cret"));
+    }
+
+    #[test]
+    fn sha256_hex_round_trips_and_nothing_else_passes() {
+        let d = digest("k");
+        let h = to_hex(&d);
+        assert_eq!(h.len(), 64);
+        assert_eq!(from_hex(&h), Some(d));
+        assert_eq!(from_hex(&format!("  {}\n", h.to_uppercase())), Some(d));
+        assert_eq!(from_hex(&h[..62]), None);
+        assert_eq!(from_hex(&format!("{h}00")), None);
+        // `u8::from_str_radix` took a sign: "+f" was 0x0f.
+        assert_eq!(from_hex(&format!("+f{}", &h[2..])), None);
+        assert_eq!(from_hex(&format!("zz{}", &h[2..])), None);
     }
 
     #[test]

@@ -5,6 +5,7 @@ pub mod confirm;
 pub mod context;
 pub mod error;
 pub mod logread;
+pub mod nodes;
 pub mod paging;
 pub mod prompts;
 pub mod registry;

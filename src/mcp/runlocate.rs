@@ -2,14 +2,13 @@
 //! Jenkins run id + branch) and adds what the log and artifact routes need:
 //! the v1alpha2 address of the Jenkins run.
 
-use crate::kubesphere::KsError;
 use crate::kubesphere::logs::{BlueRunRef, validate_run_id};
+use crate::kubesphere::{BranchName, KsError};
 
 use super::context::ToolCtx;
 use super::error::ToolError;
 use super::resolve::ProjectRef;
 use super::runview::RunView;
-use super::tools::get_run::{find_run_on_branch, parse_branch};
 
 /// How the caller named the run.
 #[derive(Clone, Copy, Debug, Default)]
@@ -116,4 +115,67 @@ pub async fn locate_run(ctx: &ToolCtx, project: &ProjectRef, sel: RunSelector<'_
         _ => None,
     };
     Ok(LocatedRun { view, blue })
+}
+
+/// A tool's optional `branch` argument: blank is none; anything else must
+/// be a valid branch name (see [`BranchName::parse`]).
+pub fn parse_branch(input: Option<&str>) -> Result<Option<BranchName>, ToolError> {
+    Ok(input
+        .map(str::trim)
+        .filter(|b| !b.is_empty())
+        .map(BranchName::parse)
+        .transpose()?)
+}
+
+/// Finds a run by name, or by pipeline + Jenkins run id.
+pub async fn find_run(
+    ctx: &ToolCtx,
+    project: &ProjectRef,
+    name: Option<&str>,
+    pipeline: Option<&str>,
+    run_id: Option<&str>,
+) -> Result<RunView, ToolError> {
+    find_run_on_branch(ctx, project, name, pipeline, run_id, None).await
+}
+
+/// Finds a run by name, or by pipeline + Jenkins run id, restricted to
+/// `branch` when given (run ids of a multi-branch pipeline repeat per branch).
+pub async fn find_run_on_branch(
+    ctx: &ToolCtx,
+    project: &ProjectRef,
+    name: Option<&str>,
+    pipeline: Option<&str>,
+    run_id: Option<&str>,
+    branch: Option<&BranchName>,
+) -> Result<RunView, ToolError> {
+    let cluster = project.cluster();
+    if let Some(name) = name.map(str::trim).filter(|n| !n.is_empty()) {
+        let pr = ctx.client.get_pipelinerun(&cluster, &project.name, name).await?;
+        return Ok(RunView::from_pipelinerun(&pr));
+    }
+    let (Some(pipeline), Some(run_id)) = (pipeline, run_id.map(str::trim).filter(|r| !r.is_empty())) else {
+        return Err(ToolError::InvalidInput(
+            "pass the PipelineRun `name`, or both `pipeline` and `run_id`".into(),
+        ));
+    };
+    let mut page = 1;
+    loop {
+        let up = ctx
+            .client
+            .list_pipelineruns(&cluster, &project.name, pipeline, branch, (page, 100))
+            .await?;
+        if let Some(pr) = up.items.iter().find(|pr| pr.jenkins_id() == Some(run_id)) {
+            return Ok(RunView::from_pipelinerun(pr));
+        }
+        if up.items.is_empty() || (page as u64) * 100 >= up.total || page >= 20 {
+            return Err(ToolError::Ks(crate::kubesphere::KsError::NotFound {
+                path: String::new(),
+                message: match branch {
+                    Some(b) => format!("no run of {pipeline} on branch {b} has Jenkins run id {run_id}"),
+                    None => format!("no run of {pipeline} has Jenkins run id {run_id}"),
+                },
+            }));
+        }
+        page += 1;
+    }
 }

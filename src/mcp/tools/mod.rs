@@ -1,88 +1,68 @@
-//! The tools, one file each: name, description, input/output types,
-//! handler and tests together.
+//! The tools, one folder per toolset (`<toolset>/<tool>.rs`: name,
+//! description, input/output types, handler and tests together); each
+//! folder's `mod.rs` holds what its tools share and lists its tools.
 
-use super::registry::ToolEntry;
+use super::registry::{Registry, ToolEntry, ToolFilter};
 
-pub mod approve_input;
-pub mod create_application;
-pub mod create_credential;
-pub mod create_devops_project;
-pub mod create_multibranch_pipeline;
-pub mod create_pipeline;
-pub mod delete_application;
-pub mod delete_credential;
-pub mod delete_devops_project;
-pub mod delete_git_repository;
-pub mod delete_pipeline;
-pub mod diagnose_access;
-pub mod diagnose_run;
-pub mod download_artifact;
-pub mod get_application_status;
-pub mod get_git_repository;
-pub mod get_pipeline;
-pub mod get_run;
-pub mod get_run_log;
-pub mod get_scan_log;
-pub mod git_repositories;
-pub mod list_applications;
-pub mod list_artifacts;
-pub mod list_branches;
-pub mod list_credentials;
-pub mod list_devops_projects;
-pub mod list_pipelines;
-pub mod list_runs;
-pub mod list_workspaces;
-pub mod read_repository_file;
-pub mod resolve_devops_project;
-pub mod scan_repository;
-pub mod stop_run;
-pub mod sync_application;
-pub mod trigger_run;
-pub mod update_application;
-pub mod wait_for_run;
-pub mod whoami;
+pub mod access;
+pub mod context;
+pub mod credentials;
+pub mod gitops;
+pub mod logs;
+pub mod pipelines;
+pub mod projects;
+pub mod repos;
+pub mod runs;
 
-/// Every tool of the binary, in catalog order.
+/// Every tool of the binary, in catalog order (toolset by toolset).
 pub fn all() -> Vec<ToolEntry> {
-    vec![
-        ToolEntry::of::<whoami::Whoami>(),
-        ToolEntry::of::<list_workspaces::ListWorkspaces>(),
-        ToolEntry::of::<list_devops_projects::ListDevopsProjects>(),
-        ToolEntry::of::<resolve_devops_project::ResolveDevopsProject>(),
-        ToolEntry::of::<list_pipelines::ListPipelines>(),
-        ToolEntry::of::<get_pipeline::GetPipeline>(),
-        ToolEntry::of::<create_pipeline::CreatePipeline>(),
-        ToolEntry::of::<create_multibranch_pipeline::CreateMultibranchPipeline>(),
-        ToolEntry::of::<delete_pipeline::DeletePipeline>(),
-        ToolEntry::of::<list_branches::ListBranches>(),
-        ToolEntry::of::<scan_repository::ScanRepository>(),
-        ToolEntry::of::<get_scan_log::GetScanLog>(),
-        ToolEntry::of::<trigger_run::TriggerRun>(),
-        ToolEntry::of::<list_runs::ListRuns>(),
-        ToolEntry::of::<get_run::GetRun>(),
-        ToolEntry::of::<wait_for_run::WaitForRun>(),
-        ToolEntry::of::<stop_run::StopRun>(),
-        ToolEntry::of::<approve_input::ApproveInput>(),
-        ToolEntry::of::<get_run_log::GetRunLog>(),
-        ToolEntry::of::<diagnose_run::DiagnoseRun>(),
-        ToolEntry::of::<list_artifacts::ListArtifacts>(),
-        ToolEntry::of::<download_artifact::DownloadArtifact>(),
-        ToolEntry::of::<list_credentials::ListCredentials>(),
-        ToolEntry::of::<create_credential::CreateCredential>(),
-        ToolEntry::of::<delete_credential::DeleteCredential>(),
-        ToolEntry::of::<list_applications::ListApplications>(),
-        ToolEntry::of::<get_application_status::GetApplicationStatus>(),
-        ToolEntry::of::<create_application::CreateApplication>(),
-        ToolEntry::of::<sync_application::SyncApplication>(),
-        ToolEntry::of::<update_application::UpdateApplication>(),
-        ToolEntry::of::<delete_application::DeleteApplication>(),
-        ToolEntry::of::<git_repositories::CreateGitRepository>(),
-        ToolEntry::of::<git_repositories::ListGitRepositories>(),
-        ToolEntry::of::<get_git_repository::GetGitRepository>(),
-        ToolEntry::of::<read_repository_file::ReadRepositoryFile>(),
-        ToolEntry::of::<delete_git_repository::DeleteGitRepository>(),
-        ToolEntry::of::<create_devops_project::CreateDevopsProject>(),
-        ToolEntry::of::<delete_devops_project::DeleteDevopsProject>(),
-        ToolEntry::of::<diagnose_access::DiagnoseAccess>(),
+    [
+        context::tools(),
+        pipelines::tools(),
+        runs::tools(),
+        logs::tools(),
+        credentials::tools(),
+        gitops::tools(),
+        repos::tools(),
+        access::tools(),
+        projects::tools(),
     ]
+    .concat()
+}
+
+impl Registry {
+    /// Every tool the binary has, unfiltered.
+    pub fn all() -> Registry {
+        Registry::from_entries(all())
+    }
+
+    /// The tools `filter` allows; `--read-only` keeps exactly the tools
+    /// annotated read-only.
+    pub fn filtered(filter: &ToolFilter) -> Registry {
+        Registry::all().only(filter)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_write_names_the_read_that_checks_it() {
+        let all = Registry::all();
+        for e in all.entries() {
+            if e.hints.read_only {
+                assert!(e.check.is_empty(), "{}", e.name());
+                continue;
+            }
+            // download_artifact only reads KubeSphere (it writes a local file).
+            if e.name() == "download_artifact" {
+                continue;
+            }
+            let check = all
+                .get(e.check)
+                .unwrap_or_else(|| panic!("{} names no tool to check it ({:?})", e.name(), e.check));
+            assert!(check.hints.read_only, "{} is checked with {}", e.name(), e.check);
+        }
+    }
 }

@@ -1,0 +1,199 @@
+//! `delete_credential`: destructive; needs the user's confirmation. Only
+//! the four credential types are ever deleted (upstream's DELETE would
+//! remove any Secret of that name).
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::CredentialKind;
+use crate::kubesphere::creds::Credential;
+use crate::mcp::confirm::{ConfirmedBy, Target, confirm};
+use crate::mcp::context::ToolCtx;
+use crate::mcp::error::ToolError;
+use crate::mcp::registry::{Hints, ToolDef, Toolset};
+use crate::mcp::resolve::{ProjectRef, resolve_input};
+
+crate::project_scoped!(DeleteCredentialInput);
+
+pub struct DeleteCredential;
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeleteCredentialInput {
+    /// DevOps project as the user named it (full or short name); an ambiguous name is never guessed.
+    pub project: String,
+    /// Credential id to delete.
+    pub id: String,
+    #[serde(default)]
+    pub workspace: Option<String>,
+    #[serde(default)]
+    pub cluster: Option<String>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct DeleteCredentialOutput {
+    pub project: ProjectRef,
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: CredentialKind,
+    pub deleted: bool,
+    /// `user` (accepted a confirmation naming the credential) or `operator_flag` (--allow-unconfirmed-destructive).
+    pub confirmed_by: ConfirmedBy,
+}
+
+impl ToolDef for DeleteCredential {
+    const NAME: &'static str = "delete_credential";
+    const TITLE: &'static str = "Delete a credential";
+    const DESCRIPTION: &'static str = "Deletes a DevOps credential (basic-auth, ssh-auth, secret-text or kubeconfig; never any other Secret). Irreversible: pipelines using it fail until it is recreated. Only call it when the user asked to delete this exact credential; the server then asks the user to confirm (MCP elicitation), naming the pipelines known to use it, and deletes nothing without that confirmation. Clients without elicitation get a refusal.";
+    const TOOLSET: Toolset = Toolset::Credentials;
+    const HINTS: Hints = Hints::DESTROY;
+    const CHECK: &'static str = "list_credentials";
+    type Input = DeleteCredentialInput;
+    type Output = DeleteCredentialOutput;
+
+    async fn call(ctx: ToolCtx, input: DeleteCredentialInput) -> Result<DeleteCredentialOutput, ToolError> {
+        let id = input.id.trim().to_string();
+        let project = resolve_input(&ctx, &input).await?;
+        let cluster = project.cluster();
+        // Refuses Secrets of other types (NotFound naming the type).
+        let read =
+            || async { Ok::<Credential, ToolError>(ctx.client.get_credential(&cluster, &project.name, &id).await?) };
+        // Upstream answers every Jenkins-side failure of the usage route
+        // with 500 (U5); a credential Jenkins does not have yet is a 404.
+        let used_by = match ctx.client.credential_usage(&cluster, &project.name, &id).await {
+            Ok(u) => Some(u),
+            Err(e) => {
+                tracing::debug!(error = %e, "credential usage unknown");
+                None
+            }
+        };
+        let describe = |c: &Credential| Target {
+            description: format!(
+                "credential {} ({}) in {}",
+                c.metadata.name,
+                c.kind.short_name(),
+                project.describe()
+            ),
+            // The sync status annotation changes on its own: not part of it.
+            fingerprint: format!(
+                "uid {}, type {}",
+                c.metadata.uid.as_deref().unwrap_or("?"),
+                c.kind.short_name()
+            ),
+        };
+        let consequence = match used_by.as_deref() {
+            Some([]) => "Pipelines that use it fail until it is recreated; this cannot be undone.".to_string(),
+            Some(used) => format!(
+                "It is used by {}, which fail until it is recreated; this cannot be undone.",
+                used.join(", ")
+            ),
+            None => "Which pipelines use it could not be checked (Jenkins did not say); pipelines that use it fail until it is recreated; this cannot be undone.".to_string(),
+        };
+        let (cred, confirmed_by) = confirm(&ctx, Self::NAME, "Delete", &consequence, read, describe).await?;
+        ctx.client.delete_credential(&cluster, &project.name, &id).await?;
+        Ok(DeleteCredentialOutput {
+            kind: CredentialKind::of(cred.kind),
+            id,
+            project,
+            deleted: true,
+            confirmed_by,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+
+    use crate::testing::{call, ctx, sim};
+
+    #[tokio::test]
+    async fn without_elicitation_nothing_is_deleted() {
+        let sim = sim().await;
+        let err = call(
+            &ctx(&sim),
+            "delete_credential",
+            serde_json::json!({"project": "stone-devops", "id": "github-token"}),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.kind(), "confirmation_required");
+        assert!(
+            err.to_string().contains("credential github-token (basic-auth)"),
+            "{err}"
+        );
+        assert!(
+            sim.secret_names("host", "stone-devops")
+                .contains(&"github-token".into())
+        );
+        assert!(crate::testing::only_reads(&sim));
+    }
+
+    #[tokio::test]
+    async fn other_secrets_are_never_deleted() {
+        let sim = sim().await;
+        for name in ["app-config", "default-token-x7f2k"] {
+            let err = call(
+                &crate::testing::ctx_unconfirmed(&sim),
+                "delete_credential",
+                serde_json::json!({"project": "stone-devops", "id": name}),
+            )
+            .await
+            .unwrap_err();
+            assert_eq!(err.kind(), "not_found");
+            assert!(err.to_string().contains("not a DevOps credential"), "{err}");
+            // The unmasked answer of the GET is not repeated.
+            assert!(!err.to_string().contains("sim-api-key") && !err.to_string().contains("eyJ"));
+        }
+        let names = sim.secret_names("host", "stone-devops");
+        assert!(names.contains(&"app-config".into()) && names.contains(&"default-token-x7f2k".into()));
+        assert!(sim.requests().iter().all(|r| r.method != "DELETE"));
+    }
+
+    #[tokio::test]
+    async fn the_question_names_the_pipelines_using_it() {
+        let sim = sim().await;
+        // A 2026-07-28 client: the question comes back as input_required.
+        let mut c = ctx(&sim);
+        c.channel = crate::mcp::context::Channel::Mrtr {
+            answers: Default::default(),
+        };
+        let err = call(
+            &c,
+            "delete_credential",
+            serde_json::json!({"project": "stone-devops", "id": "github-token"}),
+        )
+        .await
+        .unwrap_err();
+        let crate::mcp::ToolError::InputRequired(asked) = err else {
+            panic!("expected a question, got {err}");
+        };
+        let text = serde_json::to_string(&*asked).unwrap();
+        assert!(
+            text.contains("Delete credential github-token (basic-auth)") && text.contains("stone-devops/echo-pipeline"),
+            "{text}"
+        );
+        assert!(
+            sim.secret_names("host", "stone-devops")
+                .contains(&"github-token".into())
+        );
+    }
+
+    #[tokio::test]
+    async fn the_operator_flag_deletes_a_credential() {
+        let sim = sim().await;
+        let out = call(
+            &crate::testing::ctx_unconfirmed(&sim),
+            "delete_credential",
+            serde_json::json!({"project": "stone-devops", "id": "github-token"}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(out["deleted"], true);
+        assert_eq!(out["type"], "basic-auth");
+        assert_eq!(out["confirmed_by"], "operator_flag");
+        assert!(
+            !sim.secret_names("host", "stone-devops")
+                .contains(&"github-token".into())
+        );
+    }
+}

@@ -1,0 +1,42 @@
+//! Toolset `pipelines`: list, inspect, create, delete; branches and scans.
+
+use crate::kubesphere::KsError;
+use crate::mcp::context::ToolCtx;
+use crate::mcp::error::ToolError;
+use crate::mcp::registry::ToolEntry;
+use crate::mcp::resolve::ProjectRef;
+
+pub mod create_multibranch_pipeline;
+pub mod create_pipeline;
+pub mod delete_pipeline;
+pub mod get_pipeline;
+pub mod get_scan_log;
+pub mod list_branches;
+pub mod list_pipelines;
+pub mod scan_repository;
+
+/// The tools of the toolset, in catalog order.
+pub fn tools() -> Vec<ToolEntry> {
+    vec![
+        ToolEntry::of::<list_pipelines::ListPipelines>(),
+        ToolEntry::of::<get_pipeline::GetPipeline>(),
+        ToolEntry::of::<create_pipeline::CreatePipeline>(),
+        ToolEntry::of::<create_multibranch_pipeline::CreateMultibranchPipeline>(),
+        ToolEntry::of::<delete_pipeline::DeletePipeline>(),
+        ToolEntry::of::<list_branches::ListBranches>(),
+        ToolEntry::of::<scan_repository::ScanRepository>(),
+        ToolEntry::of::<get_scan_log::GetScanLog>(),
+    ]
+}
+
+/// Fails with a clear message when a pipeline of that name exists.
+pub(crate) async fn ensure_absent(ctx: &ToolCtx, project: &ProjectRef, name: &str) -> Result<(), ToolError> {
+    match ctx.client.get_pipeline(&project.cluster(), &project.name, name).await {
+        Ok(_) => Err(ToolError::InvalidInput(format!(
+            "a pipeline named {name:?} already exists in {}: pick another name, or inspect it with get_pipeline",
+            project.describe()
+        ))),
+        Err(KsError::NotFound { .. }) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
