@@ -302,37 +302,43 @@ impl ToolDef for ReadRepositoryFile {
             .repo_raw_file(&cluster, &project.name, &repo, &at, &path)
             .await
             .map_err(|e| explain(e, &repo, &path, &at_text))?;
-        // Read from 0 to one byte past the window (to know whether more follows).
-        let want = offset as usize + max as usize + 4;
-        let mut raw: Vec<u8> = Vec::new();
+        // Stream from 0: count the lines before `offset` without keeping
+        // those bytes, then keep the window and a few bytes past it (to
+        // know whether more follows).
+        let want = max as usize + 4;
+        let mut buf: Vec<u8> = Vec::new();
+        let mut pos: u64 = 0;
+        let mut lines_before: u64 = 0;
         let mut eof = false;
-        while raw.len() < want {
-            match stream.next_chunk().await? {
-                Some(c) => raw.extend_from_slice(&c),
-                None => {
-                    eof = true;
-                    break;
-                }
+        while buf.len() < want {
+            let Some(chunk) = stream.next_chunk().await? else {
+                eof = true;
+                break;
+            };
+            let mut part = &chunk[..];
+            if pos < offset {
+                let skip = ((offset - pos) as usize).min(part.len());
+                lines_before += part[..skip].iter().filter(|b| **b == b'\n').count() as u64;
+                pos += skip as u64;
+                part = &part[skip..];
             }
+            buf.extend_from_slice(part);
+            pos += part.len() as u64;
         }
-        if eof && offset > raw.len() as u64 {
+        if eof && offset > pos {
             return Err(ToolError::InvalidInput(format!(
-                "offset {offset} is past the end of {path} ({} bytes)",
-                raw.len()
+                "offset {offset} is past the end of {path} ({pos} bytes)"
             )));
         }
-        let (start, take, content, binary) = window(&raw, offset, max as usize, eof);
+        let (rel, take, content, binary) = window(&buf, 0, max as usize, eof);
+        let start = offset + rel;
         let end = start + take as u64;
-        let truncated = !binary && (!eof || end < raw.len() as u64);
-        let start_line = raw[..start as usize].iter().filter(|b| **b == b'\n').count() as u64 + 1;
+        let truncated = !binary && (!eof || rel + (take as u64) < buf.len() as u64);
+        let start_line = lines_before + 1;
         let note = if binary {
             Some(format!(
                 "{path} is a binary file{}: not shown",
-                if eof {
-                    format!(" of {} bytes", raw.len())
-                } else {
-                    String::new()
-                }
+                if eof { format!(" of {pos} bytes") } else { String::new() }
             ))
         } else if truncated {
             Some(format!(
@@ -356,7 +362,7 @@ impl ToolDef for ReadRepositoryFile {
             binary,
             truncated,
             next_offset: truncated.then_some(end),
-            size: eof.then_some(raw.len() as u64),
+            size: eof.then_some(pos),
             note,
         })
     }
