@@ -26,10 +26,7 @@ pub async fn nodes_of(
             Err(e) => return Err(e.into()),
         }
     }
-    Ok(ctx
-        .client
-        .run_nodes_detail(cluster, &run.namespace, &run.pipeline, run.branch.as_ref(), &run.run_id)
-        .await?)
+    Ok(ctx.client.run_nodes_detail(cluster, run).await?)
 }
 
 /// Whether a stage will not change any more.

@@ -255,7 +255,7 @@ async fn set_up_ci(ctx: &ToolCtx, served: &Registry, args: &JsonObject) -> Resul
     out.push_str(&block("Existing pipelines (list_pipelines)", &pipelines));
     let labels = match ctx.client.agent_labels(&cluster).await {
         Ok(l) => json!(l),
-        Err(e) => json!({"error": e.to_string()}),
+        Err(e) => json!({"error": crate::mcp::error::ks_text(&e)}),
     };
     out.push_str(&block("Jenkins agent labels (for `agent { label '…' }`)", &labels));
     let templates = match ctx.client.cluster_templates(&cluster).await {
@@ -264,7 +264,7 @@ async fn set_up_ci(ctx: &ToolCtx, served: &Registry, args: &JsonObject) -> Resul
                 .map(|t| json!({"name": t.metadata.name, "display": t.display(), "description": t.description()}))
                 .collect::<Vec<_>>()
         ),
-        Err(e) => json!({"error": e.to_string()}),
+        Err(e) => json!({"error": crate::mcp::error::ks_text(&e)}),
     };
     out.push_str(&block("Pipeline templates (cluster templates)", &templates));
     let https = repository.starts_with("https://") || repository.starts_with("http://");
@@ -310,7 +310,7 @@ async fn deploy_with_gitops(ctx: &ToolCtx, served: &Registry, args: &JsonObject)
     out.push_str(&block("Project", &resolved["project"]));
     let destinations = match ctx.client.gitops_destinations().await {
         Ok(d) => json!(d),
-        Err(e) => json!({"error": e.to_string()}),
+        Err(e) => json!({"error": crate::mcp::error::ks_text(&e)}),
     };
     out.push_str(&block("Argo CD destination clusters", &destinations));
     let apps = fetch(ctx, "list_applications", json!({"project": full})).await;

@@ -134,13 +134,12 @@ impl ToolDef for ApproveInput {
             .client
             .submit_input(
                 &cluster,
-                &project.name,
-                &run.pipeline,
-                run.run.branch.as_ref(),
-                &run.run_id,
-                &pending.node_id,
-                &pending.step_id,
-                &pending.input_id,
+                &BlueRunRef::new(&project.name, &run.pipeline, run.run.branch.as_ref(), &run.run_id),
+                crate::kubesphere::runs::InputStep {
+                    node: &pending.node_id,
+                    step: &pending.step_id,
+                    input_id: &pending.input_id,
+                },
                 input.action == InputAction::Proceed,
                 &params,
             )

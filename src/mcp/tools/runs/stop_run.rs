@@ -90,10 +90,12 @@ impl ToolDef for StopRun {
         ctx.client
             .stop_run(
                 &project.cluster(),
-                &project.name,
-                &target.pipeline,
-                target.run.branch.as_ref(),
-                &target.run_id,
+                &crate::kubesphere::logs::BlueRunRef::new(
+                    &project.name,
+                    &target.pipeline,
+                    target.run.branch.as_ref(),
+                    &target.run_id,
+                ),
             )
             .await?;
         let run = find_run_on_branch(

@@ -1,5 +1,7 @@
 //! KubeSphere client: HTTP, auth, routing, errors and typed models.
-//! Knows nothing of MCP.
+//! Knows nothing of MCP: this crate depends on no MCP crate (rmcp, schemars,
+//! axum), and its errors say what failed, never which tool to call next (the
+//! MCP layer, `ks_devops_mcp::mcp`, adds that).
 
 pub mod access;
 mod api;
@@ -20,9 +22,10 @@ pub mod redact;
 pub mod repo_browse;
 pub mod repos;
 pub mod runs;
+pub mod text;
 
 pub use api::{ListQuery, PROJECT_CACHE_TTL};
 pub use auth::{Credentials, OAuthClient};
 pub use client::{Body, ClientSettings, Identity, KsClient, RawResponse, summarize_body};
-pub use error::{KsError, KsResult};
+pub use error::{IdKind, KsError, KsResult};
 pub use path::{ApiPath, BranchName, Cluster};

@@ -30,10 +30,10 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Deserialize;
 
 use super::client::KsClient;
-use super::error::{KsError, KsResult};
+use super::error::{IdKind, KsError, KsResult};
 use super::models::BlueRun;
-use super::path::{ApiPath, BranchName, Cluster, gv, validate_label, validate_subdomain};
-use super::runs::v2_run_path;
+use super::path::{ApiPath, Cluster, gv, validate_label, validate_subdomain};
+pub use super::runs::BlueRunRef;
 
 /// RFC 3986 unreserved characters stay as they are.
 const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
@@ -41,36 +41,16 @@ const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove
 /// What every text route is asked for (see the module docs).
 const ANY: &str = "*/*";
 
-/// A Jenkins run as the v1alpha2 routes address it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct BlueRunRef {
-    pub namespace: String,
-    pub pipeline: String,
-    /// Branch of a multi-branch pipeline run.
-    pub branch: Option<BranchName>,
-    /// Jenkins build number.
-    pub run_id: String,
-}
-
-impl BlueRunRef {
-    /// `DV2/namespaces/{ns}/pipelines/{p}[/branches/{b}]/runs/{id}`: the same
-    /// address (and branch encoding) the run tools use.
-    fn path(&self) -> KsResult<ApiPath> {
-        validate_run_id(&self.run_id)?;
-        v2_run_path(&self.namespace, &self.pipeline, self.branch.as_ref(), &self.run_id)
-    }
-}
-
 /// Jenkins build numbers are positive integers.
 pub fn validate_run_id(id: &str) -> KsResult<()> {
     let ok = !id.is_empty() && id.len() <= 19 && id.bytes().all(|b| b.is_ascii_digit());
     if ok {
         Ok(())
     } else {
-        Err(KsError::Invalid(format!(
-            "run_id {:?} is not a Jenkins run id (a build number such as \"3\"); list_runs shows the run ids",
-            id.chars().take(40).collect::<String>()
-        )))
+        Err(KsError::InvalidId {
+            what: IdKind::RunId,
+            value: id.chars().take(40).collect(),
+        })
     }
 }
 
@@ -196,8 +176,8 @@ impl KsClient {
         step: &str,
         start: u64,
     ) -> KsResult<ByteStream> {
-        validate_node_id("node", node)?;
-        validate_node_id("step", step)?;
+        validate_node_id(IdKind::Node, node)?;
+        validate_node_id(IdKind::Step, step)?;
         let path = run.path()?.lit("nodes").seg(node).lit("steps").seg(step).lit("log");
         self.stream(cluster, &path, &[("start", start.to_string())]).await
     }
@@ -228,9 +208,10 @@ impl KsClient {
         validate_label("project (namespace) name", namespace)?;
         validate_subdomain("PipelineRun name", pipelinerun)?;
         if filename.is_empty() || filename.len() > 4096 || filename.contains('\0') {
-            return Err(KsError::Invalid(
-                "artifact path must be the non-empty `path` list_artifacts shows".into(),
-            ));
+            return Err(KsError::InvalidId {
+                what: IdKind::ArtifactPath,
+                value: String::new(),
+            });
         }
         let path = ApiPath::kapi(gv::DEVOPS_V1ALPHA3)
             .lit("namespaces")
@@ -250,7 +231,7 @@ pub fn encode_filename(filename: &str) -> String {
 }
 
 /// Blue Ocean node and step ids are short tokens (digits in practice).
-fn validate_node_id(what: &'static str, id: &str) -> KsResult<()> {
+fn validate_node_id(what: IdKind, id: &str) -> KsResult<()> {
     let ok = !id.is_empty()
         && id.len() <= 64
         && id
@@ -261,16 +242,17 @@ fn validate_node_id(what: &'static str, id: &str) -> KsResult<()> {
     if ok {
         Ok(())
     } else {
-        Err(KsError::Invalid(format!(
-            "{what} {:?} is not a Blue Ocean {what} id; diagnose_run lists the stage and step ids",
-            id.chars().take(40).collect::<String>()
-        )))
+        Err(KsError::InvalidId {
+            what,
+            value: id.chars().take(40).collect(),
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::path::BranchName;
 
     fn r(branch: Option<&str>) -> BlueRunRef {
         BlueRunRef {
@@ -298,9 +280,9 @@ mod tests {
         let mut bad = r(None);
         bad.run_id = "../1".into();
         assert!(bad.path().is_err());
-        assert!(validate_node_id("node", "12").is_ok());
-        assert!(validate_node_id("node", "..").is_err());
-        assert!(validate_node_id("node", "a/b").is_err());
+        assert!(validate_node_id(IdKind::Node, "12").is_ok());
+        assert!(validate_node_id(IdKind::Node, "..").is_err());
+        assert!(validate_node_id(IdKind::Node, "a/b").is_err());
     }
 
     #[test]

@@ -8,10 +8,10 @@
 //!   without whitespace is cut, control and bidi characters are escaped and
 //!   the total is kept under [`MAX_ERROR_BYTES`] (head and tail are kept: the
 //!   tail says what to do next). Every tool error passes through it on its
-//!   way to a client ([`crate::mcp::ToolError::agent_text`]).
+//!   way to a client (`ks_devops_mcp::mcp::ToolError::agent_text`).
 //!
 //! Secrets are scrubbed *before* any of this (see
-//! [`crate::kubesphere::redact`]): cutting first could leave the start of a
+//! [`crate::redact`]): cutting first could leave the start of a
 //! secret that no longer matches.
 
 use std::borrow::Cow;

@@ -2,7 +2,7 @@
 //!
 //! Every message is written for the agent that will read it: it says what
 //! went wrong and what to do next. Upstream bodies are summarised, never
-//! dumped, and never carry request secrets (see [`crate::kubesphere::redact`]).
+//! dumped, and never carry request secrets (see [`crate::redact`]).
 
 use std::time::Duration;
 
@@ -25,7 +25,7 @@ pub enum KsError {
 
     /// A branch that is not a valid Git branch name (nothing was sent).
     #[error(
-        "invalid branch name {value:?}: {reason}. Pass the branch as Git names it, e.g. feature/login (list_branches shows them); KubeSphere's encoded form feature%2Flogin means the same branch"
+        "invalid branch name {value:?}: {reason}. Pass the branch as Git names it, e.g. feature/login; KubeSphere's encoded form feature%2Flogin means the same branch"
     )]
     InvalidBranch { value: String, reason: &'static str },
 
@@ -53,7 +53,7 @@ pub enum KsError {
 
     /// 403 from KubeSphere RBAC.
     #[error(
-        "forbidden: {message}. Tenants only reach the workspaces and DevOps projects they are members of; check the workspace and project names (list_workspaces, list_devops_projects) or ask a workspace admin for access"
+        "forbidden: {message}. Tenants only reach the workspaces and DevOps projects they are members of; check the workspace and project names or ask a workspace admin for access"
     )]
     Forbidden { path: String, message: String },
 
@@ -72,7 +72,7 @@ pub enum KsError {
     BadRequest { path: String, status: u16, message: String },
 
     /// A `/clusters/{c}` prefix that KubeSphere does not know.
-    #[error("unknown cluster {cluster:?}: {message}. Use a cluster name listed by whoami or list_devops_projects")]
+    #[error("unknown cluster {cluster:?}: {message}. Use a cluster name this KubeSphere knows")]
     UnknownCluster { cluster: String, message: String },
 
     /// 5xx.
@@ -114,9 +114,37 @@ pub enum KsError {
     )]
     OutcomeUnknown { path: String, reason: String },
 
+    /// An id the caller supplied that cannot be one (nothing was sent).
+    #[error("{}", what.describe(value))]
+    InvalidId { what: IdKind, value: String },
+
     /// Bad input to the client itself (bad URL, bad settings).
     #[error("{0}")]
     Invalid(String),
+}
+
+/// What an [`KsError::InvalidId`] is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IdKind {
+    /// A Jenkins run id (build number).
+    RunId,
+    /// A Blue Ocean node (stage) id.
+    Node,
+    /// A Blue Ocean step id.
+    Step,
+    /// The `path` of an archived artifact (not quoted back).
+    ArtifactPath,
+}
+
+impl IdKind {
+    fn describe(self, value: &str) -> String {
+        match self {
+            IdKind::RunId => format!("run_id {value:?} is not a Jenkins run id (a build number such as \"3\")"),
+            IdKind::Node => format!("node {value:?} is not a Blue Ocean node id"),
+            IdKind::Step => format!("step {value:?} is not a Blue Ocean step id"),
+            IdKind::ArtifactPath => "artifact path must be the non-empty `path` of one of the run's artifacts".into(),
+        }
+    }
 }
 
 /// What a caller should be told when the outcome of a write is unknown.
@@ -274,7 +302,7 @@ impl KsError {
             KsError::Network { .. } => "network",
             KsError::InvalidResponse { .. } => "invalid_response",
             KsError::OutcomeUnknown { .. } => "outcome_unknown",
-            KsError::Invalid(_) => "invalid",
+            KsError::InvalidId { .. } | KsError::Invalid(_) => "invalid",
         }
     }
 
@@ -341,6 +369,7 @@ impl KsError {
                 path,
                 reason: f(reason),
             },
+            KsError::InvalidId { what, value } => KsError::InvalidId { what, value: f(value) },
             KsError::Invalid(m) => KsError::Invalid(f(m)),
             other @ (KsError::InvalidName { .. }
             | KsError::InvalidBranch { .. }
@@ -362,7 +391,7 @@ impl KsError {
     }
 
     /// Whether a read may be tried again.
-    pub(crate) fn is_transient(&self) -> bool {
+    pub fn is_transient(&self) -> bool {
         match self {
             KsError::Timeout { .. } | KsError::Network { .. } => true,
             KsError::Upstream { status, .. } => matches!(status, 502..=504),

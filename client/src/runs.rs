@@ -6,6 +6,7 @@ use reqwest::Method;
 
 use super::client::{Body, KsClient, read_tail};
 use super::error::{KsError, KsResult};
+use super::logs::validate_run_id;
 use super::models::{BlueNode, BlueRun, BlueStep, Branch, List, NameValue, Page, PipelineRun};
 use super::path::{ApiPath, BranchName, Cluster, gv, validate_label, validate_subdomain};
 
@@ -99,14 +100,50 @@ impl KsClient {
     }
 }
 
+/// A Jenkins run as the v1alpha2 routes address it: the one address of a
+/// run for every client method that talks to a `.../runs/{id}` route.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BlueRunRef {
+    pub namespace: String,
+    pub pipeline: String,
+    /// Branch of a multi-branch pipeline run.
+    pub branch: Option<BranchName>,
+    /// Jenkins build number.
+    pub run_id: String,
+}
+
+impl BlueRunRef {
+    pub fn new(namespace: &str, pipeline: &str, branch: Option<&BranchName>, run_id: &str) -> BlueRunRef {
+        BlueRunRef {
+            namespace: namespace.to_string(),
+            pipeline: pipeline.to_string(),
+            branch: branch.cloned(),
+            run_id: run_id.to_string(),
+        }
+    }
+
+    /// `DV2/namespaces/{ns}/pipelines/{p}[/branches/{b}]/runs/{id}`: the same
+    /// address (and branch encoding) the run tools use.
+    pub(crate) fn path(&self) -> KsResult<ApiPath> {
+        validate_run_id(&self.run_id)?;
+        v2_run_path(&self.namespace, &self.pipeline, self.branch.as_ref(), &self.run_id)
+    }
+}
+
+/// An input step of a run waiting for an answer.
+#[derive(Clone, Copy, Debug)]
+pub struct InputStep<'a> {
+    /// Blue Ocean id of the stage (node).
+    pub node: &'a str,
+    /// Blue Ocean id of the step.
+    pub step: &'a str,
+    /// The input's id (`input(id: ...)`).
+    pub input_id: &'a str,
+}
+
 /// Where a Jenkins run lives in v1alpha2: `R` for a regular pipeline, `RB`
 /// (through the branch job) for a multi-branch one.
-pub(crate) fn v2_run_path(
-    namespace: &str,
-    pipeline: &str,
-    branch: Option<&BranchName>,
-    run_id: &str,
-) -> KsResult<ApiPath> {
+fn v2_run_path(namespace: &str, pipeline: &str, branch: Option<&BranchName>, run_id: &str) -> KsResult<ApiPath> {
     validate_label("project (namespace) name", namespace)?;
     validate_subdomain("pipeline name", pipeline)?;
     if run_id.is_empty() || !run_id.bytes().all(|b| b.is_ascii_digit()) {
@@ -130,7 +167,9 @@ pub(crate) fn v2_run_path(
 /// stage fallback): it can hang forever (U7).
 pub const NODES_DETAIL_BUDGET: Duration = Duration::from_secs(15);
 
-const NODES_DETAIL_HINT: &str = "Jenkins did not list the run's stages in time (upstream's nodesdetail hangs when one stage's steps cannot be read); read the console log with get_run_log instead, or try again later";
+/// The hint of the [`KsError::Timeout`] of a run's stages (U7): the
+/// caller may offer its own way to the console log instead.
+pub const NODES_DETAIL_HINT: &str = "Jenkins did not list the run's stages in time (upstream's nodesdetail hangs when one stage's steps cannot be read); read the run's console log instead, or try again later";
 
 /// What Jenkins said to an input answer.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -143,15 +182,8 @@ pub enum InputReply {
 impl KsClient {
     /// `POST R/runs/{id}/stop?blocking=true&timeOutInSecs=10` (or `RB/...`).
     /// Returns the run as Jenkins reports it afterwards. Not retried.
-    pub async fn stop_run(
-        &self,
-        cluster: &Cluster,
-        namespace: &str,
-        pipeline: &str,
-        branch: Option<&BranchName>,
-        run_id: &str,
-    ) -> KsResult<BlueRun> {
-        let path = v2_run_path(namespace, pipeline, branch, run_id)?.lit("stop");
+    pub async fn stop_run(&self, cluster: &Cluster, run: &BlueRunRef) -> KsResult<BlueRun> {
+        let path = run.path()?.lit("stop");
         let q = [("blocking", "true".to_string()), ("timeOutInSecs", "10".to_string())];
         self.send_json(Method::POST, cluster, &path, &q, &serde_json::json!({}))
             .await
@@ -191,15 +223,8 @@ impl KsClient {
     /// not answer in time the stages are read one call at a time (`nodes`,
     /// then `nodes/{id}/steps` per stage, in the same budget). A stage whose
     /// steps cannot be read keeps `steps: None`.
-    pub async fn run_nodes_detail(
-        &self,
-        cluster: &Cluster,
-        namespace: &str,
-        pipeline: &str,
-        branch: Option<&BranchName>,
-        run_id: &str,
-    ) -> KsResult<Vec<BlueNode>> {
-        let run = v2_run_path(namespace, pipeline, branch, run_id)?;
+    pub async fn run_nodes_detail(&self, cluster: &Cluster, run: &BlueRunRef) -> KsResult<Vec<BlueNode>> {
+        let run = run.path()?;
         let budget = self.settings().timeout.min(NODES_DETAIL_BUDGET);
         let detail = run.clone().lit("nodesdetail");
         match tokio::time::timeout(budget, self.get_json::<Option<Vec<BlueNode>>>(cluster, &detail, &[])).await {
@@ -244,31 +269,21 @@ impl KsClient {
     /// `POST R/runs/{id}/nodes/{node}/steps/{step}`: proceed (with
     /// parameters) or abort a paused input step. Upstream answers a refusal
     /// with HTTP 200, so the body is inspected. Not retried.
-    #[allow(clippy::too_many_arguments)]
     pub async fn submit_input(
         &self,
         cluster: &Cluster,
-        namespace: &str,
-        pipeline: &str,
-        branch: Option<&BranchName>,
-        run_id: &str,
-        node: &str,
-        step: &str,
-        input_id: &str,
+        run: &BlueRunRef,
+        input: InputStep<'_>,
         proceed: bool,
         parameters: &[NameValue],
     ) -> KsResult<InputReply> {
-        for (what, v) in [("node id", node), ("step id", step)] {
+        for (what, v) in [("node id", input.node), ("step id", input.step)] {
             if v.is_empty() || !v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
                 return Err(KsError::Invalid(format!("{what} {v:?} is not valid")));
             }
         }
-        let path = v2_run_path(namespace, pipeline, branch, run_id)?
-            .lit("nodes")
-            .seg(node)
-            .lit("steps")
-            .seg(step);
-        let body = input_body(input_id, proceed, parameters);
+        let path = run.path()?.lit("nodes").seg(input.node).lit("steps").seg(input.step);
+        let body = input_body(input.input_id, proceed, parameters);
         let r = self
             .execute(
                 Method::POST,

@@ -1,0 +1,4 @@
+//! Reads against the simulated KubeSphere.
+
+mod read;
+mod upstream;
