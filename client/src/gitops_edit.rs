@@ -12,10 +12,10 @@ use reqwest::Method;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::client::KsClient;
-use super::error::{KsError, KsResult};
-use super::gitops::application_path;
-use super::path::{Cluster, validate_label};
+use crate::client::KsClient;
+use crate::error::{KsError, KsResult};
+use crate::gitops::application_path;
+use crate::path::{Cluster, validate_label};
 
 /// `GET .../application-summary`: counts by the health and sync labels
 /// (applications without a label are not counted in that map).
@@ -63,7 +63,7 @@ impl KsClient {
     /// `GET GO1/namespaces/{ns}/application-summary`.
     pub async fn application_summary(&self, cluster: &Cluster, namespace: &str) -> KsResult<ApplicationsSummary> {
         validate_label("project (namespace) name", namespace)?;
-        let path = super::path::ApiPath::kapi(super::path::gv::GITOPS_V1ALPHA1)
+        let path = crate::path::ApiPath::kapi(crate::path::gv::GITOPS_V1ALPHA1)
             .lit("namespaces")
             .seg(namespace)
             .lit("application-summary");

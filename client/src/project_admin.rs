@@ -11,10 +11,10 @@ use std::collections::BTreeMap;
 use reqwest::Method;
 use serde::Deserialize;
 
-use super::client::{Body, KsClient};
-use super::error::{KsError, KsResult};
-use super::models::{DevOpsProject, keys};
-use super::path::{ApiPath, Cluster, gv, validate_label};
+use crate::client::{Body, KsClient};
+use crate::error::{KsError, KsResult};
+use crate::models::{DevOpsProject, keys};
+use crate::path::{ApiPath, Cluster, gv, validate_label};
 
 /// Longest short name: the API server appends 5 random characters and the
 /// result names a namespace (a 63-character DNS label); Kubernetes cuts a

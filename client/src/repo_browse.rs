@@ -18,11 +18,11 @@ use base64::Engine;
 use reqwest::Method;
 use serde::Deserialize;
 
-use super::client::{Body, KsClient};
-use super::error::{KsError, KsResult};
-use super::logs::ByteStream;
-use super::path::{ApiPath, BranchName, Cluster, gv, validate_label, validate_subdomain};
-use super::repos::GitRepository;
+use crate::client::{Body, KsClient};
+use crate::error::{KsError, KsResult};
+use crate::logs::ByteStream;
+use crate::path::{ApiPath, BranchName, Cluster, gv, validate_label, validate_subdomain};
+use crate::repos::GitRepository;
 
 /// Longest file path accepted (bytes).
 pub const MAX_REPO_PATH: usize = 1024;
