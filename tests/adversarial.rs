@@ -355,6 +355,20 @@ fn write_baselines() -> Vec<(&'static str, Value)> {
             "create_git_repository",
             json!({"project": p, "name": "adv-repo", "url": "https://github.com/kubesphere-sigs/demo-echo.git"}),
         ),
+        ("delete_git_repository", json!({"project": p, "repository": "adv-repo"})),
+        (
+            "update_application",
+            json!({"project": p, "application": "guestbook", "target_revision": "v2"}),
+        ),
+        (
+            "create_devops_project",
+            json!({"workspace": "stone", "name": "adv-proj"}),
+        ),
+        // Full name = short name: the route check wants the project as given.
+        (
+            "delete_devops_project",
+            json!({"project": "my-devopstest", "workspace": "stone", "cluster": "member-1"}),
+        ),
         // Branch-addressed reads (multi-branch pipeline).
         (
             "get_run_log",
@@ -641,8 +655,9 @@ fn hostile_arguments_keep_every_invariant() {
     assert!(
         succeeded.load(Ordering::Relaxed) > 0 && upstream.load(Ordering::Relaxed) > calls.load(Ordering::Relaxed) / 4
     );
-    // The server still serves after all that.
-    let r = rt.block_on(call(&client, "list_pipelines", json!({"project": "stone-devops"})));
+    // The server still serves after all that. (Not through a demo project:
+    // delete_devops_project, last in the catalog, may have deleted it.)
+    let r = rt.block_on(call(&client, "list_devops_projects", json!({"workspace": "stone"})));
     assert_eq!(r.is_error, Some(false), "{}", text(&r));
     assert!(calls.load(Ordering::Relaxed) as u32 >= cases() * tools.len() as u32);
     rt.block_on(client.cancel()).unwrap();
