@@ -9,7 +9,6 @@
 use std::collections::BTreeMap;
 
 use reqwest::Method;
-use serde::Deserialize;
 
 use crate::client::{Body, KsClient};
 use crate::error::{KsError, KsResult};
@@ -49,12 +48,6 @@ pub fn validate_short_name(s: &str) -> KsResult<&str> {
             max: MAX_SHORT_NAME,
         }),
     }
-}
-
-#[derive(Deserialize)]
-struct Exist {
-    #[serde(default)]
-    exist: bool,
 }
 
 fn projects_path(workspace: &str) -> KsResult<ApiPath> {
@@ -131,25 +124,6 @@ impl KsClient {
             Err(KsError::BadRequest { message, .. }) if message.contains("not found DevOpsProject") => Ok(None),
             Err(e) => Err(e),
         }
-    }
-
-    /// `GET ...?generateName=true&check=true`: whether the short name is taken.
-    pub async fn devops_short_name_taken(
-        &self,
-        cluster: &Cluster,
-        workspace: &str,
-        short_name: &str,
-    ) -> KsResult<bool> {
-        validate_short_name(short_name)?;
-        let path = projects_path(workspace)?.seg(short_name);
-        let e: Exist = self
-            .get_json(
-                cluster,
-                &path,
-                &[("generateName", "true".into()), ("check", "true".into())],
-            )
-            .await?;
-        Ok(e.exist)
     }
 
     /// `GET DV3/workspaces/{ws}/namespaces/{devops}` by full name (upstream
