@@ -18,7 +18,7 @@ mod stat;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -301,6 +301,16 @@ impl Server {
     }
 }
 
+fn median_of(v: &[f64]) -> f64 {
+    let mut v = v.to_vec();
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}
+
 fn modern_meta() -> Value {
     json!({
         "io.modelcontextprotocol/protocolVersion": MODERN,
@@ -310,7 +320,7 @@ fn modern_meta() -> Value {
 }
 
 // ---------------------------------------------------------------------------
-// The example calls (scripts/tool-examples.json)
+// The example calls (`ks-devops-mcp tools --examples`, from the registry)
 
 struct Example {
     tool: String,
@@ -321,13 +331,19 @@ struct Example {
 /// references resolved by calling the referenced tool first. Fails when a
 /// read-only tool has no example, as the real-clients check does.
 fn examples(server: &mut Server, tools: &[Value]) -> Res<Vec<Example>> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/tool-examples.json");
-    let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let doc: Value = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let source = "ks-devops-mcp tools --examples";
+    let out = Command::new(BIN)
+        .args(["tools", "--examples"])
+        .output()
+        .map_err(|e| format!("cannot run {source}: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("{source} failed: {}", String::from_utf8_lossy(&out.stderr)));
+    }
+    let doc: Value = serde_json::from_slice(&out.stdout).map_err(|e| format!("{source}: {e}"))?;
     let table = doc
         .get("examples")
         .and_then(Value::as_object)
-        .ok_or_else(|| format!("{}: no `examples` object", path.display()))?;
+        .ok_or_else(|| format!("{source}: no `examples` object"))?;
     let read_only: Vec<String> = tools
         .iter()
         .filter(|t| t.pointer("/annotations/readOnlyHint") == Some(&Value::Bool(true)))
@@ -340,8 +356,7 @@ fn examples(server: &mut Server, tools: &[Value]) -> Res<Vec<Example>> {
         .collect();
     if !missing.is_empty() {
         return Err(format!(
-            "read-only tools without an example in {}: {} (add one each)",
-            path.display(),
+            "read-only tools without an example in {source}: {} (give each an EXAMPLE)",
             missing.join(", ")
         ));
     }
@@ -365,7 +380,7 @@ fn resolve(
     depth: usize,
 ) -> Res<Value> {
     if depth > 8 {
-        return Err("`$from` references in tool-examples.json form a cycle".into());
+        return Err("`$from` references in the examples form a cycle".into());
     }
     match value {
         Value::Object(o) if o.contains_key("$from") => {
@@ -555,8 +570,12 @@ fn run(opts: &Opts, dog: &Watchdog) -> Res<String> {
         "\nPer tool (all toolsets), compact JSON bytes of the tool object and its parts:\n"
     )
     .ok();
-    writeln!(md, "| tool | total | description | inputSchema | outputSchema |").ok();
-    writeln!(md, "|---|---|---|---|---|").ok();
+    writeln!(
+        md,
+        "| tool | total | description | inputSchema | outputSchema | model-visible (name + description + inputSchema) |"
+    )
+    .ok();
+    writeln!(md, "|---|---|---|---|---|---|").ok();
     let len = |v: Option<&Value>| {
         v.map_or(0, |v| {
             if let Value::String(s) = v {
@@ -566,13 +585,24 @@ fn run(opts: &Opts, dog: &Watchdog) -> Res<String> {
             }
         })
     };
+    // What a model reads of a tool: compact JSON of name, description and
+    // inputSchema (the same measure as ks_devops_mcp::catalog::model_visible_bytes,
+    // which a test holds under its budget).
+    let visible = |t: &Value| {
+        json!({"name": t.get("name"), "description": t.get("description"), "inputSchema": t.get("inputSchema")})
+            .to_string()
+            .len()
+    };
     let mut sum = 0;
+    let mut visible_sizes = Vec::new();
     for t in &tools {
         let total = t.to_string().len();
         sum += total;
+        let v = visible(t);
+        visible_sizes.push(v as f64);
         writeln!(
             md,
-            "| `{}` | {total} | {} | {} | {} |",
+            "| `{}` | {total} | {} | {} | {} | {v} |",
             t["name"].as_str().unwrap_or("?"),
             len(t.get("description")),
             len(t.get("inputSchema")),
@@ -580,7 +610,15 @@ fn run(opts: &Opts, dog: &Watchdog) -> Res<String> {
         )
         .ok();
     }
-    writeln!(md, "| **all {}** | {sum} | | | |", tools.len()).ok();
+    writeln!(md, "| **all {}** | {sum} | | | | |", tools.len()).ok();
+    writeln!(
+        md,
+        "\nModel-visible bytes per tool: median {:.0} (budget 800), min {:.0}, max {:.0}.",
+        median_of(&visible_sizes),
+        visible_sizes.iter().copied().fold(f64::INFINITY, f64::min),
+        visible_sizes.iter().copied().fold(0.0, f64::max)
+    )
+    .ok();
 
     // 3. Memory.
     eprintln!("bench: memory ({mem_reps} runs of 1,000 tool calls)");

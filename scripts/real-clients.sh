@@ -12,7 +12,7 @@
 #   KS_CLIENTS_CACHE=dir                        # cache somewhere else
 #
 # The checks live in scripts/real_clients.py; example arguments for every
-# read-only tool in scripts/tool-examples.json; the pins in scripts/clients/.
+# read-only tool come from the binary (`tools --examples`); the pins in scripts/clients/.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"

@@ -12,8 +12,8 @@ check failed:
   streamable HTTP, in both handshake styles (`initialize` and
   `server/discover`): the handshake, tools/list, every inputSchema and
   outputSchema is a valid JSON Schema, every read-only tool called with the
-  example arguments of scripts/tool-examples.json (a read-only tool without
-  an example FAILS) and its structuredContent validated against its
+  example arguments the binary exports (`ks-devops-mcp tools --examples`,
+  from each tool's EXAMPLE constant; a read-only tool without one FAILS) and its structuredContent validated against its
   outputSchema, bad arguments answered with a clear isError result, an
   unknown tool answered with a protocol error, the prompts listed and each
   fetched with arguments, completion of a project name prefix, and one
@@ -55,7 +55,7 @@ from mcp.shared.exceptions import MCPError
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, MODERN_PROTOCOL_VERSIONS
 
 ROOT = Path(__file__).resolve().parent.parent
-EXAMPLES_FILE = ROOT / "scripts" / "tool-examples.json"
+EXAMPLES_SOURCE = "ks-devops-mcp tools --examples"
 SERVER_NAME = "ks-devops-mcp"
 # Every toolset, so opt-in tools (gitops, repos) are covered too.
 SERVER_ARGS = ["--sandbox", "--toolsets", "all", "--log", "warn"]
@@ -111,11 +111,14 @@ def short(value: Any, limit: int = 300) -> str:
 # The example table
 
 
-def load_examples() -> dict[str, Any]:
-    with EXAMPLES_FILE.open() as f:
-        data = json.load(f)
+def load_examples(binary: str) -> dict[str, Any]:
+    """The example calls, as the binary exports them from its registry."""
+    out = run([binary, "tools", "--examples"], env=clean_env())
+    if out.returncode != 0:
+        raise SystemExit(f"{EXAMPLES_SOURCE} failed: {out.stderr.strip()}")
+    data = json.loads(out.stdout)
     if not isinstance(data.get("examples"), dict) or not isinstance(data.get("bad_arguments"), list):
-        raise SystemExit(f"{EXAMPLES_FILE}: needs an `examples` object and a `bad_arguments` list")
+        raise SystemExit(f"{EXAMPLES_SOURCE}: needs an `examples` object and a `bad_arguments` list")
     return data
 
 
@@ -151,9 +154,9 @@ class ExampleArgs:
 
     async def args_for(self, tool: str, depth: int = 0) -> dict[str, Any]:
         if depth > 8:
-            raise CheckFailed(f"`$from` references in {EXAMPLES_FILE.name} form a cycle through {tool}")
+            raise CheckFailed(f"`$from` references in {EXAMPLES_SOURCE} form a cycle through {tool}")
         if tool not in self.examples:
-            raise CheckFailed(f"no example for {tool} in {EXAMPLES_FILE.name}")
+            raise CheckFailed(f"no example for {tool} in {EXAMPLES_SOURCE}")
         return await self._resolve(self.examples[tool], depth)
 
     async def _resolve(self, value: Any, depth: int) -> Any:
@@ -317,7 +320,7 @@ async def _sdk_session(
     report.check(
         f"{tag}: examples cover every read-only tool",
         not missing,
-        f"no entry in scripts/tool-examples.json for: {', '.join(missing)} (add one per read-only tool)"
+        f"no example for: {', '.join(missing)} (give each read-only tool an EXAMPLE constant)"
         if missing
         else f"{len(read_only)} read-only tools",
     )
@@ -816,7 +819,7 @@ def main() -> int:
     args = parser.parse_args()
     binary = str(Path(args.binary).resolve())
     only = {s.strip() for s in args.only.split(",") if s.strip()}
-    data = load_examples()
+    data = load_examples(binary)
     report = Report()
     workdir = Path(tempfile.mkdtemp(prefix="ks-real-clients-"))
 

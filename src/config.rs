@@ -50,6 +50,17 @@ pub enum Command {
     /// Print the tool catalog, or write one JSON file per tool.
     Tools {
         /// Directory to write `<tool>.json` files into (e.g. tools/).
+        #[arg(long, conflicts_with = "examples")]
+        write: Option<PathBuf>,
+        /// Print every read-only tool's example arguments and the
+        /// bad-argument cases as JSON (for scripts/real_clients.py and the benchmarks).
+        #[arg(long)]
+        examples: bool,
+    },
+    /// Print the README's generated tool and toolset tables, or rewrite them
+    /// in place between their markers.
+    Docs {
+        /// README to update (e.g. README.md).
         #[arg(long)]
         write: Option<PathBuf>,
     },

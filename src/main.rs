@@ -59,8 +59,17 @@ fn fail(msg: impl std::fmt::Display) -> ExitCode {
 async fn run(cli: Cli) -> ExitCode {
     let command = cli.command.unwrap_or(Command::Serve);
     match command {
-        Command::Tools { write } => {
+        Command::Tools { write, examples } => {
             let registry = Registry::all();
+            if examples {
+                return match ks_devops_mcp::mcp::examples::export(&registry) {
+                    Ok(v) => {
+                        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+                        ExitCode::SUCCESS
+                    }
+                    Err(e) => fail(e),
+                };
+            }
             match write {
                 Some(dir) => match catalog::write_dir(&registry, &dir) {
                     Ok(n) => {
@@ -71,6 +80,30 @@ async fn run(cli: Cli) -> ExitCode {
                 },
                 None => {
                     println!("{}", catalog::to_json_string(&registry));
+                    ExitCode::SUCCESS
+                }
+            }
+        }
+        Command::Docs { write } => {
+            let registry = Registry::all();
+            match write {
+                None => {
+                    print!("{}", catalog::docs_tables(&registry));
+                    ExitCode::SUCCESS
+                }
+                Some(path) => {
+                    let text = match std::fs::read_to_string(&path) {
+                        Ok(t) => t,
+                        Err(e) => return fail(format!("cannot read {}: {e}", path.display())),
+                    };
+                    let new = match catalog::with_docs(&text, &registry) {
+                        Ok(t) => t,
+                        Err(e) => return fail(format!("{}: {e}", path.display())),
+                    };
+                    if let Err(e) = std::fs::write(&path, new) {
+                        return fail(format!("cannot write {}: {e}", path.display()));
+                    }
+                    eprintln!("updated the tool tables in {}", path.display());
                     ExitCode::SUCCESS
                 }
             }

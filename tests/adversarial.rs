@@ -2,7 +2,7 @@
 //! (property-based, `proptest`), through the MCP server and the simulated
 //! KubeSphere. Each tool's schema is walked (types, enums, `oneOf`/`anyOf`,
 //! arrays, free-key maps); a case is either a careful call of the tool (its
-//! example in `scripts/tool-examples.json`, or one below for tools that
+//! example (`ToolDef::EXAMPLE`, exported by `tools --examples`), or one below for tools that
 //! change state) with one or two arguments made hostile (path tricks,
 //! control and bidi characters, 100 KB values, wrong types, extreme numbers,
 //! a required field left out), or an object generated from the schema alone.
@@ -33,9 +33,7 @@ use ks_devops_mcp::mcp::{Registry, ServerOptions};
 use percent_encoding::percent_decode_str;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
-use rmcp::RoleClient;
 use rmcp::model::CallToolRequestParams;
-use rmcp::service::RunningService;
 use serde_json::{Map, Value, json};
 
 /// Route families of the tenant API this server may call.
@@ -47,8 +45,6 @@ const GROUPS: &[&str] = &[
     "iam.kubesphere.io/v1beta1",
 ];
 const MAX_ERROR_BYTES: usize = 2048;
-
-type Client = RunningService<RoleClient, TestClient>;
 
 fn cases() -> u32 {
     std::env::var("KS_MCP_PROPTEST_CASES")
@@ -311,7 +307,7 @@ fn object_strategy(schema: &Value, depth: u32) -> BoxedStrategy<Value> {
 }
 
 /// A careful call of every tool against the demo data: the read-only
-/// tools' examples of `scripts/tool-examples.json`, and these for the tools
+/// tools' examples (`ToolDef::EXAMPLE`), and these for the tools
 /// that change state (on objects of their own, `adv-*`).
 fn write_baselines() -> Vec<(&'static str, Value)> {
     let p = "stone-devops";
@@ -392,9 +388,7 @@ fn write_baselines() -> Vec<(&'static str, Value)> {
 /// Every baseline call, by tool (several per tool possible). Example values
 /// taken from another tool's result (`$from`) are fetched first.
 async fn baselines(c: &Client) -> Vec<(String, Value)> {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/tool-examples.json"))
-        .expect("scripts/tool-examples.json");
-    let doc: Value = serde_json::from_str(&text).expect("tool examples are JSON");
+    let doc: Value = ks_devops_mcp::mcp::examples::export(&ks_devops_mcp::mcp::Registry::all()).expect("tool examples");
     let mut out = Vec::new();
     for (tool, args) in doc["examples"].as_object().expect("examples") {
         let mut args = args.as_object().cloned().unwrap_or_default();
@@ -556,7 +550,7 @@ fn hostile_arguments_keep_every_invariant() {
                 artifact_dir: Some(std::env::temp_dir().join(format!("ks-mcp-adversarial-{}", std::process::id()))),
             },
         );
-        let c = connect(server, TestClient::new(false, Reply::Decline), Lifecycle::Initialize).await;
+        let c = connect(server, TestClient::plain(), Lifecycle::Initialize).await;
         (sim, c)
     });
     let sim = Arc::new(sim);

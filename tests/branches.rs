@@ -100,12 +100,7 @@ fn assert_inside_project(sim: &ks_sim::Sim, ns: &str, ctx: &str) {
 async fn a_run_on_a_slash_branch_works_through_every_run_tool() {
     let sim = sim_with_phase(Duration::from_millis(100)).await;
     let dir = tempfile::tempdir().unwrap();
-    let c = connect(
-        server_in(&sim, dir.path()),
-        TestClient::new(false, Reply::Decline),
-        Lifecycle::Initialize,
-    )
-    .await;
+    let c = connect(server_in(&sim, dir.path()), TestClient::plain(), Lifecycle::Initialize).await;
 
     let r = call(&c, "list_branches", json!({"project": NS, "pipeline": "echo-pipeline"})).await;
     let out = structured(&r);
@@ -339,12 +334,7 @@ const HOSTILE: &[&str] = &[
 async fn hostile_branches_never_leave_the_project() {
     let sim = sim().await;
     let dir = tempfile::tempdir().unwrap();
-    let c = connect(
-        server_in(&sim, dir.path()),
-        TestClient::new(false, Reply::Decline),
-        Lifecycle::Initialize,
-    )
-    .await;
+    let c = connect(server_in(&sim, dir.path()), TestClient::plain(), Lifecycle::Initialize).await;
     for b in HOSTILE {
         for tool in [
             "get_run_log",

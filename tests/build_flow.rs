@@ -11,14 +11,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use common::*;
-use rmcp::model::{CallToolRequest, CallToolRequestParams, ClientRequest, ProtocolVersion};
-use rmcp::service::{ClientLifecycleMode, ClientServiceExt, PeerRequestOptions};
+use rmcp::model::{CallToolRequest, CallToolRequestParams, ClientRequest};
+use rmcp::service::PeerRequestOptions;
 use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
-
-const BIN: &str = env!("CARGO_BIN_EXE_ks-devops-mcp");
 
 fn structured(r: &rmcp::model::CallToolResult) -> Value {
     r.structured_content.clone().unwrap_or(Value::Null)
@@ -80,12 +78,7 @@ async fn delete_needs_an_accepted_confirmation_naming_the_target() {
 #[tokio::test]
 async fn without_elicitation_destructive_tools_refuse_and_write_nothing() {
     let sim = sim().await;
-    let c = connect(
-        server(&sim),
-        TestClient::new(false, Reply::Decline),
-        Lifecycle::Initialize,
-    )
-    .await;
+    let c = session(&sim).await;
     let r = call(
         &c,
         "delete_pipeline",
@@ -169,12 +162,7 @@ async fn private_repo_question_both_ways() {
     let args = json!({"project": "stone-devops", "name": "app", "repository_url": url});
     // No elicitation: a structured question, nothing written.
     let sim = sim().await;
-    let c = connect(
-        server(&sim),
-        TestClient::new(false, Reply::Decline),
-        Lifecycle::Initialize,
-    )
-    .await;
+    let c = session(&sim).await;
     let r = call(&c, "create_multibranch_pipeline", args.clone()).await;
     assert_eq!(r.is_error, Some(false), "{}", text(&r));
     let out = structured(&r);
@@ -287,7 +275,7 @@ async fn stop_run_only_on_accept() {
 #[tokio::test]
 async fn wait_for_run_reports_progress_and_stops_when_cancelled() {
     let sim = sim_with_phase(Duration::from_millis(1500)).await;
-    let client = TestClient::new(false, Reply::Decline);
+    let client = TestClient::plain();
     let c = connect(server(&sim), client.clone(), Lifecycle::Initialize).await;
     let name = started_run(&c, "main").await;
     let r = call(
@@ -411,25 +399,13 @@ async fn whole_flow_in_process() {
 #[tokio::test]
 async fn whole_flow_through_the_binary() {
     let (transport, _stderr) = TokioChildProcess::builder(Command::new(BIN).configure(|c| {
-        for (k, _) in std::env::vars() {
-            if k.starts_with("KUBESPHERE_") || k.starts_with("KS_DEVOPS_MCP_") || k == "RUST_LOG" {
-                c.env_remove(k);
-            }
-        }
+        clean_env(c);
         c.arg("--sandbox");
     }))
     .stderr(Stdio::null())
     .spawn()
     .unwrap();
-    let c = TestClient::new(false, Reply::Decline)
-        .serve_with_lifecycle(
-            transport,
-            ClientLifecycleMode::Discover {
-                preferred_versions: vec![ProtocolVersion::V_2026_07_28],
-            },
-        )
-        .await
-        .unwrap();
+    let c = handshake(TestClient::plain(), transport, Lifecycle::Discover).await;
     whole_flow(&c).await;
     c.cancel().await.unwrap();
 }

@@ -107,3 +107,78 @@ fn toolsets_filter_and_budget() {
     assert!(only_context.get("whoami").is_some());
     assert!(only_context.get("list_pipelines").is_none());
 }
+
+/// Every property of every input schema (nested ones too) tells the model
+/// what it is.
+#[test]
+fn every_input_property_has_a_description() {
+    fn walk(tool: &str, path: &str, schema: &Value, missing: &mut Vec<String>) {
+        if let Some(props) = schema.get("properties").and_then(Value::as_object) {
+            for (k, p) in props {
+                let here = format!("{path}.{k}");
+                if p.get("description")
+                    .and_then(Value::as_str)
+                    .is_none_or(|d| d.trim().is_empty())
+                {
+                    missing.push(format!("{tool}: {here}"));
+                }
+                walk(tool, &here, p, missing);
+            }
+        }
+        if let Some(items) = schema.get("items") {
+            walk(tool, &format!("{path}[]"), items, missing);
+        }
+    }
+    let mut missing = Vec::new();
+    for tool in Registry::all().tools() {
+        let v = catalog::entry_json(&tool);
+        walk(&tool.name, "", &v["inputSchema"], &mut missing);
+    }
+    assert!(
+        missing.is_empty(),
+        "input properties without a description:\n{}",
+        missing.join("\n")
+    );
+}
+
+/// The catalog carries no padding: no `"default": null`, no nullable type
+/// for an optional argument (a client omits it), no `format` next to a range.
+#[test]
+fn input_schemas_carry_no_padding() {
+    for tool in Registry::all().tools() {
+        let text = serde_json::to_string(&tool.input_schema).unwrap();
+        assert!(!text.contains("\"default\":null"), "{}: {text}", tool.name);
+        assert!(!text.contains("\"null\""), "{}: {text}", tool.name);
+        assert!(!text.contains("\"format\":\"uint"), "{}: {text}", tool.name);
+    }
+}
+
+/// What a model reads per tool (name + description + inputSchema, compact
+/// JSON) stays small: the median over all tools is within the budget. Shared
+/// inputs carry their descriptions once (`src/mcp/args.rs`); a tool's own
+/// description need not repeat them.
+#[test]
+fn model_visible_catalog_median_is_within_budget() {
+    let tools = Registry::all().tools();
+    let sizes: Vec<usize> = tools.iter().map(catalog::model_visible_bytes).collect();
+    let median = catalog::median(&sizes);
+    let mut table: Vec<(usize, &str)> = sizes.iter().copied().zip(tools.iter().map(|t| &*t.name)).collect();
+    table.sort();
+    assert!(
+        median <= catalog::MODEL_VISIBLE_MEDIAN_BUDGET as f64,
+        "median model-visible bytes per tool {median} > {}: trim descriptions (keep the guardrails)\n{table:?}",
+        catalog::MODEL_VISIBLE_MEDIAN_BUDGET
+    );
+}
+
+/// The README's tool and toolset tables are what the registry generates.
+#[test]
+fn readme_tool_tables_are_current() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md");
+    let readme = std::fs::read_to_string(&path).unwrap();
+    let want = catalog::with_docs(&readme, &Registry::all()).unwrap();
+    assert!(
+        readme == want,
+        "README.md's tool tables are stale: run `cargo run -q -- docs --write README.md` and review the diff"
+    );
+}

@@ -7,6 +7,7 @@ mod common;
 use std::process::Command;
 use std::time::Duration;
 
+use common::{BIN, clean_std_env};
 use ks_devops_mcp::doctor::{self, Check, Options, Report, Status};
 use ks_devops_mcp::kubesphere::{ClientSettings, Credentials, KsClient};
 use ks_sim::{Fault, FaultKind, Sim, SimOptions};
@@ -242,12 +243,8 @@ async fn missing_gitops_alone_only_warns() {
 }
 
 fn doctor_cli(url: &str, user: &str, password: &str, json: bool) -> std::process::Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ks-devops-mcp"));
-    for (k, _) in std::env::vars() {
-        if k.starts_with("KUBESPHERE_") || k.starts_with("KS_DEVOPS_MCP_") {
-            cmd.env_remove(k);
-        }
-    }
+    let mut cmd = Command::new(BIN);
+    clean_std_env(&mut cmd);
     cmd.env("KUBESPHERE_URL", url)
         .env("KUBESPHERE_USERNAME", user)
         .env("KUBESPHERE_PASSWORD", password)

@@ -52,12 +52,7 @@ fn healthy(v: &Value) -> bool {
 async fn create_then_status_progresses_to_synced_and_healthy() {
     // One phase of the simulated Argo CD: long enough to see it progress.
     let sim = sim_with_phase(Duration::from_millis(1000)).await;
-    let c = connect(
-        server(&sim),
-        TestClient::new(false, Reply::Decline),
-        Lifecycle::Initialize,
-    )
-    .await;
+    let c = session(&sim).await;
     let created = ok(&call(
         &c,
         "create_application",
@@ -121,12 +116,7 @@ async fn create_then_status_progresses_to_synced_and_healthy() {
 #[tokio::test]
 async fn manual_application_deploys_on_sync() {
     let sim = sim_with_phase(Duration::from_millis(1000)).await;
-    let c = connect(
-        server(&sim),
-        TestClient::new(false, Reply::Decline),
-        Lifecycle::Discover,
-    )
-    .await;
+    let c = connect(server(&sim), TestClient::plain(), Lifecycle::Discover).await;
     ok(&call(
         &c,
         "create_application",
@@ -166,12 +156,7 @@ async fn manual_application_deploys_on_sync() {
 #[tokio::test]
 async fn a_failing_application_reports_its_operation_message() {
     let sim = sim_with_phase(Duration::from_millis(100)).await;
-    let c = connect(
-        server(&sim),
-        TestClient::new(false, Reply::Decline),
-        Lifecycle::Initialize,
-    )
-    .await;
+    let c = session(&sim).await;
     // The seeded failing application.
     let out = ok(&call(
         &c,

@@ -29,12 +29,7 @@ fn post_count(sim: &ks_sim::Sim, needle: &str) -> usize {
 #[tokio::test]
 async fn huge_and_hostile_values_come_back_cut_and_escaped() {
     let sim = sim().await;
-    let c = connect(
-        server(&sim),
-        TestClient::new(false, Reply::Decline),
-        Lifecycle::Initialize,
-    )
-    .await;
+    let c = session(&sim).await;
     let big = "a".repeat(100_000);
     let hostile = format!("stone\u{0}devops\u{202e}\u{2066}{}", "b".repeat(50_000));
     let cases: Vec<(&str, Value)> = vec![
@@ -95,12 +90,7 @@ fn structured_ask(r: &rmcp::model::CallToolResult) -> String {
 #[tokio::test]
 async fn a_lost_answer_to_a_write_names_the_read_that_checks() {
     let sim = sim().await;
-    let c = connect(
-        server(&sim),
-        TestClient::new(false, Reply::Decline),
-        Lifecycle::Initialize,
-    )
-    .await;
+    let c = session(&sim).await;
     let html = FaultKind::Status {
         code: 200,
         body: "<html><head><title>KubeSphere</title></head><body>console</body></html>".into(),
@@ -152,12 +142,7 @@ async fn a_lost_answer_to_a_write_names_the_read_that_checks() {
 #[tokio::test]
 async fn a_read_whose_answer_broke_off_is_retried_and_succeeds() {
     let sim = sim().await;
-    let c = connect(
-        server(&sim),
-        TestClient::new(false, Reply::Decline),
-        Lifecycle::Initialize,
-    )
-    .await;
+    let c = session(&sim).await;
     // Log in and resolve first, so the fault hits the pipeline list.
     let r = call(&c, "list_pipelines", json!({"project": "stone-devops"})).await;
     assert_eq!(r.is_error, Some(false), "{}", text(&r));

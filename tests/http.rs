@@ -14,16 +14,12 @@ use ks_devops_mcp::http::{HttpConfig, HttpServer, PRM_PATH};
 use ks_devops_mcp::kubesphere::{ClientSettings, Credentials, KsClient};
 use ks_devops_mcp::mcp::{Registry, ServerOptions, ToolFilter};
 use ks_sim::Sim;
-use rmcp::model::ProtocolVersion;
-use rmcp::service::{ClientLifecycleMode, ClientServiceExt, RunningService};
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
-use rmcp::{RoleClient, ServiceExt};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-const BIN: &str = env!("CARGO_BIN_EXE_ks-devops-mcp");
 const ACCEPT: &str = "application/json, text/event-stream";
 
 fn upstream(sim: &Sim) -> KsClient {
@@ -55,27 +51,11 @@ fn mcp_url(s: &HttpServer) -> String {
 }
 
 /// An rmcp client over streamable HTTP, authenticated with `credential`.
-async fn http_client(
-    url: &str,
-    credential: &str,
-    client: TestClient,
-    lifecycle: Lifecycle,
-) -> RunningService<RoleClient, TestClient> {
+async fn http_client(url: &str, credential: &str, client: TestClient, lifecycle: Lifecycle) -> Client {
     let transport = StreamableHttpClientTransport::from_config(
         StreamableHttpClientTransportConfig::with_uri(url.to_string()).auth_header(credential.to_string()),
     );
-    match lifecycle {
-        Lifecycle::Initialize => client.serve(transport).await.expect("initialize over HTTP"),
-        Lifecycle::Discover => client
-            .serve_with_lifecycle(
-                transport,
-                ClientLifecycleMode::Discover {
-                    preferred_versions: vec![ProtocolVersion::V_2026_07_28],
-                },
-            )
-            .await
-            .expect("discover over HTTP"),
-    }
+    handshake(client, transport, lifecycle).await
 }
 
 fn initialize_body() -> Value {
@@ -180,8 +160,8 @@ async fn two_callers_in_parallel_see_only_their_own_workspaces() {
     let admin = sim.issue_token("demo-admin").unwrap();
     for lc in LIFECYCLES {
         let (a, b) = tokio::join!(
-            http_client(&url, &tenant, TestClient::new(false, Reply::Decline), lc),
-            http_client(&url, &admin, TestClient::new(false, Reply::Decline), lc),
+            http_client(&url, &tenant, TestClient::plain(), lc),
+            http_client(&url, &admin, TestClient::plain(), lc),
         );
         // Interleave many calls of both identities.
         let mut calls = Vec::new();
@@ -311,7 +291,7 @@ async fn a_token_is_checked_with_kubesphere_once_per_interval() {
     let url = mcp_url(&server);
     let t = sim.issue_token("tenant").unwrap();
     sim.clear_requests();
-    let c = http_client(&url, &t, TestClient::new(false, Reply::Decline), Lifecycle::Initialize).await;
+    let c = http_client(&url, &t, TestClient::plain(), Lifecycle::Initialize).await;
     for _ in 0..5 {
         workspaces(&call(&c, "list_workspaces", json!({})).await);
     }
@@ -472,13 +452,7 @@ async fn api_keys_act_as_the_configured_identity() {
         })
         .await;
         let url = mcp_url(&server);
-        let c = http_client(
-            &url,
-            &key,
-            TestClient::new(false, Reply::Decline),
-            Lifecycle::Initialize,
-        )
-        .await;
+        let c = http_client(&url, &key, TestClient::plain(), Lifecycle::Initialize).await;
         assert_eq!(
             workspaces(&call(&c, "list_workspaces", json!({})).await),
             vec!["demo"],
@@ -588,7 +562,7 @@ async fn tool_catalog_over_http_equals_the_registry() {
     let t = sim.issue_token("tenant").unwrap();
     let want = serde_json::to_value(Registry::filtered(&ToolFilter::default()).tools()).unwrap();
     for lc in LIFECYCLES {
-        let c = http_client(&mcp_url(&server), &t, TestClient::new(false, Reply::Decline), lc).await;
+        let c = http_client(&mcp_url(&server), &t, TestClient::plain(), lc).await;
         let got = serde_json::to_value(c.list_all_tools().await.unwrap()).unwrap();
         assert_eq!(got, want, "{lc:?}");
         c.cancel().await.unwrap();
@@ -596,14 +570,6 @@ async fn tool_catalog_over_http_equals_the_registry() {
 }
 
 // ---------------------------------------------------------------- binary
-
-fn clean(cmd: &mut Command) {
-    for (k, _) in std::env::vars() {
-        if k.starts_with("KUBESPHERE_") || k.starts_with("KS_DEVOPS_MCP_") || k == "RUST_LOG" {
-            cmd.env_remove(k);
-        }
-    }
-}
 
 /// The binary serving HTTP on a free loopback port, and its stderr lines.
 struct Binary {
@@ -616,7 +582,7 @@ struct Binary {
 impl Binary {
     async fn spawn(args: &[&str]) -> Binary {
         let mut cmd = Command::new(BIN);
-        clean(&mut cmd);
+        clean_env(&mut cmd);
         cmd.args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -713,18 +679,8 @@ async fn sandbox_binary_serves_two_users_in_parallel_and_401s_the_unauthenticate
         login_via_metadata(&bin.base, "demo-admin")
     );
     let (a, b) = tokio::join!(
-        http_client(
-            &url,
-            &tenant,
-            TestClient::new(false, Reply::Decline),
-            Lifecycle::Initialize
-        ),
-        http_client(
-            &url,
-            &admin,
-            TestClient::new(false, Reply::Decline),
-            Lifecycle::Discover
-        ),
+        http_client(&url, &tenant, TestClient::plain(), Lifecycle::Initialize),
+        http_client(&url, &admin, TestClient::plain(), Lifecycle::Discover),
     );
     let (ra, rb) = tokio::join!(
         call(&a, "list_workspaces", json!({})),
@@ -756,13 +712,7 @@ async fn sigterm_mid_request_still_completes_it() {
     let mut bin = Binary::spawn(&["--sandbox", "--http", "127.0.0.1:0"]).await;
     let url = format!("{}/mcp", bin.base);
     let token = login_via_metadata(&bin.base, "tenant").await;
-    let c = http_client(
-        &url,
-        &token,
-        TestClient::new(false, Reply::Decline),
-        Lifecycle::Initialize,
-    )
-    .await;
+    let c = http_client(&url, &token, TestClient::plain(), Lifecycle::Initialize).await;
     let r = call(
         &c,
         "trigger_run",
@@ -803,7 +753,7 @@ async fn sigterm_mid_request_still_completes_it() {
 #[tokio::test]
 async fn non_loopback_bind_without_caller_auth_refuses_to_start() {
     let mut cmd = Command::new(BIN);
-    clean(&mut cmd);
+    clean_env(&mut cmd);
     let out = cmd
         .args(["--sandbox", "--http", "0.0.0.0:0", "--auth", "none"])
         .stdin(Stdio::null())
@@ -815,7 +765,7 @@ async fn non_loopback_bind_without_caller_auth_refuses_to_start() {
     assert!(err.contains("loopback"), "{err}");
     // A configured identity plus caller authentication is a mistake too.
     let mut cmd = Command::new(BIN);
-    clean(&mut cmd);
+    clean_env(&mut cmd);
     let out = cmd
         .args([
             "--http",
@@ -882,13 +832,7 @@ async fn no_token_or_key_in_the_log_even_at_trace_level() {
     let url = format!("{}/mcp", bin.base);
     let token = login_via_metadata(&bin.base, "demo-admin").await;
     for credential in [&token, &key] {
-        let c = http_client(
-            &url,
-            credential,
-            TestClient::new(false, Reply::Decline),
-            Lifecycle::Initialize,
-        )
-        .await;
+        let c = http_client(&url, credential, TestClient::plain(), Lifecycle::Initialize).await;
         assert_eq!(call(&c, "whoami", json!({})).await.is_error, Some(false));
         c.cancel().await.unwrap();
     }

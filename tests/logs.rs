@@ -2,21 +2,19 @@
 //! binary against `--sandbox`, exactly as from the shell:
 //! `ks-devops-mcp --sandbox call TOOL 'JSON'`.
 
+mod common;
+
 use std::time::Duration;
+
+use common::{BIN, clean_env};
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use tokio::process::Command;
 
-const BIN: &str = env!("CARGO_BIN_EXE_ks-devops-mcp");
-
 async fn sandbox_call(extra: &[&str], tool: &str, args: &str) -> Value {
     let mut cmd = Command::new(BIN);
-    for (k, _) in std::env::vars() {
-        if k.starts_with("KUBESPHERE_") || k.starts_with("KS_DEVOPS_MCP_") || k == "RUST_LOG" {
-            cmd.env_remove(k);
-        }
-    }
+    clean_env(&mut cmd);
     cmd.arg("--sandbox").args(extra).args(["call", tool, args]);
     let out = tokio::time::timeout(Duration::from_secs(60), cmd.output())
         .await

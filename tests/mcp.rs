@@ -10,7 +10,7 @@ use serde_json::json;
 async fn handshake_and_catalog_in_both_styles() {
     let sim = sim().await;
     for lc in LIFECYCLES {
-        let c = connect(server(&sim), TestClient::new(false, Reply::Decline), lc).await;
+        let c = connect(server(&sim), TestClient::plain(), lc).await;
         let info = c.peer_info().expect("server info");
         assert!(info.capabilities.tools.is_some(), "{lc:?}: tools capability declared");
         let tools = c.list_all_tools().await.unwrap();
@@ -35,12 +35,7 @@ async fn handshake_and_catalog_in_both_styles() {
 #[tokio::test]
 async fn done_when_examples() {
     let sim = sim().await;
-    let c = connect(
-        server(&sim),
-        TestClient::new(false, Reply::Decline),
-        Lifecycle::Initialize,
-    )
-    .await;
+    let c = session(&sim).await;
     let r = call(
         &c,
         "resolve_devops_project",
@@ -120,12 +115,7 @@ async fn ambiguity_is_elicited_and_only_accept_proceeds() {
 #[tokio::test]
 async fn errors_are_tool_results_and_unknown_tools_protocol_errors() {
     let sim = sim().await;
-    let c = connect(
-        server(&sim),
-        TestClient::new(false, Reply::Decline),
-        Lifecycle::Initialize,
-    )
-    .await;
+    let c = session(&sim).await;
     let r = call(&c, "list_pipelines", json!({"project": 42})).await;
     assert_eq!(r.is_error, Some(true));
     assert!(text(&r).contains("invalid arguments"), "{}", text(&r));
@@ -144,12 +134,7 @@ async fn errors_are_tool_results_and_unknown_tools_protocol_errors() {
 #[tokio::test]
 async fn upstream_failures_reach_the_agent_as_actionable_text() {
     let sim = sim().await;
-    let c = connect(
-        server(&sim),
-        TestClient::new(false, Reply::Decline),
-        Lifecycle::Discover,
-    )
-    .await;
+    let c = connect(server(&sim), TestClient::plain(), Lifecycle::Discover).await;
     sim.inject(ks_sim::Fault {
         method: Some("GET".into()),
         path_contains: "/pipelines".into(),

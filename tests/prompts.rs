@@ -5,13 +5,11 @@ mod common;
 
 use std::collections::HashMap;
 
-use common::{LIFECYCLES, Reply, TestClient, connect, server};
-use rmcp::RoleClient;
+use common::{Client, LIFECYCLES, TestClient, connect, server};
 use rmcp::model::{CompletionContext, GetPromptRequestParams, GetPromptResult};
-use rmcp::service::RunningService;
 use serde_json::json;
 
-async fn get(c: &RunningService<RoleClient, TestClient>, name: &str, args: serde_json::Value) -> GetPromptResult {
+async fn get(c: &Client, name: &str, args: serde_json::Value) -> GetPromptResult {
     c.get_prompt(GetPromptRequestParams::new(name).with_arguments(args.as_object().cloned().unwrap()))
         .await
         .expect("prompts/get answered")
@@ -29,7 +27,7 @@ fn text(r: &GetPromptResult) -> String {
 async fn prompts_listed_fetched_and_completed_with_both_handshakes() {
     let sim = common::sim().await;
     for lifecycle in LIFECYCLES {
-        let c = connect(server(&sim), TestClient::new(false, Reply::Decline), lifecycle).await;
+        let c = connect(server(&sim), TestClient::plain(), lifecycle).await;
         let caps = c.peer_info().map(|i| i.capabilities.clone()).expect("server info");
         assert!(
             caps.prompts.is_some() && caps.completions.is_some(),
@@ -128,12 +126,7 @@ async fn prompts_listed_fetched_and_completed_with_both_handshakes() {
 #[tokio::test]
 async fn bad_prompt_requests_are_invalid_params() {
     let sim = common::sim().await;
-    let c = connect(
-        server(&sim),
-        TestClient::new(false, Reply::Decline),
-        common::Lifecycle::Initialize,
-    )
-    .await;
+    let c = connect(server(&sim), TestClient::plain(), common::Lifecycle::Initialize).await;
     let e = c
         .get_prompt(
             GetPromptRequestParams::new("set_up_ci")

@@ -19,8 +19,6 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 
-const BIN: &str = env!("CARGO_BIN_EXE_ks-devops-mcp");
-
 /// Lines that must be answered, with the `id` and `code` of the answer.
 fn malformed() -> Vec<(Vec<u8>, Value, i64)> {
     let deep = |n: usize| {
@@ -128,11 +126,7 @@ struct Stdio_ {
 impl Stdio_ {
     async fn spawn() -> Stdio_ {
         let mut cmd = Command::new(BIN);
-        for (k, _) in std::env::vars() {
-            if k.starts_with("KUBESPHERE_") || k.starts_with("KS_DEVOPS_MCP_") || k == "RUST_LOG" {
-                cmd.env_remove(k);
-            }
-        }
+        clean_env(&mut cmd);
         cmd.arg("--sandbox")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

@@ -10,14 +10,10 @@ use std::time::Duration;
 
 use base64::Engine;
 use common::*;
-use rmcp::service::RunningService;
+use rmcp::ServiceExt;
 use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
-use rmcp::{RoleClient, ServiceExt};
 use serde_json::{Value, json};
-use tokio::io::AsyncReadExt;
 use tokio::process::Command;
-
-const BIN: &str = env!("CARGO_BIN_EXE_ks-devops-mcp");
 
 const PASSWORD: &str = "Pw-basic-4f9a1c77e2";
 const PRIVATE_KEY: &str = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ7Qx\nc2VjcmV0LWtleS1tYXRlcmlhbC1saW5lLXR3bzk3MzE=\n-----END OPENSSH PRIVATE KEY-----\n";
@@ -77,14 +73,6 @@ fn assert_clean(what: &str, text: &str) {
     }
 }
 
-fn clean_env(cmd: &mut Command) {
-    for (k, _) in std::env::vars() {
-        if k.starts_with("KUBESPHERE_") || k.starts_with("KS_DEVOPS_MCP_") || k == "RUST_LOG" {
-            cmd.env_remove(k);
-        }
-    }
-}
-
 #[tokio::test]
 async fn full_credential_flow_at_trace_level_leaks_nothing() {
     let sim = sim().await;
@@ -100,12 +88,7 @@ async fn full_credential_flow_at_trace_level_leaks_nothing() {
     .stderr(Stdio::piped())
     .spawn()
     .unwrap();
-    let mut stderr = stderr.expect("stderr piped");
-    let log = tokio::spawn(async move {
-        let mut buf = String::new();
-        let _ = stderr.read_to_string(&mut buf).await;
-        buf
-    });
+    let log = read_all(stderr.expect("stderr piped"));
     // Elicitation-capable, and says yes to the delete confirmation.
     let c = TestClient::new(true, Reply::Accept(json!({"confirm": true})))
         .serve(transport)
@@ -236,15 +219,7 @@ async fn cli(url: &str, args: &[&str]) -> (i32, String, String) {
         .env("KUBESPHERE_PASSWORD", "P@88w0rd")
         .env("RUST_LOG", "trace")
         .args(args);
-    let out = tokio::time::timeout(Duration::from_secs(30), cmd.output())
-        .await
-        .unwrap()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    output(cmd).await
 }
 
 /// The done-when check as a test: one `call` per type, then a list, each
@@ -380,10 +355,7 @@ fn assert_no_fragment(what: &str, text: &str, secret: &str, n: usize) {
 /// `/`, `=`, quotes, backslash, non-ASCII, newlines.
 const AWKWARD: &str = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ+/=\nq \"quoted\" \\back\\slash é界 tail-4f9a1c77e2d0\n-----END OPENSSH PRIVATE KEY-----\n";
 
-async fn stdio_server(
-    url: &str,
-    extra_env: &[(&str, &str)],
-) -> (RunningService<RoleClient, TestClient>, tokio::task::JoinHandle<String>) {
+async fn stdio_server(url: &str, extra_env: &[(&str, &str)]) -> (Client, tokio::task::JoinHandle<String>) {
     let (transport, stderr) = TokioChildProcess::builder(Command::new(BIN).configure(|c| {
         clean_env(c);
         c.env("KUBESPHERE_URL", url)
@@ -398,13 +370,8 @@ async fn stdio_server(
     .stderr(Stdio::piped())
     .spawn()
     .unwrap();
-    let mut stderr = stderr.expect("stderr piped");
-    let log = tokio::spawn(async move {
-        let mut buf = String::new();
-        let _ = stderr.read_to_string(&mut buf).await;
-        buf
-    });
-    let c = TestClient::new(false, Reply::Decline).serve(transport).await.unwrap();
+    let log = read_all(stderr.expect("stderr piped"));
+    let c = TestClient::plain().serve(transport).await.unwrap();
     (c, log)
 }
 
@@ -554,7 +521,13 @@ async fn an_oauth_error_quoting_the_form_leaks_nothing() {
 }
 
 /// A megabyte secret on an error path (the id exists), with an answer that
-/// quotes part of it: linear scrubbing, answered well under a second.
+/// quotes part of it: scrubbing stays linear. The watchdog only catches the
+/// quadratic scrubber (minutes here); it is not a speed figure, which the
+/// benchmarks give, so a loaded machine cannot fail it.
+/// Far above a linear scrub of a megabyte on a loaded debug build (under a
+/// second), far below the quadratic one (over seven minutes).
+const WATCHDOG: Duration = Duration::from_secs(90);
+
 #[tokio::test]
 async fn a_megabyte_secret_answers_an_error_path_quickly() {
     let sim = sim().await;
@@ -565,17 +538,18 @@ async fn a_megabyte_secret_answers_an_error_path_quickly() {
     // Warm up (login).
     let r = call(&c, "list_credentials", json!({"project": "stone-devops"})).await;
     assert_eq!(r.is_error, Some(false));
-    let started = std::time::Instant::now();
-    let r = call(
-        &c,
-        "create_credential",
-        json!({"project": "stone-devops", "id": "github-token", "type": "secret-text", "secret": big}),
+    let r = tokio::time::timeout(
+        WATCHDOG,
+        call(
+            &c,
+            "create_credential",
+            json!({"project": "stone-devops", "id": "github-token", "type": "secret-text", "secret": big}),
+        ),
     )
-    .await;
-    let took = started.elapsed();
+    .await
+    .expect("the 1 MB error path did not answer within the watchdog: quadratic scrubbing?");
     assert_eq!(r.is_error, Some(true));
     assert!(text(&r).contains("already exists"), "{}", text(&r));
-    assert!(took < Duration::from_secs(1), "the 1 MB error path took {took:?}");
     // An answer quoting 8 KB of it, base64-encoded.
     let b64 = base64::engine::general_purpose::STANDARD.encode(&big);
     sim.inject(ks_sim::Fault {
@@ -588,18 +562,16 @@ async fn a_megabyte_secret_answers_an_error_path_quickly() {
         },
         times: 1,
     });
-    let started = std::time::Instant::now();
-    let r = call(
-        &c,
-        "create_credential",
-        json!({"project": "stone-devops", "id": "big", "type": "secret-text", "secret": big}),
+    let r = tokio::time::timeout(
+        WATCHDOG,
+        call(
+            &c,
+            "create_credential",
+            json!({"project": "stone-devops", "id": "big", "type": "secret-text", "secret": big}),
+        ),
     )
-    .await;
-    let took = started.elapsed();
-    // Scrubbing 8 KB of quotes against a megabyte secret (debug build,
-    // shared CI box): linear, a few hundred milliseconds; the quadratic
-    // scrubber took minutes here.
-    assert!(took < Duration::from_secs(5), "the quoting error path took {took:?}");
+    .await
+    .expect("the quoting error path did not answer within the watchdog: quadratic scrubbing?");
     let t = text(&r);
     assert!(t.contains("[REDACTED]") && t.len() < 2048, "{t}");
     assert_no_fragment("result", &t, &big[..4096 * 3], 12);

@@ -6,47 +6,23 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use common::*;
-use rmcp::ServiceExt;
-use rmcp::model::{CallToolRequestParams, ProtocolVersion};
-use rmcp::service::{ClientLifecycleMode, ClientServiceExt};
+use rmcp::model::CallToolRequestParams;
 use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::Command;
 
-const BIN: &str = env!("CARGO_BIN_EXE_ks-devops-mcp");
-
-fn clean(cmd: &mut Command) {
-    for (k, _) in std::env::vars() {
-        if k.starts_with("KUBESPHERE_") || k.starts_with("KS_DEVOPS_MCP_") || k == "RUST_LOG" {
-            cmd.env_remove(k);
-        }
-    }
-}
-
 #[tokio::test]
 async fn sandbox_binary_serves_both_handshakes() {
     for lc in LIFECYCLES {
         let (transport, _stderr) = TokioChildProcess::builder(Command::new(BIN).configure(|c| {
-            clean(c);
+            clean_env(c);
             c.arg("--sandbox");
         }))
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-        let client = TestClient::new(false, Reply::Decline);
-        let c = match lc {
-            Lifecycle::Initialize => client.serve(transport).await.unwrap(),
-            Lifecycle::Discover => client
-                .serve_with_lifecycle(
-                    transport,
-                    ClientLifecycleMode::Discover {
-                        preferred_versions: vec![ProtocolVersion::V_2026_07_28],
-                    },
-                )
-                .await
-                .unwrap(),
-        };
+        let c = handshake(TestClient::plain(), transport, lc).await;
         let tools = c.list_all_tools().await.unwrap();
         assert!(tools.len() >= 6, "{lc:?}");
         for t in &tools {
@@ -79,7 +55,7 @@ async fn raw_protocol_unknown_method_and_clean_exit() {
     // handshake make no network call.
     let sim = sim().await;
     let mut cmd = Command::new(BIN);
-    clean(&mut cmd);
+    clean_env(&mut cmd);
     cmd.env("KUBESPHERE_URL", sim.url())
         .env("KUBESPHERE_USERNAME", "tenant")
         .env("KUBESPHERE_PASSWORD", "P@88w0rd")
@@ -137,20 +113,12 @@ async fn raw_protocol_unknown_method_and_clean_exit() {
 
 async fn run_cli(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
     let mut cmd = Command::new(BIN);
-    clean(&mut cmd);
+    clean_env(&mut cmd);
     cmd.args(args);
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let out = tokio::time::timeout(Duration::from_secs(30), cmd.output())
-        .await
-        .unwrap()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    output(cmd).await
 }
 
 #[tokio::test]

@@ -22,13 +22,15 @@ use super::sessions::{Full, Reservation};
 use super::{App, SESSION_HEADER, json_error, plain};
 use crate::mcp::server::Caller;
 
-/// A step's early answer.
-type Answered = Response;
+/// A step's early answer (boxed: a `Response` is large and most requests
+/// pass every step).
+type Answered = Box<Response>;
 
 pub(super) async fn gate(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
     let log = AccessLog::new(req.method().clone());
     match pass(&app, req, next, log).await {
-        Ok(r) | Err(r) => r,
+        Ok(r) => r,
+        Err(r) => *r,
     }
 }
 
@@ -47,7 +49,7 @@ async fn pass(app: &Arc<App>, req: Request, next: Next, mut log: AccessLog) -> R
     Ok(forward(app, parts, body, caller, reservation, &peek, &log, next).await)
 }
 
-/// 1. While draining (SIGTERM), every request is refused with 503.
+/// Step 1: while draining (SIGTERM), every request is refused with 503.
 fn refuse_if_draining(app: &App, log: &AccessLog) -> Result<(), Answered> {
     if !app.draining.load(Ordering::SeqCst) {
         return Ok(());
@@ -61,10 +63,10 @@ fn refuse_if_draining(app: &App, log: &AccessLog) -> Result<(), Answered> {
         .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
     r.headers_mut()
         .insert(header::CONNECTION, HeaderValue::from_static("close"));
-    Err(r)
+    Err(Box::new(r))
 }
 
-/// 2. `Host` and `Origin` against the allow-lists.
+/// Step 2: `Host` and `Origin` against the allow-lists.
 fn check_host_and_origin(app: &App, headers: &HeaderMap, log: &AccessLog) -> Result<(), Answered> {
     let Err(refusal) = app.guard.check(headers) else {
         return Ok(());
@@ -81,10 +83,10 @@ fn check_host_and_origin(app: &App, headers: &HeaderMap, log: &AccessLog) -> Res
         ),
     };
     log.write(status, &Peek::default(), "host/origin refused");
-    Err(plain(status, text))
+    Err(Box::new(plain(status, text)))
 }
 
-/// 3. The caller's credential (`None` without caller authentication).
+/// Step 3: the caller's credential (`None` without caller authentication).
 async fn authenticate(app: &App, headers: &HeaderMap, log: &AccessLog) -> Result<Option<Caller>, Answered> {
     let Some(auth) = &app.auth else {
         return Ok(None);
@@ -92,11 +94,11 @@ async fn authenticate(app: &App, headers: &HeaderMap, log: &AccessLog) -> Result
     let value = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
     match auth.authenticate(value).await {
         Ok(c) => Ok(Some(c)),
-        Err(e) => Err(refuse_auth(app, headers, e, log)),
+        Err(e) => Err(Box::new(refuse_auth(app, headers, e, log))),
     }
 }
 
-/// 4. A session id presented by another identity is refused; returns the
+/// Step 4: a session id presented by another identity is refused; returns the
 /// session id the request carries.
 fn check_session_owner(app: &App, headers: &HeaderMap, log: &AccessLog) -> Result<Option<String>, Answered> {
     let session = headers
@@ -109,15 +111,15 @@ fn check_session_owner(app: &App, headers: &HeaderMap, log: &AccessLog) -> Resul
     {
         tracing::warn!(caller = %log.caller, session_owner = %o, "session id presented by another identity refused");
         log.write(StatusCode::FORBIDDEN, &Peek::default(), "session of another identity");
-        return Err(plain(
+        return Err(Box::new(plain(
             StatusCode::FORBIDDEN,
             "Forbidden: this session belongs to another identity; open your own session (initialize without Mcp-Session-Id)",
-        ));
+        )));
     }
     Ok(session)
 }
 
-/// 5. A POST body is read whole, within the size cap; a body rmcp cannot
+/// Step 5: a POST body is read whole, within the size cap; a body rmcp cannot
 /// take is answered here. Returns the body to hand on and what it says.
 async fn read_body(app: &App, parts: &Parts, body: Body, log: &AccessLog) -> Result<(Body, Peek), Answered> {
     if log.method != Method::POST {
@@ -128,7 +130,7 @@ async fn read_body(app: &App, parts: &Parts, body: Body, log: &AccessLog) -> Res
             let bytes = c.to_bytes();
             if let Some(r) = malformed(&parts.headers, &bytes) {
                 log.write(r.status(), &Peek::default(), "malformed JSON-RPC answered");
-                return Err(r);
+                return Err(Box::new(r));
             }
             let peek: Peek = serde_json::from_slice(&bytes).unwrap_or_default();
             Ok((Body::from(bytes), peek))
@@ -146,12 +148,12 @@ async fn read_body(app: &App, parts: &Parts, body: Body, log: &AccessLog) -> Res
                 )
             };
             log.write(status, &Peek::default(), "body refused");
-            Err(plain(status, text))
+            Err(Box::new(plain(status, text)))
         }
     }
 }
 
-/// 6. An `initialize` without a session id opens a session: counted
+/// Step 6: an `initialize` without a session id opens a session: counted
 /// against the caps (503 in total, 429 per identity).
 fn reserve_session(
     app: &Arc<App>,
@@ -185,12 +187,12 @@ fn reserve_session(
             let mut r = plain(status, text);
             r.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
-            Err(r)
+            Err(Box::new(r))
         }
     }
 }
 
-/// 7. The request goes on with the caller attached for the tools; the
+/// Step 7: the request goes on with the caller attached for the tools; the
 /// session the answer opens is recorded, the access-log line written, and a
 /// POST counted in flight until its response body is finished.
 #[allow(clippy::too_many_arguments)]

@@ -19,6 +19,7 @@
 
 use std::future::Future;
 
+use rmcp::model::{ElicitationSchema, ElicitationSchemaBuilder};
 use schemars::JsonSchema;
 use serde::Serialize;
 
@@ -93,22 +94,10 @@ async fn ask(
         )));
     }
     let message = format!("{action} {}? {consequence}", target.description);
-    let schema = serde_json::json!({
-        "type": "object",
-        "properties": {
-            "confirm": {
-                "type": "boolean",
-                "title": format!("Yes, {}", action.to_lowercase()),
-                "description": format!("{action} {}", target.description),
-                "default": false,
-            }
-        },
-        "required": ["confirm"],
-    });
     let question = Question {
         key: format!("confirm:{tool}:{}", target.fingerprint),
         message,
-        schema: schema.as_object().cloned().unwrap_or_default(),
+        form: confirm_form(action, target),
     };
     match ctx.ask(question).await? {
         Some(Answer::Accept(content)) if content.get("confirm").and_then(|v| v.as_bool()) == Some(true) => {
@@ -129,6 +118,15 @@ async fn ask(
     }
 }
 
+/// One required box, unticked until the human ticks it.
+fn confirm_form(action: &str, target: &Target) -> ElicitationSchemaBuilder {
+    ElicitationSchema::builder().required_bool_with("confirm", |b| {
+        b.title(format!("Yes, {}", action.to_lowercase()))
+            .description(format!("{action} {}", target.description))
+            .with_default(false)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
@@ -137,6 +135,29 @@ mod tests {
     use super::*;
     use crate::mcp::context::ServerOptions;
     use crate::testing::{client, sim};
+
+    #[test]
+    fn the_form_is_one_required_unticked_box() {
+        let q = Question {
+            key: "k".into(),
+            message: "m".into(),
+            form: confirm_form("Delete", &target("a")),
+        };
+        // The form as it was written by hand in JSON before the builder.
+        let expected = serde_json::json!({
+            "type": "object",
+            "properties": {
+                "confirm": {
+                    "type": "boolean",
+                    "title": "Yes, delete",
+                    "description": "Delete pipeline x in DevOps project p (cluster host)",
+                    "default": false,
+                }
+            },
+            "required": ["confirm"],
+        });
+        assert_eq!(crate::mcp::context::requested_schema(q), expected);
+    }
 
     fn target(fp: &str) -> Target {
         Target {

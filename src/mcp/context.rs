@@ -15,8 +15,9 @@ use std::sync::Arc;
 
 use base64::Engine;
 use rmcp::model::{
-    ElicitRequest, ElicitRequestParams, ElicitResult, ElicitationAction, ElicitationSchema, InputRequest,
-    InputRequiredResult, InputResponses, JsonObject, ProgressNotificationParam, ProgressToken,
+    ConstTitle, ElicitRequest, ElicitRequestParams, ElicitResult, ElicitationAction, ElicitationSchema,
+    ElicitationSchemaBuilder, EnumSchema, InputRequest, InputRequiredResult, InputResponses, JsonObject,
+    ProgressNotificationParam, ProgressToken, SingleSelectEnumSchema, TitledSingleSelectEnumSchema,
 };
 use rmcp::service::{Peer, RoleServer};
 use tokio_util::sync::CancellationToken;
@@ -56,8 +57,42 @@ pub struct Question {
     /// changed target.
     pub key: String,
     pub message: String,
-    /// JSON Schema of the form: an object of primitive properties.
-    pub schema: JsonObject,
+    /// The form: an object of primitive properties, built with
+    /// [`ElicitationSchema::builder`] (and [`one_of`] for a choice).
+    pub form: ElicitationSchemaBuilder,
+}
+
+/// A single-choice property: each option is (value, what the human sees).
+pub fn one_of(
+    title: impl Into<String>,
+    description: impl Into<String>,
+    options: impl IntoIterator<Item = (String, String)>,
+) -> EnumSchema {
+    let mut s = TitledSingleSelectEnumSchema::new(
+        options
+            .into_iter()
+            .map(|(value, shown)| ConstTitle::new(value, shown))
+            .collect(),
+    );
+    s.title = Some(title.into().into());
+    s.description = Some(description.into().into());
+    EnumSchema::Single(SingleSelectEnumSchema::Titled(s))
+}
+
+/// The `requestedSchema` a client receives for `q` (for tests).
+#[cfg(test)]
+pub(crate) fn requested_schema(q: Question) -> serde_json::Value {
+    match build_form(q.form) {
+        Ok(s) => serde_json::to_value(s).unwrap_or_default(),
+        Err(e) => serde_json::Value::String(e.to_string()),
+    }
+}
+
+/// The form's schema; an inconsistent form is a bug of the tool, reported
+/// as such rather than sent.
+fn build_form(form: ElicitationSchemaBuilder) -> Result<ElicitationSchema, ToolError> {
+    form.build()
+        .map_err(|e| ToolError::Internal(format!("bad elicitation form: {e}")))
 }
 
 /// The human's answer.
@@ -101,8 +136,7 @@ impl ToolCtx {
         match &self.channel {
             Channel::None => Ok(None),
             Channel::Request(peer) => {
-                let schema = ElicitationSchema::from_json_schema(q.schema)
-                    .map_err(|e| ToolError::Internal(format!("bad elicitation form: {e}")))?;
+                let schema = build_form(q.form)?;
                 let params = ElicitRequestParams::FormElicitationParams {
                     meta: None,
                     message: q.message,
@@ -127,8 +161,7 @@ impl ToolCtx {
                         Err(_) => Ok(Some(Answer::Cancel)),
                     };
                 }
-                let schema = ElicitationSchema::from_json_schema(q.schema)
-                    .map_err(|e| ToolError::Internal(format!("bad elicitation form: {e}")))?;
+                let schema = build_form(q.form)?;
                 let params = ElicitRequestParams::FormElicitationParams {
                     meta: None,
                     message: q.message,

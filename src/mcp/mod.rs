@@ -1,9 +1,11 @@
 //! The MCP layer: tools, guardrails, and the server handler.
 
 pub mod appview;
+pub mod args;
 pub mod confirm;
 pub mod context;
 pub mod error;
+pub mod examples;
 pub mod logread;
 pub mod nodes;
 pub mod paging;

@@ -12,6 +12,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::args::unknown_arguments;
 use super::context::ToolCtx;
 use super::error::ToolError;
 use super::schema::{input_schema, output_schema};
@@ -164,6 +165,12 @@ pub trait ToolDef: Send + Sync + 'static {
     /// a call took effect, named when the outcome of a call is unknown (the
     /// request was sent, its answer lost). Empty for read-only tools.
     const CHECK: &'static str = "";
+    /// Example arguments (JSON) against the sandbox demo data, exported by
+    /// `ks-devops-mcp tools --examples` for the real-client checks and the
+    /// benchmarks, and called by `cargo test` for every read-only tool. A
+    /// value `{"$from": TOOL, "pointer": JSON_POINTER}` is taken from the
+    /// result of TOOL's own example call (for names the sandbox generates).
+    const EXAMPLE: &'static str = "";
     type Input: DeserializeOwned + JsonSchema + Send + 'static;
     type Output: Serialize + JsonSchema + Send + 'static;
 
@@ -173,7 +180,7 @@ pub trait ToolDef: Send + Sync + 'static {
 /// What running a tool gives: its structured output, or why it failed.
 pub type ToolOutcome = Result<serde_json::Value, ToolError>;
 
-type Runner = fn(ToolCtx, JsonObject) -> BoxFuture<'static, ToolOutcome>;
+type Runner = fn(ToolCtx, Arc<JsonObject>, JsonObject) -> BoxFuture<'static, ToolOutcome>;
 
 /// A type-erased tool.
 #[derive(Clone)]
@@ -183,6 +190,8 @@ pub struct ToolEntry {
     pub hints: Hints,
     /// [`ToolDef::CHECK`].
     pub check: &'static str,
+    /// [`ToolDef::EXAMPLE`].
+    pub example: &'static str,
     run: Runner,
 }
 
@@ -207,6 +216,7 @@ impl ToolEntry {
             toolset: T::TOOLSET,
             hints: T::HINTS,
             check: T::CHECK,
+            example: T::EXAMPLE,
             run: run_tool::<T>,
         }
     }
@@ -217,12 +227,17 @@ impl ToolEntry {
 
     /// Runs the tool with raw JSON arguments.
     pub fn run(&self, ctx: ToolCtx, args: JsonObject) -> BoxFuture<'static, ToolOutcome> {
-        (self.run)(ctx, args)
+        (self.run)(ctx, self.tool.input_schema.clone(), args)
     }
 }
 
-fn run_tool<T: ToolDef>(ctx: ToolCtx, args: JsonObject) -> BoxFuture<'static, ToolOutcome> {
+fn run_tool<T: ToolDef>(ctx: ToolCtx, schema: Arc<JsonObject>, args: JsonObject) -> BoxFuture<'static, ToolOutcome> {
     Box::pin(async move {
+        // Inputs embed shared arguments with `flatten`, which cannot deny
+        // unknown fields: refuse them here, against the schema.
+        if let Some(e) = unknown_arguments(T::NAME, &schema, &args) {
+            return Err(e);
+        }
         let input: T::Input = serde_json::from_value(serde_json::Value::Object(args)).map_err(|e| {
             ToolError::InvalidInput(format!(
                 "{e}. Fix the arguments to match the inputSchema of {} and call again",

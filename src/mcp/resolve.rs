@@ -12,7 +12,9 @@ use futures::future::join_all;
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use super::context::{Answer, Question, ToolCtx};
+use rmcp::model::ElicitationSchema;
+
+use super::context::{Answer, Question, ToolCtx, one_of};
 use super::error::{Candidate, ToolError};
 use crate::kubesphere::models::{DevOpsProject, keys};
 use crate::kubesphere::path::validate_label;
@@ -342,31 +344,20 @@ pub async fn resolve(
 
 /// The elicitation form that asks the human to pick one project.
 pub fn choice_question(name: &str, candidates: &[ProjectRef]) -> Question {
-    let one_of: Vec<serde_json::Value> = candidates
+    let options = candidates
         .iter()
-        .map(|c| {
-            serde_json::json!({
-                "const": format!("{}/{}", c.cluster, c.name),
-                "title": c.candidate().to_string(),
-            })
-        })
-        .collect();
-    let schema = serde_json::json!({
-        "type": "object",
-        "properties": {
-            "project": {
-                "type": "string",
-                "title": "DevOps project",
-                "description": format!("Several DevOps projects match {name:?}. Pick the one you mean."),
-                "oneOf": one_of,
-            }
-        },
-        "required": ["project"],
-    });
+        .map(|c| (format!("{}/{}", c.cluster, c.name), c.candidate().to_string()));
     Question {
         key: "project".into(),
         message: format!("Several DevOps projects match {name:?}. Which one do you mean?"),
-        schema: schema.as_object().cloned().unwrap_or_default(),
+        form: ElicitationSchema::builder().required_enum_schema(
+            "project",
+            one_of(
+                "DevOps project",
+                format!("Several DevOps projects match {name:?}. Pick the one you mean."),
+                options,
+            ),
+        ),
     }
 }
 
@@ -382,29 +373,32 @@ pub fn chosen(answer: &Answer, candidates: &[ProjectRef]) -> Option<ProjectRef> 
         .cloned()
 }
 
-/// Resolution for tools that act on a project: resolved, or asked of the
-/// human, or an error that tells the agent exactly what to ask.
 /// A tool input that names a DevOps project (`project`, optional
-/// `workspace` and `cluster`); see [`project_scoped!`](crate::project_scoped).
+/// `workspace` and `cluster`): [`ProjectArgs`](super::args::ProjectArgs),
+/// or a tool input that embeds it as `scope` (see
+/// [`project_scoped!`](crate::project_scoped)).
 pub trait ProjectScoped {
     fn project(&self) -> &str;
     fn workspace(&self) -> Option<&str>;
     fn cluster(&self) -> Option<&str>;
 }
 
-/// Implements [`ProjectScoped`] for input structs with the usual fields.
+/// Implements [`ProjectScoped`] for tool inputs that embed the shared
+/// [`ProjectArgs`](crate::mcp::args::ProjectArgs) as
+/// `#[serde(flatten)] pub scope: ProjectArgs`, so `resolve_input(&ctx, &input)`
+/// works as well as `resolve_input(&ctx, &input.scope)`.
 #[macro_export]
 macro_rules! project_scoped {
     ($($t:ty),+ $(,)?) => {$(
         impl $crate::mcp::resolve::ProjectScoped for $t {
             fn project(&self) -> &str {
-                &self.project
+                &self.scope.project
             }
             fn workspace(&self) -> Option<&str> {
-                self.workspace.as_deref()
+                self.scope.workspace.as_deref()
             }
             fn cluster(&self) -> Option<&str> {
-                self.cluster.as_deref()
+                self.scope.cluster.as_deref()
             }
         }
     )+};
@@ -415,6 +409,8 @@ pub async fn resolve_input(ctx: &ToolCtx, input: &impl ProjectScoped) -> Result<
     resolve_for_tool(ctx, input.project(), input.workspace(), input.cluster()).await
 }
 
+/// Resolution for tools that act on a project: resolved, or asked of the
+/// human, or an error that tells the agent exactly what to ask.
 pub async fn resolve_for_tool(
     ctx: &ToolCtx,
     project: &str,
@@ -456,6 +452,30 @@ mod tests {
             cluster: cluster.into(),
             created: None,
         }
+    }
+
+    #[test]
+    fn the_choice_form_offers_each_candidate() {
+        let c = [p("a1", Some("a"), "host"), p("a2", Some("a"), "member-1")];
+        let expected = serde_json::json!({
+            "type": "object",
+            "properties": {
+                "project": {
+                    "type": "string",
+                    "title": "DevOps project",
+                    "description": "Several DevOps projects match \"a\". Pick the one you mean.",
+                    "oneOf": [
+                        {"const": "host/a1", "title": c[0].candidate().to_string()},
+                        {"const": "member-1/a2", "title": c[1].candidate().to_string()},
+                    ],
+                }
+            },
+            "required": ["project"],
+        });
+        assert_eq!(
+            crate::mcp::context::requested_schema(choice_question("a", &c)),
+            expected
+        );
     }
 
     fn demo() -> Vec<ProjectRef> {

@@ -19,6 +19,53 @@ use rmcp::{ClientHandler, ErrorData, RoleClient, ServiceExt};
 use secrecy::SecretString;
 use serde_json::Value;
 
+/// The server binary.
+pub const BIN: &str = env!("CARGO_BIN_EXE_ks-devops-mcp");
+
+/// The variables of this environment the binary would read as its settings.
+fn inherited_settings() -> impl Iterator<Item = String> {
+    std::env::vars()
+        .map(|(k, _)| k)
+        .filter(|k| k.starts_with("KUBESPHERE_") || k.starts_with("KS_DEVOPS_MCP_") || k == "RUST_LOG")
+}
+
+/// Keeps the test's own environment from configuring the binary.
+pub fn clean_env(cmd: &mut tokio::process::Command) {
+    for k in inherited_settings() {
+        cmd.env_remove(k);
+    }
+}
+
+/// [`clean_env`] for a `std::process::Command`.
+pub fn clean_std_env(cmd: &mut std::process::Command) {
+    for k in inherited_settings() {
+        cmd.env_remove(k);
+    }
+}
+
+/// Runs a command to its end (at most 30 s): exit code, stdout, stderr.
+pub async fn output(mut cmd: tokio::process::Command) -> (i32, String, String) {
+    let out = tokio::time::timeout(Duration::from_secs(30), cmd.output())
+        .await
+        .unwrap()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Reads a child's stderr to its end in the background.
+pub fn read_all(mut stderr: tokio::process::ChildStderr) -> tokio::task::JoinHandle<String> {
+    use tokio::io::AsyncReadExt;
+    tokio::spawn(async move {
+        let mut buf = String::new();
+        let _ = stderr.read_to_string(&mut buf).await;
+        buf
+    })
+}
+
 pub async fn sim() -> Sim {
     sim_with_phase(Duration::from_millis(50)).await
 }
@@ -88,6 +135,11 @@ impl TestClient {
             progress: Default::default(),
             before_reply: None,
         }
+    }
+
+    /// A client without elicitation (nobody can be asked).
+    pub fn plain() -> TestClient {
+        TestClient::new(false, Reply::Decline)
     }
 
     pub fn with_hook(mut self, hook: Hook) -> TestClient {
@@ -180,22 +232,38 @@ pub enum Lifecycle {
 
 pub const LIFECYCLES: [Lifecycle; 2] = [Lifecycle::Initialize, Lifecycle::Discover];
 
-pub async fn connect(
-    server: DevopsServer,
-    client: TestClient,
-    lifecycle: Lifecycle,
-) -> RunningService<RoleClient, TestClient> {
+/// The test client's end of a session.
+pub type Client = RunningService<RoleClient, TestClient>;
+
+/// Serves `server` on an in-memory pipe and connects `client` to it.
+pub async fn connect(server: DevopsServer, client: TestClient, lifecycle: Lifecycle) -> Client {
     let (server_io, client_io) = tokio::io::duplex(256 * 1024);
     tokio::spawn(async move {
         if let Ok(running) = server.serve(server_io).await {
             let _ = running.waiting().await;
         }
     });
+    handshake(client, client_io, lifecycle).await
+}
+
+/// The most common session: the default server (every tool, user
+/// `tenant`) and a client that cannot be asked, over `initialize`.
+pub async fn session(sim: &Sim) -> Client {
+    connect(server(sim), TestClient::plain(), Lifecycle::Initialize).await
+}
+
+/// Starts `client` on any transport (in-memory, child process, HTTP) with
+/// the given lifecycle.
+pub async fn handshake<T, E, A>(client: TestClient, transport: T, lifecycle: Lifecycle) -> Client
+where
+    T: rmcp::transport::IntoTransport<RoleClient, E, A>,
+    E: std::error::Error + Send + Sync + 'static,
+{
     match lifecycle {
-        Lifecycle::Initialize => client.serve(client_io).await.expect("initialize"),
+        Lifecycle::Initialize => client.serve(transport).await.expect("initialize"),
         Lifecycle::Discover => client
             .serve_with_lifecycle(
-                client_io,
+                transport,
                 ClientLifecycleMode::Discover {
                     preferred_versions: vec![ProtocolVersion::V_2026_07_28],
                 },

@@ -36,7 +36,8 @@ pub struct DiagnoseAccessInput {
 impl ToolDef for DiagnoseAccess {
     const NAME: &'static str = "diagnose_access";
     const TITLE: &'static str = "Diagnose access";
-    const DESCRIPTION: &'static str = "Explains why a workspace, DevOps project or pipeline is missing or refused (403) for this user: checks the token, the user's workspaces, the clusters each is on, the project's workspace and cluster, a namespace label that hides a project, a short name matching several projects, and the permission a 403 message says is missing. Give what the user tried (workspace/project/pipeline/cluster, and the error text if a call failed). Returns findings, the likely cause, the next step for you, and what to ask an administrator for (with the command). Read-only.";
+    const DESCRIPTION: &'static str = "Explains why a workspace, DevOps project or pipeline is missing or refused (403) for this user. Give what the user tried and the error. Returns the cause, your next step and what to ask an administrator.";
+    const EXAMPLE: &'static str = r#"{"project": "devopstest"}"#;
     const TOOLSET: Toolset = Toolset::Access;
     const HINTS: Hints = Hints::READ;
     type Input = DiagnoseAccessInput;

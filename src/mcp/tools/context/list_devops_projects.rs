@@ -3,16 +3,16 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::mcp::args::PageArgs;
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
-use crate::mcp::paging::{PageInfo, PageRequest};
+use crate::mcp::paging::PageInfo;
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
 use crate::mcp::resolve::{ProjectRef, Searched, gather};
 
 pub struct ListDevopsProjects;
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct ListDevopsProjectsInput {
     /// Workspace to list; omit for every workspace of the user.
     #[serde(default)]
@@ -20,12 +20,8 @@ pub struct ListDevopsProjectsInput {
     /// Cluster to list (`host` or a member cluster); omit for, per workspace, the clusters it is placed on and the user's own clusters.
     #[serde(default)]
     pub cluster: Option<String>,
-    /// Page size (1-500, default 50).
-    #[serde(default)]
-    pub limit: Option<u32>,
-    /// `continue` value of the previous page.
-    #[serde(default, rename = "continue")]
-    pub continue_token: Option<String>,
+    #[serde(flatten)]
+    pub page: PageArgs,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -40,14 +36,15 @@ pub struct ListDevopsProjectsOutput {
 impl ToolDef for ListDevopsProjects {
     const NAME: &'static str = "list_devops_projects";
     const TITLE: &'static str = "List DevOps projects";
-    const DESCRIPTION: &'static str = "Lists the DevOps projects (namespaces) this user can reach, with full name, short name (generateName), workspace, cluster and creation time. Without workspace/cluster it searches every workspace of the user on the clusters that workspace is placed on (KubeSphere's own cluster list for a user often omits them) and says in `searched` which clusters it read. Full names are what other tools take as `project`.";
+    const DESCRIPTION: &'static str = "Lists the DevOps projects this user can reach. Without workspace/cluster it searches every workspace of the user on its clusters; `searched` says which were read. Full names are what other tools take as `project`.";
+    const EXAMPLE: &'static str = r#"{"workspace": "stone"}"#;
     const TOOLSET: Toolset = Toolset::Context;
     const HINTS: Hints = Hints::READ;
     type Input = ListDevopsProjectsInput;
     type Output = ListDevopsProjectsOutput;
 
     async fn call(ctx: ToolCtx, input: ListDevopsProjectsInput) -> Result<ListDevopsProjectsOutput, ToolError> {
-        let page = PageRequest::parse(input.limit, input.continue_token.as_deref())?;
+        let page = input.page.request()?;
         // A listing is what the user asked for: always fresh.
         let (projects, searched) =
             gather(&ctx.client, input.workspace.as_deref(), input.cluster.as_deref(), true).await?;

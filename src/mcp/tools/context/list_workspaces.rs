@@ -4,22 +4,18 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::kubesphere::models::keys;
+use crate::mcp::args::PageArgs;
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
-use crate::mcp::paging::{PageInfo, PageRequest};
+use crate::mcp::paging::PageInfo;
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
 
 pub struct ListWorkspaces;
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct ListWorkspacesInput {
-    /// Page size (1-500, default 50).
-    #[serde(default)]
-    pub limit: Option<u32>,
-    /// `continue` value of the previous page.
-    #[serde(default, rename = "continue")]
-    pub continue_token: Option<String>,
+    #[serde(flatten)]
+    pub page: PageArgs,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -46,13 +42,14 @@ impl ToolDef for ListWorkspaces {
     const NAME: &'static str = "list_workspaces";
     const TITLE: &'static str = "List workspaces";
     const DESCRIPTION: &'static str = "Lists the KubeSphere workspaces this user is a member of (tenants see only their own). Use it to find the workspace that holds a DevOps project.";
+    const EXAMPLE: &'static str = r#"{}"#;
     const TOOLSET: Toolset = Toolset::Context;
     const HINTS: Hints = Hints::READ;
     type Input = ListWorkspacesInput;
     type Output = ListWorkspacesOutput;
 
     async fn call(ctx: ToolCtx, input: ListWorkspacesInput) -> Result<ListWorkspacesOutput, ToolError> {
-        let page = PageRequest::parse(input.limit, input.continue_token.as_deref())?;
+        let page = input.page.request()?;
         let mut all = ctx.client.list_workspaces().await?;
         all.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
         let (items, info) = page.slice(all);

@@ -55,7 +55,8 @@ pub struct ResolveDevopsProjectOutput {
 impl ToolDef for ResolveDevopsProject {
     const NAME: &'static str = "resolve_devops_project";
     const TITLE: &'static str = "Resolve a DevOps project name";
-    const DESCRIPTION: &'static str = "Turns a DevOps project name the user typed into exactly one project (full name + cluster). Exact full name wins; otherwise short name (generateName) or display name, then prefix. Several matches return status `ambiguous` with candidates: ask the user to choose (the server asks by itself when the client supports elicitation); never pick one yourself. `not_found` lists the closest names.";
+    const DESCRIPTION: &'static str = "Turns a project name the user typed into exactly one DevOps project: full name, else short or display name, else prefix. `ambiguous` lists candidates: ask the user (the server asks when it can); never pick one yourself. `not_found` lists the closest.";
+    const EXAMPLE: &'static str = r#"{"name": "stone-devops"}"#;
     const TOOLSET: Toolset = Toolset::Context;
     const HINTS: Hints = Hints::READ;
     type Input = ResolveDevopsProjectInput;

@@ -41,6 +41,7 @@ impl ToolDef for Whoami {
     const NAME: &'static str = "whoami";
     const TITLE: &'static str = "Who am I";
     const DESCRIPTION: &'static str = "Shows the KubeSphere user this server acts as, the KubeSphere URL, the default cluster, the clusters searched for DevOps projects, and when the login token expires. Call it first when unsure which identity or cluster is in use.";
+    const EXAMPLE: &'static str = r#"{}"#;
     const TOOLSET: Toolset = Toolset::Context;
     const HINTS: Hints = Hints::READ;
     type Input = WhoamiInput;

@@ -9,21 +9,19 @@ use serde::{Deserialize, Serialize};
 use super::{CredentialKind, CredentialSummary};
 use crate::kubesphere::creds::{CredentialData, NewCredential};
 use crate::kubesphere::path::validate_subdomain;
+use crate::mcp::args::ProjectArgs;
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
 use crate::mcp::resolve::{ProjectRef, resolve_input};
 use crate::mcp::secret::SecretArg;
 
-crate::project_scoped!(CreateCredentialInput);
-
 pub struct CreateCredential;
 
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct CreateCredentialInput {
-    /// DevOps project as the user named it (full or short name); an ambiguous name is never guessed.
-    pub project: String,
+    #[serde(flatten)]
+    pub scope: ProjectArgs,
     /// Credential id that pipelines will refer to: lower-case letters, digits, '-' and '.', e.g. github-deploy-token.
     pub id: String,
     /// basic-auth: username + password (or access token). ssh-auth: username + private_key (+ passphrase). secret-text: secret. kubeconfig: content.
@@ -50,10 +48,6 @@ pub struct CreateCredentialInput {
     /// kubeconfig: the whole kubeconfig file. From the user only.
     #[serde(default)]
     pub content: Option<SecretArg>,
-    #[serde(default)]
-    pub workspace: Option<String>,
-    #[serde(default)]
-    pub cluster: Option<String>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -68,7 +62,8 @@ pub struct CreateCredentialOutput {
 impl ToolDef for CreateCredential {
     const NAME: &'static str = "create_credential";
     const TITLE: &'static str = "Create a credential";
-    const DESCRIPTION: &'static str = "Creates a DevOps credential that pipelines use by id: basic-auth (username + password or token), ssh-auth (username + private_key, optional passphrase), secret-text (secret) or kubeconfig (content). Ask the user for the secret value itself; never invent, guess or reuse one from elsewhere. Suggest the least-privilege option: a scoped, read-only or short-lived access token or deploy key rather than an account password or admin kubeconfig. The secret goes to KubeSphere only and is never returned, logged or shown in errors. Fails if the id exists. Not retried: after a failure check list_credentials first.";
+    const DESCRIPTION: &'static str = "Creates a DevOps credential that pipelines use by id: basic-auth (username + password or token), ssh-auth (username + private_key, optional passphrase), secret-text (secret) or kubeconfig (content). Ask the user for the secret itself; never invent, guess or reuse one. Suggest least privilege: a scoped, read-only or short-lived token or deploy key. The secret is never returned, logged or shown. Fails if the id exists. Not retried: after a failure check list_credentials.";
+    const EXAMPLE: &'static str = r#"{"project": "stone-devops", "id": "registry-token", "type": "secret-text", "secret": "<the token the user gives>"}"#;
     const TOOLSET: Toolset = Toolset::Credentials;
     const HINTS: Hints = Hints::CREATE;
     const CHECK: &'static str = "list_credentials";
@@ -79,7 +74,7 @@ impl ToolDef for CreateCredential {
         let id = input.id.trim().to_string();
         validate_subdomain("credential id", &id)?;
         let data = credential_data(&input)?;
-        let project = resolve_input(&ctx, &input).await?;
+        let project = resolve_input(&ctx, &input.scope).await?;
         let creator = match ctx.client.identity().await {
             Ok(i) => i.username,
             Err(e) => {

@@ -7,27 +7,21 @@ use serde::{Deserialize, Serialize};
 
 use super::CredentialKind;
 use crate::kubesphere::creds::Credential;
+use crate::mcp::args::ProjectArgs;
 use crate::mcp::confirm::{ConfirmedBy, Target, confirm};
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
 use crate::mcp::resolve::{ProjectRef, resolve_input};
 
-crate::project_scoped!(DeleteCredentialInput);
-
 pub struct DeleteCredential;
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct DeleteCredentialInput {
-    /// DevOps project as the user named it (full or short name); an ambiguous name is never guessed.
-    pub project: String,
+    #[serde(flatten)]
+    pub scope: ProjectArgs,
     /// Credential id to delete.
     pub id: String,
-    #[serde(default)]
-    pub workspace: Option<String>,
-    #[serde(default)]
-    pub cluster: Option<String>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -44,7 +38,8 @@ pub struct DeleteCredentialOutput {
 impl ToolDef for DeleteCredential {
     const NAME: &'static str = "delete_credential";
     const TITLE: &'static str = "Delete a credential";
-    const DESCRIPTION: &'static str = "Deletes a DevOps credential (basic-auth, ssh-auth, secret-text or kubeconfig; never any other Secret). Irreversible: pipelines using it fail until it is recreated. Only call it when the user asked to delete this exact credential; the server then asks the user to confirm (MCP elicitation), naming the pipelines known to use it, and deletes nothing without that confirmation. Clients without elicitation get a refusal.";
+    const DESCRIPTION: &'static str = "Deletes a DevOps credential; pipelines using it then fail. Irreversible. Only when the user asked to delete this exact credential: the server asks the user to confirm (MCP elicitation) and deletes nothing without it.";
+    const EXAMPLE: &'static str = r#"{"project": "stone-devops", "id": "github-token"}"#;
     const TOOLSET: Toolset = Toolset::Credentials;
     const HINTS: Hints = Hints::DESTROY;
     const CHECK: &'static str = "list_credentials";
@@ -53,7 +48,7 @@ impl ToolDef for DeleteCredential {
 
     async fn call(ctx: ToolCtx, input: DeleteCredentialInput) -> Result<DeleteCredentialOutput, ToolError> {
         let id = input.id.trim().to_string();
-        let project = resolve_input(&ctx, &input).await?;
+        let project = resolve_input(&ctx, &input.scope).await?;
         let cluster = project.cluster();
         // Refuses Secrets of other types (NotFound naming the type).
         let read =

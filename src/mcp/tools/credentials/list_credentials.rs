@@ -5,39 +5,29 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::kubesphere::ListQuery;
+use crate::mcp::args::{PageArgs, ProjectArgs};
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
-use crate::mcp::paging::{PageInfo, PageRequest};
+use crate::mcp::paging::PageInfo;
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
 use crate::mcp::resolve::{ProjectRef, resolve_input};
 
 use super::{CredentialKind, CredentialSummary};
 
-crate::project_scoped!(ListCredentialsInput);
-
 pub struct ListCredentials;
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct ListCredentialsInput {
-    /// DevOps project as the user named it (full or short name); an ambiguous name is never guessed.
-    pub project: String,
-    /// Only credentials of this type.
+    #[serde(flatten)]
+    pub scope: ProjectArgs,
+    /// Only this type.
     #[serde(default, rename = "type")]
     pub kind: Option<CredentialKind>,
-    /// Only credentials whose id contains this text.
+    /// Only ids containing this.
     #[serde(default)]
     pub name_contains: Option<String>,
-    #[serde(default)]
-    pub workspace: Option<String>,
-    #[serde(default)]
-    pub cluster: Option<String>,
-    /// Page size (1-500, default 50).
-    #[serde(default)]
-    pub limit: Option<u32>,
-    /// `continue` value of the previous page.
-    #[serde(default, rename = "continue")]
-    pub continue_token: Option<String>,
+    #[serde(flatten)]
+    pub page: PageArgs,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -51,15 +41,17 @@ pub struct ListCredentialsOutput {
 impl ToolDef for ListCredentials {
     const NAME: &'static str = "list_credentials";
     const TITLE: &'static str = "List credentials";
-    const DESCRIPTION: &'static str = "Lists the DevOps credentials of a project (the ids pipelines use for Git, registries, SSH, kubeconfig): id, type (basic-auth, ssh-auth, secret-text, kubeconfig), description, creator and Jenkins sync status. Never returns secret data. Use it to find the credential id a pipeline needs, or to check a new credential synced.";
+    const DESCRIPTION: &'static str =
+        "Lists a project's DevOps credentials (no secrets): find the id a pipeline needs.";
+    const EXAMPLE: &'static str = r#"{"project": "stone-devops"}"#;
     const TOOLSET: Toolset = Toolset::Credentials;
     const HINTS: Hints = Hints::READ;
     type Input = ListCredentialsInput;
     type Output = ListCredentialsOutput;
 
     async fn call(ctx: ToolCtx, input: ListCredentialsInput) -> Result<ListCredentialsOutput, ToolError> {
-        let page = PageRequest::parse(input.limit, input.continue_token.as_deref())?;
-        let project = resolve_input(&ctx, &input).await?;
+        let page = input.page.request()?;
+        let project = resolve_input(&ctx, &input.scope).await?;
         let cluster = project.cluster();
         let mut query = ListQuery {
             name: input.name_contains.clone(),

@@ -13,20 +13,18 @@ use crate::kubesphere::gitops::{
 use crate::kubesphere::models::{ObjectMeta, keys};
 use crate::kubesphere::path::{validate_label, validate_subdomain};
 use crate::mcp::appview::ApplicationSummary;
+use crate::mcp::args::ProjectArgs;
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
 use crate::mcp::resolve::{ProjectRef, resolve_input};
 
-crate::project_scoped!(CreateApplicationInput);
-
 pub struct CreateApplication;
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct CreateApplicationInput {
-    /// DevOps project as the user named it (full or short name); an ambiguous name is never guessed.
-    pub project: String,
+    #[serde(flatten)]
+    pub scope: ProjectArgs,
     /// Application name: lower-case letters, digits, '-' and '.'.
     pub name: String,
     /// Git repository URL (https://... or git@host:org/repo.git). A private repository needs access configured in Argo CD.
@@ -52,12 +50,9 @@ pub struct CreateApplicationInput {
     /// Argo CD sync options, e.g. ["CreateNamespace=true", "ServerSideApply=true"].
     #[serde(default)]
     pub sync_options: Vec<String>,
+    /// What the application is for.
     #[serde(default)]
     pub description: Option<String>,
-    #[serde(default)]
-    pub workspace: Option<String>,
-    #[serde(default)]
-    pub cluster: Option<String>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -71,7 +66,8 @@ pub struct CreateApplicationOutput {
 impl ToolDef for CreateApplication {
     const NAME: &'static str = "create_application";
     const TITLE: &'static str = "Create a GitOps application";
-    const DESCRIPTION: &'static str = "Creates a GitOps (Argo CD) application in a DevOps project that deploys a directory of a Git repository (plain manifests, kustomize or Helm) at a revision into a namespace (default: the project's) of the project's cluster. With auto_sync Argo CD deploys at once and on every change (prune and self_heal optional); without it nothing is deployed until sync_application. Confirm repository, revision, path and namespace with the user first. Not retried: after a failure check list_applications. Follow with get_application_status.";
+    const DESCRIPTION: &'static str = "Creates a GitOps (Argo CD) application deploying a directory of a Git repository (manifests, kustomize or Helm) at a revision into a namespace of the project's cluster. With auto_sync Argo CD deploys at once and on every change; without it nothing deploys until sync_application. Confirm repository, revision, path and namespace with the user first. Not retried: after a failure check list_applications. Follow with get_application_status.";
+    const EXAMPLE: &'static str = r#"{"project": "stone-devops", "name": "guestbook-2", "repo_url": "https://github.com/argoproj/argocd-example-apps.git", "path": "guestbook"}"#;
     const TOOLSET: Toolset = Toolset::Gitops;
     const HINTS: Hints = Hints::CREATE;
     const CHECK: &'static str = "get_application_status";
@@ -104,7 +100,7 @@ impl ToolDef for CreateApplication {
                 )));
             }
         }
-        let project = resolve_input(&ctx, &input).await?;
+        let project = resolve_input(&ctx, &input.scope).await?;
         let destination_namespace = match input.destination_namespace.as_deref().map(str::trim) {
             None | Some("") => project.name.clone(),
             Some(ns) => validate_label("destination namespace", ns)?.to_string(),

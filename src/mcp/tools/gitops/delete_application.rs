@@ -5,30 +5,24 @@ use serde::{Deserialize, Serialize};
 
 use crate::kubesphere::gitops::Application;
 use crate::mcp::appview::ApplicationSummary;
+use crate::mcp::args::ProjectArgs;
 use crate::mcp::confirm::{ConfirmedBy, Target, confirm};
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
 use crate::mcp::resolve::{ProjectRef, resolve_input};
 
-crate::project_scoped!(DeleteApplicationInput);
-
 pub struct DeleteApplication;
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct DeleteApplicationInput {
-    /// DevOps project as the user named it (full or short name); an ambiguous name is never guessed.
-    pub project: String,
+    #[serde(flatten)]
+    pub scope: ProjectArgs,
     /// Application to delete.
     pub application: String,
-    /// Also delete every Kubernetes resource the application deployed (default false: they stay, unmanaged). Only if the user said so.
+    /// Also delete what it deployed. Only if the user said so.
     #[serde(default)]
     pub cascade: bool,
-    #[serde(default)]
-    pub workspace: Option<String>,
-    #[serde(default)]
-    pub cluster: Option<String>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -45,7 +39,8 @@ pub struct DeleteApplicationOutput {
 impl ToolDef for DeleteApplication {
     const NAME: &'static str = "delete_application";
     const TITLE: &'static str = "Delete a GitOps application";
-    const DESCRIPTION: &'static str = "Deletes a GitOps (Argo CD) application. With cascade: true Argo CD also deletes everything it deployed (the running workload goes away); without it the resources stay, no longer managed. Irreversible. Only call it when the user asked to delete this exact application and said whether to cascade; the server then asks the user to confirm (MCP elicitation) and deletes nothing without it. Clients without elicitation get a refusal.";
+    const DESCRIPTION: &'static str = "Deletes a GitOps (Argo CD) application; irreversible. Only when the user asked and said whether to cascade: the server asks the user to confirm (MCP elicitation) and deletes nothing without it.";
+    const EXAMPLE: &'static str = r#"{"project": "stone-devops", "application": "broken-app"}"#;
     const TOOLSET: Toolset = Toolset::Gitops;
     const HINTS: Hints = Hints::DESTROY;
     const CHECK: &'static str = "list_applications";
@@ -54,7 +49,7 @@ impl ToolDef for DeleteApplication {
 
     async fn call(ctx: ToolCtx, input: DeleteApplicationInput) -> Result<DeleteApplicationOutput, ToolError> {
         let name = input.application.trim().to_string();
-        let project = resolve_input(&ctx, &input).await?;
+        let project = resolve_input(&ctx, &input.scope).await?;
         let cluster = project.cluster();
         let read = || async {
             Ok::<Application, ToolError>(ctx.client.get_application(&cluster, &project.name, &name).await?)

@@ -5,6 +5,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::mcp::appview::{ApplicationDetail, ApplicationSummary};
+use crate::mcp::args::ProjectArgs;
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
@@ -12,24 +13,17 @@ use crate::mcp::resolve::{ProjectRef, resolve_input};
 
 use super::status_view;
 
-crate::project_scoped!(GetApplicationStatusInput);
-
 pub struct GetApplicationStatus;
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct GetApplicationStatusInput {
-    /// DevOps project as the user named it (full or short name); an ambiguous name is never guessed.
-    pub project: String,
+    #[serde(flatten)]
+    pub scope: ProjectArgs,
     /// Application name.
     pub application: String,
-    /// Also return synced revision, resources with their status and health, images and the last operation.
+    /// Also revision, resources, images, last operation.
     #[serde(default)]
     pub detail: bool,
-    #[serde(default)]
-    pub workspace: Option<String>,
-    #[serde(default)]
-    pub cluster: Option<String>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -49,14 +43,15 @@ pub struct GetApplicationStatusOutput {
 impl ToolDef for GetApplicationStatus {
     const NAME: &'static str = "get_application_status";
     const TITLE: &'static str = "Get GitOps application status";
-    const DESCRIPTION: &'static str = "Whether a GitOps (Argo CD) application is deployed: health (Healthy, Progressing, Degraded, Suspended, Missing, Unknown), sync (Synced, OutOfSync, Unknown), whether a sync is running, the failure message if the last sync failed, and the next step. With detail: true also the synced revision, each resource with its sync status and health, the images and the last operation (phase, message, times). Poll it after create_application or sync_application until Synced and Healthy.";
+    const DESCRIPTION: &'static str = "Whether a GitOps (Argo CD) application is deployed: health, sync, the last failure and the next step; detail adds resources and images. Poll it after create_application or sync_application until Synced and Healthy.";
+    const EXAMPLE: &'static str = r#"{"project": "stone-devops", "application": "guestbook", "detail": true}"#;
     const TOOLSET: Toolset = Toolset::Gitops;
     const HINTS: Hints = Hints::READ;
     type Input = GetApplicationStatusInput;
     type Output = GetApplicationStatusOutput;
 
     async fn call(ctx: ToolCtx, input: GetApplicationStatusInput) -> Result<GetApplicationStatusOutput, ToolError> {
-        let project = resolve_input(&ctx, &input).await?;
+        let project = resolve_input(&ctx, &input.scope).await?;
         let cluster = project.cluster();
         let app = ctx
             .client

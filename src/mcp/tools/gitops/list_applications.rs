@@ -5,40 +5,30 @@ use serde::{Deserialize, Serialize};
 
 use crate::kubesphere::ListQuery;
 use crate::mcp::appview::{ApplicationSummary, HealthStatus, SyncStatus};
+use crate::mcp::args::{PageArgs, ProjectArgs};
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
-use crate::mcp::paging::{PageInfo, PageRequest};
+use crate::mcp::paging::PageInfo;
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
 use crate::mcp::resolve::{ProjectRef, resolve_input};
-
-crate::project_scoped!(ListApplicationsInput);
 
 pub struct ListApplications;
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct ListApplicationsInput {
-    /// DevOps project as the user named it (full or short name); an ambiguous name is never guessed.
-    pub project: String,
-    /// Only applications with this health.
+    #[serde(flatten)]
+    pub scope: ProjectArgs,
+    /// Only this health.
     #[serde(default)]
     pub health: Option<HealthStatus>,
-    /// Only applications with this sync status.
+    /// Only this sync status.
     #[serde(default)]
     pub sync: Option<SyncStatus>,
-    /// Only applications whose name contains this text.
+    /// Only names containing this.
     #[serde(default)]
     pub name_contains: Option<String>,
-    #[serde(default)]
-    pub workspace: Option<String>,
-    #[serde(default)]
-    pub cluster: Option<String>,
-    /// Page size (1-500, default 50).
-    #[serde(default)]
-    pub limit: Option<u32>,
-    /// `continue` value of the previous page.
-    #[serde(default, rename = "continue")]
-    pub continue_token: Option<String>,
+    #[serde(flatten)]
+    pub page: PageArgs,
 }
 
 /// Counts over all applications of the project (upstream's
@@ -66,15 +56,16 @@ pub struct ListApplicationsOutput {
 impl ToolDef for ListApplications {
     const NAME: &'static str = "list_applications";
     const TITLE: &'static str = "List GitOps applications";
-    const DESCRIPTION: &'static str = "Lists the GitOps (Argo CD) applications of a DevOps project with counts per health and sync status, and for each: name, health (Healthy, Progressing, Degraded, Suspended, Missing, Unknown), sync (Synced, OutOfSync, Unknown), whether a sync is running, repository, revision, path, destination and sync policy. Filter by health or sync, e.g. to find failing deployments. get_application_status explains one.";
+    const DESCRIPTION: &'static str = "Lists the GitOps (Argo CD) applications of a DevOps project with counts per health and sync: name, health, sync status, running sync, repository, revision, path, destination and sync policy. Filter by health or sync to find failing deployments; get_application_status explains one.";
+    const EXAMPLE: &'static str = r#"{"project": "stone-devops"}"#;
     const TOOLSET: Toolset = Toolset::Gitops;
     const HINTS: Hints = Hints::READ;
     type Input = ListApplicationsInput;
     type Output = ListApplicationsOutput;
 
     async fn call(ctx: ToolCtx, input: ListApplicationsInput) -> Result<ListApplicationsOutput, ToolError> {
-        let page = PageRequest::parse(input.limit, input.continue_token.as_deref())?;
-        let project = resolve_input(&ctx, &input).await?;
+        let page = input.page.request()?;
+        let project = resolve_input(&ctx, &input.scope).await?;
         let cluster = project.cluster();
         let mut query = ListQuery {
             name: input.name_contains.clone(),

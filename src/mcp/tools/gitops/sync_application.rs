@@ -7,35 +7,29 @@ use serde::{Deserialize, Serialize};
 use super::status_view;
 use crate::kubesphere::gitops::SyncRequest;
 use crate::mcp::appview::ApplicationSummary;
+use crate::mcp::args::ProjectArgs;
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
 use crate::mcp::resolve::{ProjectRef, resolve_input};
 
-crate::project_scoped!(SyncApplicationInput);
-
 pub struct SyncApplication;
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct SyncApplicationInput {
-    /// DevOps project as the user named it (full or short name); an ambiguous name is never guessed.
-    pub project: String,
+    #[serde(flatten)]
+    pub scope: ProjectArgs,
     /// Application name.
     pub application: String,
-    /// Revision to sync to (default: the application's target revision).
+    /// Default: the target revision.
     #[serde(default)]
     pub revision: Option<String>,
-    /// Also delete resources that are no longer in Git. Ask the user first.
+    /// Also delete what left Git. Ask the user first.
     #[serde(default)]
     pub prune: bool,
-    /// Only show what would change; changes nothing.
+    /// Only show what would change.
     #[serde(default)]
     pub dry_run: bool,
-    #[serde(default)]
-    pub workspace: Option<String>,
-    #[serde(default)]
-    pub cluster: Option<String>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -50,7 +44,8 @@ pub struct SyncApplicationOutput {
 impl ToolDef for SyncApplication {
     const NAME: &'static str = "sync_application";
     const TITLE: &'static str = "Sync a GitOps application";
-    const DESCRIPTION: &'static str = "Asks Argo CD to sync (deploy) a GitOps application now: to its target revision or a given revision, optionally pruning resources removed from Git (ask the user before pruning), or as a dry run. Fails while a sync requested earlier is still pending (Argo CD's own automated syncs do not block it): wait with get_application_status. Not retried automatically. Follow with get_application_status until Synced and Healthy.";
+    const DESCRIPTION: &'static str = "Asks Argo CD to sync (deploy) a GitOps application now, to its target or a given revision, optionally pruning (ask the user first) or as a dry run. Not retried: after a failure check get_application_status; follow with it until Synced and Healthy.";
+    const EXAMPLE: &'static str = r#"{"project": "stone-devops", "application": "guestbook", "dry_run": true}"#;
     const TOOLSET: Toolset = Toolset::Gitops;
     const HINTS: Hints = Hints::CREATE;
     const CHECK: &'static str = "get_application_status";
@@ -64,7 +59,7 @@ impl ToolDef for SyncApplication {
                 "revision must be one branch, tag or commit without spaces".into(),
             ));
         }
-        let project = resolve_input(&ctx, &input).await?;
+        let project = resolve_input(&ctx, &input.scope).await?;
         let cluster = project.cluster();
         let name = input.application.trim();
         let request = SyncRequest {

@@ -8,26 +8,24 @@ use serde_json::{Value, json};
 use super::check_path;
 use crate::kubesphere::KsError;
 use crate::kubesphere::path::validate_subdomain;
+use crate::mcp::args::ProjectArgs;
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
 use crate::mcp::resolve::{ProjectRef, resolve_input};
 
-crate::project_scoped!(UpdateApplicationInput);
-
 pub struct UpdateApplication;
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct UpdateApplicationInput {
-    /// DevOps project as the user named it (full or short name); an ambiguous name is never guessed.
-    pub project: String,
+    #[serde(flatten)]
+    pub scope: ProjectArgs,
     /// Application to change.
     pub application: String,
     /// New branch, tag or commit to deploy.
     #[serde(default)]
     pub target_revision: Option<String>,
-    /// New directory in the repository ("." for the root).
+    /// New path in the repository.
     #[serde(default)]
     pub path: Option<String>,
     /// Turn automatic sync on or off.
@@ -39,13 +37,9 @@ pub struct UpdateApplicationInput {
     /// Auto-sync: undo manual changes in the cluster.
     #[serde(default)]
     pub self_heal: Option<bool>,
-    /// New Argo CD sync options, e.g. ["CreateNamespace=true"]; [] clears them.
+    /// New sync options, e.g. ["CreateNamespace=true"]; [] clears.
     #[serde(default)]
     pub sync_options: Option<Vec<String>>,
-    #[serde(default)]
-    pub workspace: Option<String>,
-    #[serde(default)]
-    pub cluster: Option<String>,
 }
 
 /// One changed field.
@@ -241,7 +235,8 @@ fn merge(app: &mut Value, w: &Wanted) -> Result<Vec<FieldChange>, ToolError> {
 impl ToolDef for UpdateApplication {
     const NAME: &'static str = "update_application";
     const TITLE: &'static str = "Change a GitOps application";
-    const DESCRIPTION: &'static str = "Changes a GitOps (Argo CD) application: the revision (branch, tag, commit) or path it deploys, automatic sync on/off with prune and self-heal, sync options. Only the given fields change; everything else is kept. With auto-sync on, Argo CD deploys the change by itself; otherwise call sync_application. Confirm the change with the user first.";
+    const DESCRIPTION: &'static str = "Changes a GitOps (Argo CD) application: revision or path it deploys, auto-sync (prune, self-heal), sync options. Only the given fields change. With auto-sync Argo CD deploys it; else call sync_application. Confirm with the user first.";
+    const EXAMPLE: &'static str = r#"{"project": "stone-devops", "application": "guestbook", "target_revision": "v2"}"#;
     const TOOLSET: Toolset = Toolset::Gitops;
     const HINTS: Hints = Hints {
         read_only: false,
@@ -257,7 +252,7 @@ impl ToolDef for UpdateApplication {
         let name = input.application.trim().to_string();
         validate_subdomain("application name", &name)?;
         let wanted = check(&input)?;
-        let project = resolve_input(&ctx, &input).await?;
+        let project = resolve_input(&ctx, &input.scope).await?;
         let cluster = project.cluster();
         let mut app = ctx.client.get_application_json(&cluster, &project.name, &name).await?;
         let changes = merge(&mut app, &wanted)?;

@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
 use crate::kubesphere::KsError;
+use crate::mcp::args::{ProjectArgs, RunArgs};
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
@@ -18,8 +19,6 @@ use crate::mcp::runlocate::{RunSelector, locate_run};
 use crate::mcp::runview::RunView;
 
 use super::{ArtifactView, all_artifacts};
-
-crate::project_scoped!(DownloadArtifactInput);
 
 /// Largest artifact downloaded.
 pub const MAX_ARTIFACT_BYTES: u64 = 256 * 1024 * 1024;
@@ -32,27 +31,13 @@ const MAX_COMPONENT: usize = 100;
 pub struct DownloadArtifact;
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct DownloadArtifactInput {
-    /// DevOps project as the user named it (full or short name); an ambiguous name is never guessed.
-    pub project: String,
+    #[serde(flatten)]
+    pub scope: ProjectArgs,
     /// The artifact's `path` as list_artifacts shows it.
     pub path: String,
-    /// PipelineRun name (from trigger_run or list_runs).
-    #[serde(default)]
-    pub name: Option<String>,
-    /// Or: the pipeline and the Jenkins run id.
-    #[serde(default)]
-    pub pipeline: Option<String>,
-    #[serde(default)]
-    pub run_id: Option<String>,
-    /// With `run_id` of a multi-branch pipeline: the branch as Git names it, e.g. `feature/login` (the encoded `feature%2Flogin` means the same branch).
-    #[serde(default)]
-    pub branch: Option<String>,
-    #[serde(default)]
-    pub workspace: Option<String>,
-    #[serde(default)]
-    pub cluster: Option<String>,
+    #[serde(flatten)]
+    pub run: RunArgs,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -74,7 +59,9 @@ pub struct DownloadArtifactOutput {
 impl ToolDef for DownloadArtifact {
     const NAME: &'static str = "download_artifact";
     const TITLE: &'static str = "Download a run artifact";
-    const DESCRIPTION: &'static str = "Downloads one archived file of a run (its `path` from list_artifacts) through KubeSphere into the server's artifact directory, and returns the local file path, size and SHA-256; text files up to 16 KB also come back inline. Files over 256 MiB are refused. Identify the run like get_run; the run needs a PipelineRun (runs started through KubeSphere have one).";
+    const DESCRIPTION: &'static str = "Downloads one archived file of a run (`path` from list_artifacts) into the server's artifact directory: local path, size, SHA-256, text up to 16 KB inline. Over 256 MiB is refused.";
+    const EXAMPLE: &'static str =
+        r#"{"project": "stone-devops", "pipeline": "broken-build", "run_id": "1", "path": "target/build-report.txt"}"#;
     const TOOLSET: Toolset = Toolset::Logs;
     const HINTS: Hints = Hints {
         read_only: false,
@@ -92,11 +79,16 @@ impl ToolDef for DownloadArtifact {
                 "path is empty: pass an artifact `path` from list_artifacts".into(),
             ));
         }
-        let project = resolve_input(&ctx, &input).await?;
+        let project = resolve_input(&ctx, &input.scope).await?;
         let located = locate_run(
             &ctx,
             &project,
-            RunSelector::of(&input.name, &input.pipeline, &input.run_id, &input.branch),
+            RunSelector::of(
+                &input.run.name,
+                &input.run.pipeline,
+                &input.run.run_id,
+                &input.run.branch,
+            ),
         )
         .await?;
         let run = located.view;

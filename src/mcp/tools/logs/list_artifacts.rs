@@ -3,9 +3,10 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::mcp::args::{PageArgs, ProjectArgs, RunArgs};
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
-use crate::mcp::paging::{PageInfo, PageRequest};
+use crate::mcp::paging::PageInfo;
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
 use crate::mcp::resolve::{ProjectRef, resolve_input};
 use crate::mcp::runlocate::{RunSelector, locate_run};
@@ -13,36 +14,16 @@ use crate::mcp::runview::RunView;
 
 use super::{ArtifactView, all_artifacts};
 
-crate::project_scoped!(ListArtifactsInput);
-
 pub struct ListArtifacts;
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct ListArtifactsInput {
-    /// DevOps project as the user named it (full or short name); an ambiguous name is never guessed.
-    pub project: String,
-    /// PipelineRun name (from trigger_run or list_runs).
-    #[serde(default)]
-    pub name: Option<String>,
-    /// Or: the pipeline and the Jenkins run id.
-    #[serde(default)]
-    pub pipeline: Option<String>,
-    #[serde(default)]
-    pub run_id: Option<String>,
-    /// With `run_id` of a multi-branch pipeline: the branch as Git names it, e.g. `feature/login` (the encoded `feature%2Flogin` means the same branch).
-    #[serde(default)]
-    pub branch: Option<String>,
-    #[serde(default)]
-    pub workspace: Option<String>,
-    #[serde(default)]
-    pub cluster: Option<String>,
-    /// Page size (1-500, default 50).
-    #[serde(default)]
-    pub limit: Option<u32>,
-    /// `continue` value of the previous page.
-    #[serde(default, rename = "continue")]
-    pub continue_token: Option<String>,
+    #[serde(flatten)]
+    pub scope: ProjectArgs,
+    #[serde(flatten)]
+    pub run: RunArgs,
+    #[serde(flatten)]
+    pub page: PageArgs,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -60,19 +41,25 @@ pub struct ListArtifactsOutput {
 impl ToolDef for ListArtifacts {
     const NAME: &'static str = "list_artifacts";
     const TITLE: &'static str = "List run artifacts";
-    const DESCRIPTION: &'static str = "Lists the files a run archived (archiveArtifacts): name, path, size, downloadable. Pass a `path` to download_artifact to fetch one. Identify the run like get_run.";
+    const DESCRIPTION: &'static str = "Lists a run's archived files; download_artifact fetches one by `path`.";
+    const EXAMPLE: &'static str = r#"{"project": "stone-devops", "pipeline": "broken-build", "run_id": "1"}"#;
     const TOOLSET: Toolset = Toolset::Logs;
     const HINTS: Hints = Hints::READ;
     type Input = ListArtifactsInput;
     type Output = ListArtifactsOutput;
 
     async fn call(ctx: ToolCtx, input: ListArtifactsInput) -> Result<ListArtifactsOutput, ToolError> {
-        let page = PageRequest::parse(input.limit, input.continue_token.as_deref())?;
-        let project = resolve_input(&ctx, &input).await?;
+        let page = input.page.request()?;
+        let project = resolve_input(&ctx, &input.scope).await?;
         let located = locate_run(
             &ctx,
             &project,
-            RunSelector::of(&input.name, &input.pipeline, &input.run_id, &input.branch),
+            RunSelector::of(
+                &input.run.name,
+                &input.run.pipeline,
+                &input.run.run_id,
+                &input.run.branch,
+            ),
         )
         .await?;
         let Some(blue) = located.blue else {

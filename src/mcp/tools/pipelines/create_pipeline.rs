@@ -9,6 +9,7 @@ use crate::kubesphere::models::{
     NoScmPipeline, ObjectMeta, PIPELINE_TYPE_PIPELINE, ParameterDefinition, Pipeline, PipelineSpec, keys,
 };
 use crate::kubesphere::path::validate_subdomain;
+use crate::mcp::args::ProjectArgs;
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
@@ -16,8 +17,6 @@ use crate::mcp::resolve::{ProjectRef, resolve_input};
 use crate::mcp::syncview::SyncStatus;
 
 use super::ensure_absent;
-
-crate::project_scoped!(CreatePipelineInput);
 
 pub struct CreatePipeline;
 
@@ -49,25 +48,28 @@ impl ParameterType {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ParameterInput {
+    /// Parameter name, as the Jenkinsfile reads it (`params.NAME`).
     pub name: String,
+    /// Kind of value.
     #[serde(rename = "type")]
     pub kind: ParameterType,
     /// Default value (for `choice`: the choices, one per line). Never put a real secret here.
     #[serde(default)]
     pub default_value: Option<String>,
+    /// Shown to whoever starts a run.
     #[serde(default)]
     pub description: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct CreatePipelineInput {
-    /// DevOps project as the user named it (full or short name); an ambiguous name is never guessed.
-    pub project: String,
+    #[serde(flatten)]
+    pub scope: ProjectArgs,
     /// New pipeline name (lowercase letters, digits, '-', '.').
     pub name: String,
     /// The Jenkinsfile (declarative pipeline text).
     pub jenkinsfile: String,
+    /// What the pipeline is for.
     #[serde(default)]
     pub description: Option<String>,
     /// Build parameters the pipeline declares.
@@ -76,10 +78,6 @@ pub struct CreatePipelineInput {
     /// Refuse to run two builds of this pipeline at once.
     #[serde(default)]
     pub disable_concurrent: bool,
-    #[serde(default)]
-    pub workspace: Option<String>,
-    #[serde(default)]
-    pub cluster: Option<String>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -97,7 +95,8 @@ pub struct CreatePipelineOutput {
 impl ToolDef for CreatePipeline {
     const NAME: &'static str = "create_pipeline";
     const TITLE: &'static str = "Create a regular pipeline";
-    const DESCRIPTION: &'static str = "Creates a regular (non multi-branch) pipeline in a DevOps project from a Jenkinsfile text. For a pipeline built from a Git repository's branches use create_multibranch_pipeline. Never put secrets in the Jenkinsfile: reference a credential id (create_credential) instead. Not retried automatically; if the call fails, check list_pipelines before creating again.";
+    const DESCRIPTION: &'static str = "Creates a regular pipeline from a Jenkinsfile text (for one built from a repository's branches use create_multibranch_pipeline). Never put secrets in the Jenkinsfile: reference a credential id. Not retried: after a failure check list_pipelines before creating again.";
+    const EXAMPLE: &'static str = r#"{"project": "stone-devops", "name": "hello-again", "jenkinsfile": "pipeline { agent any\n stages { stage('Hi') { steps { echo 'hi' } } } }"}"#;
     const TOOLSET: Toolset = Toolset::Pipelines;
     const HINTS: Hints = Hints::CREATE;
     const CHECK: &'static str = "get_pipeline";
@@ -126,7 +125,7 @@ impl ToolDef for CreatePipeline {
                 )));
             }
         }
-        let project = resolve_input(&ctx, &input).await?;
+        let project = resolve_input(&ctx, &input.scope).await?;
         let cluster = project.cluster();
         ensure_absent(&ctx, &project, &input.name).await?;
         let mut annotations = BTreeMap::new();

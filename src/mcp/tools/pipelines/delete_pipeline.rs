@@ -4,27 +4,21 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::kubesphere::models::Pipeline;
+use crate::mcp::args::ProjectArgs;
 use crate::mcp::confirm::{ConfirmedBy, Target, confirm};
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
 use crate::mcp::resolve::{ProjectRef, resolve_input};
 
-crate::project_scoped!(DeletePipelineInput);
-
 pub struct DeletePipeline;
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct DeletePipelineInput {
-    /// DevOps project as the user named it (full or short name); an ambiguous name is never guessed.
-    pub project: String,
+    #[serde(flatten)]
+    pub scope: ProjectArgs,
     /// Pipeline to delete.
     pub pipeline: String,
-    #[serde(default)]
-    pub workspace: Option<String>,
-    #[serde(default)]
-    pub cluster: Option<String>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -40,6 +34,7 @@ impl ToolDef for DeletePipeline {
     const NAME: &'static str = "delete_pipeline";
     const TITLE: &'static str = "Delete a pipeline";
     const DESCRIPTION: &'static str = "Deletes a pipeline with its runs and their history. Irreversible. Only call it when the user asked to delete this exact pipeline; the server then asks the user to confirm (MCP elicitation) and deletes nothing without that confirmation. Clients without elicitation get a refusal.";
+    const EXAMPLE: &'static str = r#"{"project": "stone-devops", "pipeline": "hello"}"#;
     const TOOLSET: Toolset = Toolset::Pipelines;
     const HINTS: Hints = Hints::DESTROY;
     const CHECK: &'static str = "list_pipelines";
@@ -47,7 +42,7 @@ impl ToolDef for DeletePipeline {
     type Output = DeletePipelineOutput;
 
     async fn call(ctx: ToolCtx, input: DeletePipelineInput) -> Result<DeletePipelineOutput, ToolError> {
-        let project = resolve_input(&ctx, &input).await?;
+        let project = resolve_input(&ctx, &input.scope).await?;
         let cluster = project.cluster();
         let read = || async {
             Ok::<Pipeline, ToolError>(

@@ -4,13 +4,12 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::kubesphere::models::keys;
+use crate::mcp::args::ProjectArgs;
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
 use crate::mcp::resolve::{ProjectRef, resolve_input};
 use crate::mcp::syncview::SyncStatus;
-
-crate::project_scoped!(GetPipelineInput);
 
 pub struct GetPipeline;
 
@@ -18,18 +17,11 @@ pub struct GetPipeline;
 const MAX_JENKINSFILE: usize = 8000;
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct GetPipelineInput {
-    /// DevOps project as the user named it: full name (e.g. devopstestc2nj7) or short name (e.g. devopstest). Resolved like resolve_devops_project; an ambiguous name is never guessed.
-    pub project: String,
+    #[serde(flatten)]
+    pub scope: ProjectArgs,
     /// Pipeline name.
     pub name: String,
-    /// Workspace of the project, if known.
-    #[serde(default)]
-    pub workspace: Option<String>,
-    /// Cluster of the project, if known.
-    #[serde(default)]
-    pub cluster: Option<String>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -93,13 +85,14 @@ impl ToolDef for GetPipeline {
     const NAME: &'static str = "get_pipeline";
     const TITLE: &'static str = "Get a pipeline";
     const DESCRIPTION: &'static str = "Shows one pipeline of a DevOps project: type, description, sync status, parameters, the Jenkinsfile of a regular pipeline, and the repository, script path, credential and known branches of a multi-branch pipeline.";
+    const EXAMPLE: &'static str = r#"{"project": "stone-devops", "name": "hello"}"#;
     const TOOLSET: Toolset = Toolset::Pipelines;
     const HINTS: Hints = Hints::READ;
     type Input = GetPipelineInput;
     type Output = GetPipelineOutput;
 
     async fn call(ctx: ToolCtx, input: GetPipelineInput) -> Result<GetPipelineOutput, ToolError> {
-        let project = resolve_input(&ctx, &input).await?;
+        let project = resolve_input(&ctx, &input.scope).await?;
         let p = ctx
             .client
             .get_pipeline(&project.cluster(), &project.name, &input.name)

@@ -5,12 +5,11 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::kubesphere::KsError;
+use crate::mcp::args::ProjectArgs;
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
 use crate::mcp::resolve::{ProjectRef, resolve_input};
-
-crate::project_scoped!(GetScanLogInput);
 
 pub struct GetScanLog;
 
@@ -20,19 +19,15 @@ const DEFAULT_LINES: u32 = 100;
 const MAX_LINES: u32 = 1000;
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct GetScanLogInput {
-    /// DevOps project as the user named it (full or short name); an ambiguous name is never guessed.
-    pub project: String,
+    #[serde(flatten)]
+    pub scope: ProjectArgs,
     /// Multi-branch pipeline.
     pub pipeline: String,
-    /// Last lines to return (default 100, at most 1000; never more than 16 KB).
+    /// Last lines (default 100; at most 16 KB).
     #[serde(default)]
+    #[schemars(range(min = 1, max = 1000))]
     pub tail_lines: Option<u32>,
-    #[serde(default)]
-    pub workspace: Option<String>,
-    #[serde(default)]
-    pub cluster: Option<String>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -52,7 +47,8 @@ pub struct GetScanLogOutput {
 impl ToolDef for GetScanLog {
     const NAME: &'static str = "get_scan_log";
     const TITLE: &'static str = "Read the branch-indexing log";
-    const DESCRIPTION: &'static str = "Returns the tail of the last branch-indexing (scan) log of a multi-branch pipeline: which branches were checked, which have a Jenkinsfile, which builds were scheduled, and errors such as authentication failures against the repository. Use after scan_repository, or when list_branches shows fewer branches than expected.";
+    const DESCRIPTION: &'static str = "Tail of a multi-branch pipeline's last branch-indexing (scan) log: branches checked and built, errors such as repository authentication failures. Use after scan_repository, or when list_branches lacks a branch.";
+    const EXAMPLE: &'static str = r#"{"project": "stone-devops", "pipeline": "echo-pipeline"}"#;
     const TOOLSET: Toolset = Toolset::Pipelines;
     const HINTS: Hints = Hints::READ;
     type Input = GetScanLogInput;
@@ -60,7 +56,7 @@ impl ToolDef for GetScanLog {
 
     async fn call(ctx: ToolCtx, input: GetScanLogInput) -> Result<GetScanLogOutput, ToolError> {
         let lines = input.tail_lines.unwrap_or(DEFAULT_LINES).clamp(1, MAX_LINES) as usize;
-        let project = resolve_input(&ctx, &input).await?;
+        let project = resolve_input(&ctx, &input.scope).await?;
         let cluster = project.cluster();
         // Tells a missing pipeline (404) from a missing log (404 too).
         ctx.client

@@ -4,37 +4,27 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::kubesphere::branches::BranchSource;
+use crate::mcp::args::{PageArgs, ProjectArgs};
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
-use crate::mcp::paging::{PageInfo, PageRequest};
+use crate::mcp::paging::PageInfo;
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
 use crate::mcp::resolve::{ProjectRef, resolve_input};
 use crate::mcp::runview::RunView;
 
-crate::project_scoped!(ListBranchesInput);
-
 pub struct ListBranches;
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct ListBranchesInput {
-    /// DevOps project as the user named it (full or short name); an ambiguous name is never guessed.
-    pub project: String,
+    #[serde(flatten)]
+    pub scope: ProjectArgs,
     /// Multi-branch pipeline name.
     pub pipeline: String,
-    /// Also list pull/merge requests.
+    /// Also pull/merge requests.
     #[serde(default)]
     pub include_pull_requests: bool,
-    #[serde(default)]
-    pub workspace: Option<String>,
-    #[serde(default)]
-    pub cluster: Option<String>,
-    /// Page size (1-500, default 50).
-    #[serde(default)]
-    pub limit: Option<u32>,
-    /// `continue` value of the previous page.
-    #[serde(default, rename = "continue")]
-    pub continue_token: Option<String>,
+    #[serde(flatten)]
+    pub page: PageArgs,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -68,15 +58,16 @@ pub struct ListBranchesOutput {
 impl ToolDef for ListBranches {
     const NAME: &'static str = "list_branches";
     const TITLE: &'static str = "List branches of a multi-branch pipeline";
-    const DESCRIPTION: &'static str = "Lists the branches Jenkins discovered for a multi-branch pipeline, each with its latest run id, state and result, read live from Jenkins (so a finished scan_repository shows at once; `live: false` with a `note` when only KubeSphere's copy, which lags a scan by about 10 s, could be read). A branch pushed since the last scan is missing: run scan_repository first. Use it to let the user pick a branch before trigger_run.";
+    const DESCRIPTION: &'static str = "Lists a multi-branch pipeline's branches, read live from Jenkins, with each one's latest run. A branch pushed since the last scan is missing: run scan_repository first. Use it to let the user pick a branch for trigger_run.";
+    const EXAMPLE: &'static str = r#"{"project": "stone-devops", "pipeline": "echo-pipeline"}"#;
     const TOOLSET: Toolset = Toolset::Pipelines;
     const HINTS: Hints = Hints::READ;
     type Input = ListBranchesInput;
     type Output = ListBranchesOutput;
 
     async fn call(ctx: ToolCtx, input: ListBranchesInput) -> Result<ListBranchesOutput, ToolError> {
-        let page = PageRequest::parse(input.limit, input.continue_token.as_deref())?;
-        let project = resolve_input(&ctx, &input).await?;
+        let page = input.page.request()?;
+        let project = resolve_input(&ctx, &input.scope).await?;
         let cluster = project.cluster();
         // U10: the v1alpha3 list lags a scan; read Jenkins' live list.
         let list = ctx

@@ -5,14 +5,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::kubesphere::ListQuery;
 use crate::kubesphere::models::{PIPELINE_TYPE_MULTI_BRANCH, PIPELINE_TYPE_PIPELINE, Pipeline, keys};
+use crate::mcp::args::{PageArgs, ProjectArgs};
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
-use crate::mcp::paging::{PageInfo, PageRequest};
+use crate::mcp::paging::PageInfo;
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
 use crate::mcp::resolve::{ProjectRef, resolve_input};
 use crate::mcp::syncview::SyncStatus;
-
-crate::project_scoped!(ListPipelinesInput);
 
 pub struct ListPipelines;
 
@@ -37,28 +36,17 @@ impl PipelineType {
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct ListPipelinesInput {
-    /// DevOps project as the user named it: full name (e.g. devopstestc2nj7) or short name (e.g. devopstest). Resolved like resolve_devops_project; an ambiguous name is never guessed.
-    pub project: String,
-    /// Workspace of the project, if known (narrows the search).
-    #[serde(default)]
-    pub workspace: Option<String>,
-    /// Cluster of the project, if known.
-    #[serde(default)]
-    pub cluster: Option<String>,
-    /// Only pipelines of this type.
+    #[serde(flatten)]
+    pub scope: ProjectArgs,
+    /// Only this type.
     #[serde(default, rename = "type")]
     pub kind: Option<PipelineType>,
-    /// Only pipelines whose name contains this text.
+    /// Only names containing this.
     #[serde(default)]
     pub name_contains: Option<String>,
-    /// Page size (1-500, default 50).
-    #[serde(default)]
-    pub limit: Option<u32>,
-    /// `continue` value of the previous page.
-    #[serde(default, rename = "continue")]
-    pub continue_token: Option<String>,
+    #[serde(flatten)]
+    pub page: PageArgs,
 }
 
 /// One pipeline, compact.
@@ -106,15 +94,17 @@ pub struct ListPipelinesOutput {
 impl ToolDef for ListPipelines {
     const NAME: &'static str = "list_pipelines";
     const TITLE: &'static str = "List pipelines";
-    const DESCRIPTION: &'static str = "Lists the pipelines of a DevOps project: name, type (pipeline or multi-branch-pipeline), description, Jenkins sync status and, for multi-branch, repository URL and script path. Filter by type or name; paged.";
+    const DESCRIPTION: &'static str =
+        "Lists the pipelines of a DevOps project, with type, sync status and, for multi-branch, repository.";
+    const EXAMPLE: &'static str = r#"{"project": "stone-devops"}"#;
     const TOOLSET: Toolset = Toolset::Pipelines;
     const HINTS: Hints = Hints::READ;
     type Input = ListPipelinesInput;
     type Output = ListPipelinesOutput;
 
     async fn call(ctx: ToolCtx, input: ListPipelinesInput) -> Result<ListPipelinesOutput, ToolError> {
-        let page = PageRequest::parse(input.limit, input.continue_token.as_deref())?;
-        let project = resolve_input(&ctx, &input).await?;
+        let page = input.page.request()?;
+        let project = resolve_input(&ctx, &input.scope).await?;
         let mut query = ListQuery {
             name: input.name_contains.clone(),
             extra: vec![("sortBy", "name".into()), ("ascending", "true".into())],

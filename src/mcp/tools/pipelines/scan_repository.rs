@@ -4,26 +4,20 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::kubesphere::models::PIPELINE_TYPE_MULTI_BRANCH;
+use crate::mcp::args::ProjectArgs;
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
 use crate::mcp::resolve::{ProjectRef, resolve_input};
 
-crate::project_scoped!(ScanRepositoryInput);
-
 pub struct ScanRepository;
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct ScanRepositoryInput {
-    /// DevOps project as the user named it (full or short name); an ambiguous name is never guessed.
-    pub project: String,
+    #[serde(flatten)]
+    pub scope: ProjectArgs,
     /// Multi-branch pipeline to scan.
     pub pipeline: String,
-    #[serde(default)]
-    pub workspace: Option<String>,
-    #[serde(default)]
-    pub cluster: Option<String>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -38,7 +32,8 @@ pub struct ScanRepositoryOutput {
 impl ToolDef for ScanRepository {
     const NAME: &'static str = "scan_repository";
     const TITLE: &'static str = "Scan a repository for branches";
-    const DESCRIPTION: &'static str = "Starts branch indexing of a multi-branch pipeline: Jenkins lists the repository's branches, keeps those with a Jenkinsfile, and builds new ones. Use it after create_multibranch_pipeline or when a pushed branch is missing from list_branches. It returns at once and indexing runs in Jenkins: read get_scan_log until it says finished, then list_branches (which reads Jenkins live).";
+    const DESCRIPTION: &'static str = "Starts branch indexing of a multi-branch pipeline (Jenkins finds branches with a Jenkinsfile and builds new ones). Use after create_multibranch_pipeline or when a pushed branch is missing. Then read get_scan_log until finished, then list_branches.";
+    const EXAMPLE: &'static str = r#"{"project": "stone-devops", "pipeline": "echo-pipeline"}"#;
     const TOOLSET: Toolset = Toolset::Pipelines;
     const HINTS: Hints = Hints {
         read_only: false,
@@ -51,7 +46,7 @@ impl ToolDef for ScanRepository {
     type Output = ScanRepositoryOutput;
 
     async fn call(ctx: ToolCtx, input: ScanRepositoryInput) -> Result<ScanRepositoryOutput, ToolError> {
-        let project = resolve_input(&ctx, &input).await?;
+        let project = resolve_input(&ctx, &input.scope).await?;
         let cluster = project.cluster();
         let p = ctx
             .client

@@ -15,18 +15,18 @@ use crate::mcp::resolve::ProjectRef;
 pub struct CreateDevopsProject;
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct CreateDevopsProjectInput {
-    /// Workspace to create it in (list_workspaces).
+    /// Workspace (list_workspaces).
     pub workspace: String,
-    /// Short name: lower-case letters, digits, '-', at most 58 characters. KubeSphere appends 5 random characters to make the full name.
+    /// Short name: a-z, 0-9, '-'; at most 58 characters.
     pub name: String,
-    /// Display name shown in the console.
+    /// Display name.
     #[serde(default)]
     pub alias: Option<String>,
+    /// Description.
     #[serde(default)]
     pub description: Option<String>,
-    /// Cluster to create it on (default: the server's default cluster).
+    /// Cluster (default: the server's default).
     #[serde(default)]
     pub cluster: Option<String>,
 }
@@ -43,7 +43,8 @@ pub struct CreateDevopsProjectOutput {
 impl ToolDef for CreateDevopsProject {
     const NAME: &'static str = "create_devops_project";
     const TITLE: &'static str = "Create a DevOps project";
-    const DESCRIPTION: &'static str = "Creates a DevOps project in a workspace from a short name; KubeSphere generates the full name (short name + 5 characters), returned here. Only workspace admins may; others get a forbidden error naming who can. Confirm the workspace and name with the user first. Not retried automatically.";
+    const DESCRIPTION: &'static str = "Creates a DevOps project in a workspace from a short name; returns the generated full name. Workspace admins only: others get a refusal naming who can. Confirm workspace and name with the user. Not retried.";
+    const EXAMPLE: &'static str = r#"{"workspace": "stone", "name": "team-ci"}"#;
     const TOOLSET: Toolset = Toolset::Projects;
     const HINTS: Hints = Hints::CREATE;
     const CHECK: &'static str = "list_devops_projects";

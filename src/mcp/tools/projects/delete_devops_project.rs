@@ -6,25 +6,19 @@ use serde::{Deserialize, Serialize};
 
 use crate::kubesphere::ListQuery;
 use crate::kubesphere::models::DevOpsProject;
+use crate::mcp::args::ProjectArgs;
 use crate::mcp::confirm::{ConfirmedBy, Target, confirm};
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
 use crate::mcp::resolve::{ProjectRef, resolve_input};
 
-crate::project_scoped!(DeleteDevopsProjectInput);
-
 pub struct DeleteDevopsProject;
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct DeleteDevopsProjectInput {
-    /// DevOps project to delete, as the user named it (full or short name); an ambiguous name is never guessed.
-    pub project: String,
-    #[serde(default)]
-    pub workspace: Option<String>,
-    #[serde(default)]
-    pub cluster: Option<String>,
+    #[serde(flatten)]
+    pub scope: ProjectArgs,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -51,6 +45,7 @@ impl ToolDef for DeleteDevopsProject {
     const NAME: &'static str = "delete_devops_project";
     const TITLE: &'static str = "Delete a DevOps project";
     const DESCRIPTION: &'static str = "Deletes a DevOps project with everything in it: pipelines, runs, credentials, repositories, applications. Irreversible; workspace or project admins only. Only call it when the user asked to delete this exact project; the server asks the user to confirm (MCP elicitation), naming it and counting its pipelines and credentials, and deletes nothing without that.";
+    const EXAMPLE: &'static str = r#"{"project": "stone-devops"}"#;
     const TOOLSET: Toolset = Toolset::Projects;
     const HINTS: Hints = Hints::DESTROY;
     const CHECK: &'static str = "list_devops_projects";
@@ -58,7 +53,7 @@ impl ToolDef for DeleteDevopsProject {
     type Output = DeleteDevopsProjectOutput;
 
     async fn call(ctx: ToolCtx, input: DeleteDevopsProjectInput) -> Result<DeleteDevopsProjectOutput, ToolError> {
-        let project = resolve_input(&ctx, &input).await?;
+        let project = resolve_input(&ctx, &input.scope).await?;
         let cluster = project.cluster();
         let one = ListQuery {
             limit: Some(1),

@@ -10,12 +10,11 @@ use super::GitRepositoryView;
 use crate::kubesphere::models::{ObjectMeta, keys};
 use crate::kubesphere::path::validate_subdomain;
 use crate::kubesphere::repos::{GitRepository, GitRepositorySpec, SecretRef};
+use crate::mcp::args::ProjectArgs;
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
 use crate::mcp::resolve::{ProjectRef, resolve_input};
-
-crate::project_scoped!(CreateGitRepositoryInput);
 
 /// `spec.provider` of a GitRepository. KubeSphere's controllers recognise
 /// `github`, `gitlab` and `bitbucket` (U14); `git` is any other host.
@@ -45,10 +44,9 @@ impl RepoProvider {
 pub struct CreateGitRepository;
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct CreateGitRepositoryInput {
-    /// DevOps project as the user named it (full or short name); an ambiguous name is never guessed.
-    pub project: String,
+    #[serde(flatten)]
+    pub scope: ProjectArgs,
     /// New resource name (lowercase letters, digits, '-', '.').
     pub name: String,
     /// Repository URL, without any token or password in it.
@@ -59,12 +57,9 @@ pub struct CreateGitRepositoryInput {
     /// Credential of the project that reads the repository (private repositories; ask the user which). See list_credentials.
     #[serde(default)]
     pub credential_id: Option<String>,
+    /// What the repository is for.
     #[serde(default)]
     pub description: Option<String>,
-    #[serde(default)]
-    pub workspace: Option<String>,
-    #[serde(default)]
-    pub cluster: Option<String>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -76,7 +71,8 @@ pub struct CreateGitRepositoryOutput {
 impl ToolDef for CreateGitRepository {
     const NAME: &'static str = "create_git_repository";
     const TITLE: &'static str = "Register a Git repository";
-    const DESCRIPTION: &'static str = "Registers a Git repository (GitRepository resource) in a DevOps project with the credential that reads it, as KubeSphere's console does for private repositories. Ask the user whether the repository is private and, if so, which credential to use (list_credentials; create_credential makes one). Never put a token in the URL. Not retried automatically.";
+    const DESCRIPTION: &'static str = "Registers a Git repository (GitRepository resource) in a DevOps project with the credential that reads it. Ask the user whether the repository is private and, if so, which credential to use (list_credentials; create_credential makes one). Never put a token in the URL. Not retried: after a failure check list_git_repositories.";
+    const EXAMPLE: &'static str = r#"{"project": "stone-devops", "name": "maven-sample", "url": "https://github.com/kubesphere/devops-maven-sample.git"}"#;
     const TOOLSET: Toolset = Toolset::Repos;
     const HINTS: Hints = Hints::CREATE;
     const CHECK: &'static str = "list_git_repositories";
@@ -99,7 +95,7 @@ impl ToolDef for CreateGitRepository {
                 url.scheme()
             )));
         }
-        let project = resolve_input(&ctx, &input).await?;
+        let project = resolve_input(&ctx, &input.scope).await?;
         let cluster = project.cluster();
         let credential = input.credential_id.as_deref().map(str::trim).filter(|c| !c.is_empty());
         if let Some(c) = credential {

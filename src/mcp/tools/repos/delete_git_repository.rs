@@ -6,27 +6,21 @@ use serde::{Deserialize, Serialize};
 
 use super::repository_users;
 use crate::kubesphere::repos::GitRepository;
+use crate::mcp::args::ProjectArgs;
 use crate::mcp::confirm::{ConfirmedBy, Target, confirm};
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
 use crate::mcp::resolve::{ProjectRef, resolve_input};
 
-crate::project_scoped!(DeleteGitRepositoryInput);
-
 pub struct DeleteGitRepository;
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct DeleteGitRepositoryInput {
-    /// DevOps project as the user named it (full or short name); an ambiguous name is never guessed.
-    pub project: String,
-    /// GitRepository to delete (the registration only; the repository on the Git host stays).
+    #[serde(flatten)]
+    pub scope: ProjectArgs,
+    /// GitRepository to delete.
     pub repository: String,
-    #[serde(default)]
-    pub workspace: Option<String>,
-    #[serde(default)]
-    pub cluster: Option<String>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -41,7 +35,8 @@ pub struct DeleteGitRepositoryOutput {
 impl ToolDef for DeleteGitRepository {
     const NAME: &'static str = "delete_git_repository";
     const TITLE: &'static str = "Delete a Git repository registration";
-    const DESCRIPTION: &'static str = "Deletes a GitRepository resource of a DevOps project (KubeSphere's registration and clone; the repository on the Git host is untouched). Only call it when the user asked to delete this exact one; the server asks the user to confirm (MCP elicitation), naming the pipelines and applications that use its URL, and deletes nothing without that confirmation.";
+    const DESCRIPTION: &'static str = "Deletes a GitRepository registration of a DevOps project (the repository on the Git host stays). Only when the user asked: the server asks the user to confirm (MCP elicitation), naming the pipelines and applications using its URL, and deletes nothing without it.";
+    const EXAMPLE: &'static str = r#"{"project": "stone-devops", "repository": "demo-echo"}"#;
     const TOOLSET: Toolset = Toolset::Repos;
     const HINTS: Hints = Hints::DESTROY;
     const CHECK: &'static str = "list_git_repositories";
@@ -51,7 +46,7 @@ impl ToolDef for DeleteGitRepository {
     async fn call(ctx: ToolCtx, input: DeleteGitRepositoryInput) -> Result<DeleteGitRepositoryOutput, ToolError> {
         let name = input.repository.trim().to_string();
         crate::kubesphere::path::validate_subdomain("git repository name", &name)?;
-        let project = resolve_input(&ctx, &input).await?;
+        let project = resolve_input(&ctx, &input.scope).await?;
         let cluster = project.cluster();
         let read = || async {
             Ok::<GitRepository, ToolError>(ctx.client.get_git_repository(&cluster, &project.name, &name).await?)

@@ -5,26 +5,20 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{GitRepositoryView, RepositoryUsers, repository_users};
+use crate::mcp::args::ProjectArgs;
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
 use crate::mcp::resolve::{ProjectRef, resolve_input};
 
-crate::project_scoped!(GetGitRepositoryInput);
-
 pub struct GetGitRepository;
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct GetGitRepositoryInput {
-    /// DevOps project as the user named it (full or short name); an ambiguous name is never guessed.
-    pub project: String,
+    #[serde(flatten)]
+    pub scope: ProjectArgs,
     /// GitRepository name (list_git_repositories shows them).
     pub repository: String,
-    #[serde(default)]
-    pub workspace: Option<String>,
-    #[serde(default)]
-    pub cluster: Option<String>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -44,6 +38,7 @@ impl ToolDef for GetGitRepository {
     const NAME: &'static str = "get_git_repository";
     const TITLE: &'static str = "Get a Git repository";
     const DESCRIPTION: &'static str = "One registered Git repository (GitRepository resource) of a DevOps project: provider, URL, the credential that reads it, connection status, and the multi-branch pipelines and GitOps applications of the project that use its URL. read_repository_file reads its files.";
+    const EXAMPLE: &'static str = r#"{"project": "stone-devops", "repository": "demo-echo"}"#;
     const TOOLSET: Toolset = Toolset::Repos;
     const HINTS: Hints = Hints::READ;
     type Input = GetGitRepositoryInput;
@@ -52,7 +47,7 @@ impl ToolDef for GetGitRepository {
     async fn call(ctx: ToolCtx, input: GetGitRepositoryInput) -> Result<GetGitRepositoryOutput, ToolError> {
         let name = input.repository.trim().to_string();
         crate::kubesphere::path::validate_subdomain("git repository name", &name)?;
-        let project = resolve_input(&ctx, &input).await?;
+        let project = resolve_input(&ctx, &input.scope).await?;
         let cluster = project.cluster();
         let repo = ctx.client.get_git_repository(&cluster, &project.name, &name).await?;
         let used_by = repository_users(&ctx, &cluster, &project.name, repo.spec.url.as_deref().unwrap_or("")).await;

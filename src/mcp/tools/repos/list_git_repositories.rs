@@ -5,31 +5,21 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::GitRepositoryView;
+use crate::mcp::args::{PageArgs, ProjectArgs};
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
-use crate::mcp::paging::{PageInfo, PageRequest};
+use crate::mcp::paging::PageInfo;
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
 use crate::mcp::resolve::{ProjectRef, resolve_input};
-
-crate::project_scoped!(ListGitRepositoriesInput);
 
 pub struct ListGitRepositories;
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct ListGitRepositoriesInput {
-    /// DevOps project as the user named it (full or short name); an ambiguous name is never guessed.
-    pub project: String,
-    /// Page size (default 50, at most 500).
-    #[serde(default)]
-    pub limit: Option<u32>,
-    /// `continue` from the previous page.
-    #[serde(default, rename = "continue")]
-    pub continue_token: Option<String>,
-    #[serde(default)]
-    pub workspace: Option<String>,
-    #[serde(default)]
-    pub cluster: Option<String>,
+    #[serde(flatten)]
+    pub scope: ProjectArgs,
+    #[serde(flatten)]
+    pub page: PageArgs,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -44,14 +34,15 @@ impl ToolDef for ListGitRepositories {
     const NAME: &'static str = "list_git_repositories";
     const TITLE: &'static str = "List Git repositories";
     const DESCRIPTION: &'static str = "Lists the GitRepository resources of a DevOps project: name, provider, URL, the credential that reads it, connection status. Paged.";
+    const EXAMPLE: &'static str = r#"{"project": "stone-devops"}"#;
     const TOOLSET: Toolset = Toolset::Repos;
     const HINTS: Hints = Hints::READ;
     type Input = ListGitRepositoriesInput;
     type Output = ListGitRepositoriesOutput;
 
     async fn call(ctx: ToolCtx, input: ListGitRepositoriesInput) -> Result<ListGitRepositoriesOutput, ToolError> {
-        let page = PageRequest::parse(input.limit, input.continue_token.as_deref())?;
-        let project = resolve_input(&ctx, &input).await?;
+        let page = input.page.request()?;
+        let project = resolve_input(&ctx, &input.scope).await?;
         let cluster = project.cluster();
         let (items, info) = page
             .fetch(|p| ctx.client.list_git_repositories(&cluster, &project.name, p))

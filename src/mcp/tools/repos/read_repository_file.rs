@@ -7,12 +7,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::kubesphere::repo_browse::{RepoBranch, RepoRevision, normalise_repo_path, parse_commit};
 use crate::kubesphere::{BranchName, Cluster, KsError};
+use crate::mcp::args::ProjectArgs;
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
 use crate::mcp::resolve::{ProjectRef, resolve_input};
-
-crate::project_scoped!(ReadRepositoryFileInput);
 
 /// Default and largest window.
 pub const DEFAULT_MAX_BYTES: u32 = 16 * 1024;
@@ -26,31 +25,26 @@ const BRANCH_PAGE: u32 = 200;
 pub struct ReadRepositoryFile;
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct ReadRepositoryFileInput {
-    /// DevOps project as the user named it (full or short name); an ambiguous name is never guessed.
-    pub project: String,
+    #[serde(flatten)]
+    pub scope: ProjectArgs,
     /// GitRepository name (list_git_repositories).
     pub repository: String,
-    /// File path inside the repository. Default Jenkinsfile.
+    /// Path in the repository.
     #[serde(default)]
     pub path: Option<String>,
     /// Branch, e.g. main or feature/login (default: main or master).
     #[serde(default)]
     pub branch: Option<String>,
-    /// Full 40-character commit hash instead of a branch.
+    /// Or a full 40-character commit hash.
     #[serde(default)]
     pub commit: Option<String>,
-    /// Byte offset to start at: next_offset of the previous call.
+    /// next_offset of the previous call.
     #[serde(default)]
     pub offset: Option<u64>,
     /// Most bytes to return (default 16384, max 262144).
     #[serde(default)]
     pub max_bytes: Option<u32>,
-    #[serde(default)]
-    pub workspace: Option<String>,
-    #[serde(default)]
-    pub cluster: Option<String>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -211,7 +205,9 @@ fn window(raw: &[u8], offset: u64, max: usize, eof: bool) -> (u64, usize, Option
 impl ToolDef for ReadRepositoryFile {
     const NAME: &'static str = "read_repository_file";
     const TITLE: &'static str = "Read a repository file";
-    const DESCRIPTION: &'static str = "Reads a file (default: Jenkinsfile) of a Git repository registered in a DevOps project, at a branch (default: main/master) or a full commit hash, through KubeSphere. Bounded like logs: at most max_bytes from offset; when truncated, call again with next_offset. Binary files are not shown.";
+    const DESCRIPTION: &'static str = "Reads a file (default Jenkinsfile) of a Git repository registered in a DevOps project, at a branch (default main/master) or full commit. Bounded: max_bytes from offset; when truncated, call again with next_offset. Binary files are not shown.";
+    const EXAMPLE: &'static str =
+        r#"{"project": "stone-devops", "repository": "demo-echo", "branch": "feature/login"}"#;
     const TOOLSET: Toolset = Toolset::Repos;
     const HINTS: Hints = Hints {
         read_only: true,
@@ -254,7 +250,7 @@ impl ToolDef for ReadRepositoryFile {
         if max == 0 || max > MAX_MAX_BYTES {
             return Err(ToolError::InvalidInput(format!("max_bytes must be 1-{MAX_MAX_BYTES}")));
         }
-        let project = resolve_input(&ctx, &input).await?;
+        let project = resolve_input(&ctx, &input.scope).await?;
         let cluster = project.cluster();
         // Where to read: a commit as given; a branch by name unless it
         // holds '/' (upstream cannot name those), then by its head commit.

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::kubesphere::logs::BlueRunRef;
 use crate::kubesphere::models::NameValue;
 use crate::kubesphere::runs::InputReply;
+use crate::mcp::args::{ProjectArgs, RunArgs};
 use crate::mcp::confirm::{ConfirmedBy, Target, confirm};
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
@@ -19,8 +20,6 @@ use crate::mcp::runlocate::{find_run_on_branch, parse_branch};
 use crate::mcp::runview::RunView;
 
 use super::{ActiveRun, PendingInput, active_run, pending_inputs};
-
-crate::project_scoped!(ApproveInputInput);
 
 pub struct ApproveInput;
 
@@ -35,21 +34,11 @@ pub enum InputAction {
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct ApproveInputInput {
-    /// DevOps project as the user named it (full or short name); an ambiguous name is never guessed.
-    pub project: String,
-    /// PipelineRun name, as trigger_run or list_runs return it.
-    #[serde(default)]
-    pub name: Option<String>,
-    /// Or: the pipeline and the Jenkins run id.
-    #[serde(default)]
-    pub pipeline: Option<String>,
-    #[serde(default)]
-    pub run_id: Option<String>,
-    /// With `run_id` of a multi-branch pipeline: the branch as Git names it, e.g. `feature/login` (run ids repeat per branch).
-    #[serde(default)]
-    pub branch: Option<String>,
+    #[serde(flatten)]
+    pub scope: ProjectArgs,
+    #[serde(flatten)]
+    pub run: RunArgs,
     /// proceed or abort, as the user decided.
     pub action: InputAction,
     /// Values for the input step's parameters, if it asks for any.
@@ -58,10 +47,6 @@ pub struct ApproveInputInput {
     /// Id of the input to answer when the run waits on several (see `pending` in an error).
     #[serde(default)]
     pub input_id: Option<String>,
-    #[serde(default)]
-    pub workspace: Option<String>,
-    #[serde(default)]
-    pub cluster: Option<String>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -77,7 +62,9 @@ pub struct ApproveInputOutput {
 impl ToolDef for ApproveInput {
     const NAME: &'static str = "approve_input";
     const TITLE: &'static str = "Answer a paused input step";
-    const DESCRIPTION: &'static str = "Proceeds past, or aborts at, the `input` step a run is paused on (get_run shows state PAUSED, phase Pending). Only with the user's decision: the server shows the user the exact step and asks to confirm (MCP elicitation); clients without elicitation get a refusal. KubeSphere may refuse if the step names other submitters; that is reported as an error.";
+    const DESCRIPTION: &'static str = "Proceeds past, or aborts at, the `input` step a run is paused on (state PAUSED). Only with the user's decision: the server shows the user the exact step and asks to confirm (MCP elicitation); clients without elicitation get a refusal. KubeSphere may refuse if the step names other submitters.";
+    const EXAMPLE: &'static str =
+        r#"{"project": "stone-devops", "pipeline": "release-gate", "run_id": "1", "action": "proceed"}"#;
     const TOOLSET: Toolset = Toolset::Runs;
     const HINTS: Hints = Hints {
         read_only: false,
@@ -90,16 +77,16 @@ impl ToolDef for ApproveInput {
     type Output = ApproveInputOutput;
 
     async fn call(ctx: ToolCtx, input: ApproveInputInput) -> Result<ApproveInputOutput, ToolError> {
-        let branch = parse_branch(input.branch.as_deref())?;
-        let project = resolve_input(&ctx, &input).await?;
+        let branch = parse_branch(input.run.branch.as_deref())?;
+        let project = resolve_input(&ctx, &input.scope).await?;
         let cluster = project.cluster();
         let read = || async {
             let run = active_run(
                 &ctx,
                 &project,
-                input.name.as_deref(),
-                input.pipeline.as_deref(),
-                input.run_id.as_deref(),
+                input.run.name.as_deref(),
+                input.run.pipeline.as_deref(),
+                input.run.run_id.as_deref(),
                 branch.as_ref(),
                 "approve",
             )

@@ -3,6 +3,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::mcp::args::ProjectArgs;
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
 use crate::mcp::paging::{PageInfo, PageRequest};
@@ -10,28 +11,22 @@ use crate::mcp::registry::{Hints, ToolDef, Toolset};
 use crate::mcp::resolve::{ProjectRef, resolve_input};
 use crate::mcp::runview::RunView;
 
-crate::project_scoped!(ListRunsInput);
-
 pub struct ListRuns;
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct ListRunsInput {
-    /// DevOps project as the user named it (full or short name); an ambiguous name is never guessed.
-    pub project: String,
+    #[serde(flatten)]
+    pub scope: ProjectArgs,
     /// Pipeline name.
     pub pipeline: String,
     /// Only runs of this branch (multi-branch pipelines), as Git names it, e.g. `feature/login`; KubeSphere's encoded form `feature%2Flogin` means the same branch.
     #[serde(default)]
     pub branch: Option<String>,
+    /// Page size (default 20).
     #[serde(default)]
-    pub workspace: Option<String>,
-    #[serde(default)]
-    pub cluster: Option<String>,
-    /// Page size (1-100, default 20).
-    #[serde(default)]
+    #[schemars(range(min = 1, max = 100))]
     pub limit: Option<u32>,
-    /// `continue` value of the previous page.
+    /// `continue` of the previous page.
     #[serde(default, rename = "continue")]
     pub continue_token: Option<String>,
 }
@@ -49,7 +44,8 @@ pub struct ListRunsOutput {
 impl ToolDef for ListRuns {
     const NAME: &'static str = "list_runs";
     const TITLE: &'static str = "List pipeline runs";
-    const DESCRIPTION: &'static str = "Lists the runs of a pipeline, newest first, compact: PipelineRun name, Jenkins run id, branch, phase, state, result, start, duration, cause. Includes a run triggered a moment ago. Use it to find a run, or to check whether a failed trigger_run created one before triggering again.";
+    const DESCRIPTION: &'static str = "Lists a pipeline's runs, newest first, including one triggered a moment ago: check it after a failed trigger_run before triggering again.";
+    const EXAMPLE: &'static str = r#"{"project": "stone-devops", "pipeline": "hello"}"#;
     const TOOLSET: Toolset = Toolset::Runs;
     const HINTS: Hints = Hints::READ;
     type Input = ListRunsInput;
@@ -61,7 +57,7 @@ impl ToolDef for ListRuns {
             input.continue_token.as_deref(),
         )?;
         let branch = crate::mcp::runlocate::parse_branch(input.branch.as_deref())?;
-        let project = resolve_input(&ctx, &input).await?;
+        let project = resolve_input(&ctx, &input.scope).await?;
         let cluster = project.cluster();
         // Upstream pages are 1-based and fixed-size: fetch the page holding the offset.
         let upstream_page = (page.offset / page.limit as u64) as u32 + 1;

@@ -4,6 +4,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::mcp::args::{ProjectArgs, RunArgs};
 use crate::mcp::confirm::{ConfirmedBy, Target, confirm};
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
@@ -14,30 +15,14 @@ use crate::mcp::runview::RunView;
 
 use super::{ActiveRun, active_run};
 
-crate::project_scoped!(StopRunInput);
-
 pub struct StopRun;
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct StopRunInput {
-    /// DevOps project as the user named it (full or short name); an ambiguous name is never guessed.
-    pub project: String,
-    /// PipelineRun name, as trigger_run or list_runs return it.
-    #[serde(default)]
-    pub name: Option<String>,
-    /// Or: the pipeline and the Jenkins run id.
-    #[serde(default)]
-    pub pipeline: Option<String>,
-    #[serde(default)]
-    pub run_id: Option<String>,
-    /// With `run_id` of a multi-branch pipeline: the branch as Git names it, e.g. `feature/login` (run ids repeat per branch).
-    #[serde(default)]
-    pub branch: Option<String>,
-    #[serde(default)]
-    pub workspace: Option<String>,
-    #[serde(default)]
-    pub cluster: Option<String>,
+    #[serde(flatten)]
+    pub scope: ProjectArgs,
+    #[serde(flatten)]
+    pub run: RunArgs,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -52,7 +37,8 @@ pub struct StopRunOutput {
 impl ToolDef for StopRun {
     const NAME: &'static str = "stop_run";
     const TITLE: &'static str = "Stop a running build";
-    const DESCRIPTION: &'static str = "Aborts a queued, running or paused run; it ends with result ABORTED (phase Failed). Only when the user asked to stop this run: the server asks the user to confirm (MCP elicitation) and stops nothing without it; clients without elicitation get a refusal. Identify the run by PipelineRun `name`, or `pipeline` + `run_id` (+ `branch` for a multi-branch pipeline).";
+    const DESCRIPTION: &'static str = "Aborts a queued, running or paused run. Only when the user asked to stop it: the server asks the user to confirm (MCP elicitation) and stops nothing without it.";
+    const EXAMPLE: &'static str = r#"{"project": "stone-devops", "pipeline": "broken-build", "run_id": "1"}"#;
     const TOOLSET: Toolset = Toolset::Runs;
     const HINTS: Hints = Hints::DESTROY;
     const CHECK: &'static str = "get_run";
@@ -60,15 +46,15 @@ impl ToolDef for StopRun {
     type Output = StopRunOutput;
 
     async fn call(ctx: ToolCtx, input: StopRunInput) -> Result<StopRunOutput, ToolError> {
-        let branch = parse_branch(input.branch.as_deref())?;
-        let project = resolve_input(&ctx, &input).await?;
+        let branch = parse_branch(input.run.branch.as_deref())?;
+        let project = resolve_input(&ctx, &input.scope).await?;
         let read = || async {
             active_run(
                 &ctx,
                 &project,
-                input.name.as_deref(),
-                input.pipeline.as_deref(),
-                input.run_id.as_deref(),
+                input.run.name.as_deref(),
+                input.run.pipeline.as_deref(),
+                input.run.run_id.as_deref(),
                 branch.as_ref(),
                 "stop",
             )

@@ -8,13 +8,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::kubesphere::BranchName;
 use crate::kubesphere::models::{NameValue, PIPELINE_TYPE_MULTI_BRANCH};
-use crate::mcp::context::{Question, ToolCtx};
+use rmcp::model::ElicitationSchema;
+
+use crate::mcp::args::ProjectArgs;
+use crate::mcp::context::{Question, ToolCtx, one_of};
 use crate::mcp::error::ToolError;
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
 use crate::mcp::resolve::{ProjectRef, resolve_input};
 use crate::mcp::runview::RunView;
-
-crate::project_scoped!(TriggerRunInput);
 
 pub struct TriggerRun;
 
@@ -22,10 +23,9 @@ pub struct TriggerRun;
 const MAX_BRANCH_CHOICES: usize = 50;
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct TriggerRunInput {
-    /// DevOps project as the user named it (full or short name); an ambiguous name is never guessed.
-    pub project: String,
+    #[serde(flatten)]
+    pub scope: ProjectArgs,
     /// Pipeline name.
     pub pipeline: String,
     /// Branch to build (multi-branch pipelines only), as Git names it, e.g. `feature/login` (the encoded `feature%2Flogin` means the same branch). Must come from the user: if they did not say, leave it out and the server asks.
@@ -34,10 +34,6 @@ pub struct TriggerRunInput {
     /// Build parameters, name to value.
     #[serde(default)]
     pub parameters: BTreeMap<String, String>,
-    #[serde(default)]
-    pub workspace: Option<String>,
-    #[serde(default)]
-    pub cluster: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, Serialize, JsonSchema, PartialEq, Eq)]
@@ -68,7 +64,9 @@ pub struct TriggerRunOutput {
 impl ToolDef for TriggerRun {
     const NAME: &'static str = "trigger_run";
     const TITLE: &'static str = "Trigger a pipeline run";
-    const DESCRIPTION: &'static str = "Starts one run of a pipeline and returns its PipelineRun name (and the Jenkins run id once known). A multi-branch pipeline needs `branch`: if the user did not name one, omit it; the server asks the user, or returns status needs_branch with the branches to offer and creates nothing. Not retried automatically: if the call fails, check list_runs before triggering again. Follow the run with wait_for_run.";
+    const DESCRIPTION: &'static str = "Starts one run of a pipeline; returns its PipelineRun name (and Jenkins run id once known). A multi-branch pipeline needs `branch`: if the user named none, omit it and the server asks the user or returns needs_branch with branches to offer, creating nothing. Not retried: after a failure check list_runs before triggering again. Follow with wait_for_run.";
+    const EXAMPLE: &'static str =
+        r#"{"project": "stone-devops", "pipeline": "echo-pipeline", "branch": "feature/login"}"#;
     const TOOLSET: Toolset = Toolset::Runs;
     const HINTS: Hints = Hints::CREATE;
     const CHECK: &'static str = "list_runs";
@@ -77,7 +75,7 @@ impl ToolDef for TriggerRun {
 
     async fn call(ctx: ToolCtx, input: TriggerRunInput) -> Result<TriggerRunOutput, ToolError> {
         let mut branch = crate::mcp::runlocate::parse_branch(input.branch.as_deref())?;
-        let project = resolve_input(&ctx, &input).await?;
+        let project = resolve_input(&ctx, &input.scope).await?;
         let cluster = project.cluster();
         let pipeline = ctx
             .client
@@ -166,33 +164,38 @@ impl ToolDef for TriggerRun {
 }
 
 fn branch_question(pipeline: &str, branches: &[String]) -> Question {
-    let options: Vec<serde_json::Value> = branches
-        .iter()
-        .take(MAX_BRANCH_CHOICES)
-        .map(|b| serde_json::json!({"const": b, "title": b}))
-        .collect();
-    let schema = serde_json::json!({
-        "type": "object",
-        "properties": {
-            "branch": {
-                "type": "string",
-                "title": "Branch",
-                "description": format!("Branch of {pipeline} to build"),
-                "oneOf": options,
-            }
-        },
-        "required": ["branch"],
-    });
+    let options = branches.iter().take(MAX_BRANCH_CHOICES).map(|b| (b.clone(), b.clone()));
     Question {
         key: "branch".into(),
         message: format!("{pipeline} is a multi-branch pipeline. Which branch should be built?"),
-        schema: schema.as_object().cloned().unwrap_or_default(),
+        form: ElicitationSchema::builder().required_enum_schema(
+            "branch",
+            one_of("Branch", format!("Branch of {pipeline} to build"), options),
+        ),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use crate::testing::{call, ctx, sim};
+
+    #[test]
+    fn the_branch_form_offers_each_branch() {
+        let q = super::branch_question("api", &["main".to_string(), "dev".to_string()]);
+        let expected = serde_json::json!({
+            "type": "object",
+            "properties": {
+                "branch": {
+                    "type": "string",
+                    "title": "Branch",
+                    "description": "Branch of api to build",
+                    "oneOf": [{"const": "main", "title": "main"}, {"const": "dev", "title": "dev"}],
+                }
+            },
+            "required": ["branch"],
+        });
+        assert_eq!(crate::mcp::context::requested_schema(q), expected);
+    }
 
     #[tokio::test]
     async fn multibranch_without_branch_creates_nothing() {

@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::mcp::args::ProjectArgs;
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
@@ -16,27 +17,22 @@ use crate::kubesphere::logs::BlueRunRef;
 use crate::mcp::nodes::nodes_of;
 use crate::mcp::runlocate::find_run;
 
-crate::project_scoped!(WaitForRunInput);
-
 pub struct WaitForRun;
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct WaitForRunInput {
-    /// DevOps project as the user named it (full or short name); an ambiguous name is never guessed.
-    pub project: String,
-    /// PipelineRun name (from trigger_run or list_runs).
+    #[serde(flatten)]
+    pub scope: ProjectArgs,
+    /// PipelineRun name.
     pub name: String,
-    /// Give up after this many seconds (1-1800, default 300); the run keeps going.
+    /// Give up after (default 300).
     #[serde(default)]
+    #[schemars(range(min = 1, max = 1800))]
     pub timeout_seconds: Option<u64>,
-    /// Seconds between polls (1-60, default 3).
+    /// Poll interval (default 3).
     #[serde(default)]
+    #[schemars(range(min = 1, max = 60))]
     pub poll_seconds: Option<u64>,
-    #[serde(default)]
-    pub workspace: Option<String>,
-    #[serde(default)]
-    pub cluster: Option<String>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -61,7 +57,8 @@ pub struct WaitForRunOutput {
 impl ToolDef for WaitForRun {
     const NAME: &'static str = "wait_for_run";
     const TITLE: &'static str = "Wait for a run to finish";
-    const DESCRIPTION: &'static str = "Polls a run until it finishes, pauses at an `input` step, or the timeout passes, sending progress notifications meanwhile, and returns its phase, state and result. A paused run (`paused: true`) waits for a human: the result names the input (id, question, stage) and approve_input answers it with the user's decision. Cancelling the call stops the wait, not the run (use stop_run for that).";
+    const DESCRIPTION: &'static str = "Waits for a run to finish or pause at an `input` step (approve_input answers it with the user's decision), with progress notifications. Cancelling stops the wait only.";
+    const EXAMPLE: &'static str = r#"{"project": "stone-devops", "name": {"$from": "list_runs", "pointer": "/runs/0/name"}, "timeout_seconds": 10}"#;
     const TOOLSET: Toolset = Toolset::Runs;
     const HINTS: Hints = Hints::READ;
     type Input = WaitForRunInput;
@@ -70,7 +67,7 @@ impl ToolDef for WaitForRun {
     async fn call(ctx: ToolCtx, input: WaitForRunInput) -> Result<WaitForRunOutput, ToolError> {
         let timeout = Duration::from_secs(input.timeout_seconds.unwrap_or(300).clamp(1, 1800));
         let poll = Duration::from_secs(input.poll_seconds.unwrap_or(3).clamp(1, 60));
-        let project = resolve_input(&ctx, &input).await?;
+        let project = resolve_input(&ctx, &input.scope).await?;
         let started = Instant::now();
         let mut polls = 0u64;
         loop {

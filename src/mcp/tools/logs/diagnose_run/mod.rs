@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::kubesphere::KsError;
 use crate::kubesphere::logs::ByteStream;
+use crate::mcp::args::{ProjectArgs, RunArgs};
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
 use crate::mcp::logread::{
@@ -13,12 +14,10 @@ use crate::mcp::logread::{
 use crate::mcp::nodes::nodes_of;
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
 use crate::mcp::resolve::{ProjectRef, resolve_input};
-use crate::mcp::runlocate::{RunSelector, locate_run};
+use crate::mcp::runlocate::locate_run;
 use crate::mcp::runview::RunView;
 
 use findings::{ERROR_RE, NOT_ERROR_RE, first_error, first_failing, nonempty, stage_view, step_view, summary};
-
-crate::project_scoped!(DiagnoseRunInput);
 
 const DEFAULT_TAIL: u32 = 40;
 const MAX_TAIL: u32 = 200;
@@ -32,31 +31,19 @@ const ERROR_LINE_CAP: usize = 400;
 pub struct DiagnoseRun;
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct DiagnoseRunInput {
-    /// DevOps project as the user named it (full or short name); an ambiguous name is never guessed.
-    pub project: String,
-    /// PipelineRun name (from trigger_run or list_runs).
+    #[serde(flatten)]
+    pub scope: ProjectArgs,
+    #[serde(flatten)]
+    pub run: RunArgs,
+    /// Lines of the failing step's log tail (default 40; at most 8 KB).
     #[serde(default)]
-    pub name: Option<String>,
-    /// Or: the pipeline and the Jenkins run id.
-    #[serde(default)]
-    pub pipeline: Option<String>,
-    #[serde(default)]
-    pub run_id: Option<String>,
-    /// With `run_id` of a multi-branch pipeline: the branch as Git names it, e.g. `feature/login` (the encoded `feature%2Flogin` means the same branch).
-    #[serde(default)]
-    pub branch: Option<String>,
-    /// Lines of the failing step's log tail (1-200, default 40; at most 8 KB).
-    #[serde(default)]
+    #[schemars(range(min = 1, max = 200))]
     pub tail_lines: Option<u32>,
-    /// Error-looking console lines returned at most (1-100, default 20: the first and the last ones).
+    /// Error-looking console lines returned at most (default 20: the first and the last ones).
     #[serde(default)]
+    #[schemars(range(min = 1, max = 100))]
     pub max_error_lines: Option<u32>,
-    #[serde(default)]
-    pub workspace: Option<String>,
-    #[serde(default)]
-    pub cluster: Option<String>,
 }
 
 /// A step of a stage.
@@ -160,6 +147,7 @@ impl ToolDef for DiagnoseRun {
     const NAME: &'static str = "diagnose_run";
     const TITLE: &'static str = "Diagnose a failed run";
     const DESCRIPTION: &'static str = "Answers 'why did this run fail?' in one call: stages and steps with results, the first failing stage and step, the end of that step's log, and console lines that look like errors (compiler errors, test failures, ERROR, exceptions, non-zero exit codes), compactly. Use it before reading whole logs; then get_run_log with the `node`/`step` ids it returns, or `grep`, for more. Identify the run like get_run.";
+    const EXAMPLE: &'static str = r#"{"project": "stone-devops", "pipeline": "broken-build", "run_id": "1"}"#;
     const TOOLSET: Toolset = Toolset::Logs;
     const HINTS: Hints = Hints::READ;
     type Input = DiagnoseRunInput;
@@ -178,13 +166,8 @@ impl ToolDef for DiagnoseRun {
                 "max_error_lines must be between 1 and {MAX_ERROR_LINES}"
             )));
         }
-        let project = resolve_input(&ctx, &input).await?;
-        let located = locate_run(
-            &ctx,
-            &project,
-            RunSelector::of(&input.name, &input.pipeline, &input.run_id, &input.branch),
-        )
-        .await?;
+        let project = resolve_input(&ctx, &input.scope).await?;
+        let located = locate_run(&ctx, &project, input.run.selector()).await?;
         let run = located.view;
         let Some(blue) = located.blue else {
             return Ok(DiagnoseRunOutput {

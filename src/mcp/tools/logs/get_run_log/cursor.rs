@@ -88,10 +88,10 @@ impl Target {
         project: &ProjectRef,
     ) -> Result<Target, ToolError> {
         let mut t = Target {
-            name: opt(&input.name),
-            pipeline: opt(&input.pipeline),
-            run_id: opt(&input.run_id),
-            branch: opt(&input.branch),
+            name: opt(&input.run.name),
+            pipeline: opt(&input.run.pipeline),
+            run_id: opt(&input.run.run_id),
+            branch: opt(&input.run.branch),
             node: opt(&input.node),
             step: opt(&input.step),
             cursor_node: None,

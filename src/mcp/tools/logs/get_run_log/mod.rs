@@ -4,6 +4,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::mcp::args::{ProjectArgs, RunArgs};
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
@@ -15,8 +16,6 @@ use cursor::{Cursor, Target};
 use mode::Mode;
 use read::read;
 
-crate::project_scoped!(GetRunLogInput);
-
 pub const DEFAULT_LINES: u32 = 200;
 pub const MAX_LINES: u32 = 5000;
 pub const DEFAULT_MAX_BYTES: u32 = 16 * 1024;
@@ -26,52 +25,43 @@ pub const MAX_MAX_BYTES: u32 = 64 * 1024;
 pub struct GetRunLog;
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct GetRunLogInput {
-    /// DevOps project as the user named it (full or short name); an ambiguous name is never guessed.
-    pub project: String,
-    /// PipelineRun name (from trigger_run or list_runs).
-    #[serde(default)]
-    pub name: Option<String>,
-    /// Or: the pipeline and the Jenkins run id.
-    #[serde(default)]
-    pub pipeline: Option<String>,
-    #[serde(default)]
-    pub run_id: Option<String>,
-    /// With `run_id` of a multi-branch pipeline: the branch as Git names it, e.g. `feature/login` (the encoded `feature%2Flogin` means the same branch).
-    #[serde(default)]
-    pub branch: Option<String>,
+    #[serde(flatten)]
+    pub scope: ProjectArgs,
+    #[serde(flatten)]
+    pub run: RunArgs,
     /// A stage: its id or name (diagnose_run lists them). Alone: the logs of the stage's steps one after the other.
     #[serde(default)]
     pub node: Option<String>,
     /// A step id (diagnose_run lists them): only that step's log.
     #[serde(default)]
     pub step: Option<String>,
-    /// Last N lines (1-5000). The default without cursor or grep: 200.
+    /// Last N lines. The default without cursor or grep: 200.
     #[serde(default)]
+    #[schemars(range(min = 1, max = 5000))]
     pub tail_lines: Option<u32>,
-    /// First N lines (1-5000) from the start, or from `cursor`.
+    /// First N lines from the start, or from `cursor`.
     #[serde(default)]
+    #[schemars(range(min = 1, max = 5000))]
     pub head_lines: Option<u32>,
     /// Regular expression (Rust syntax, `(?i)` for case-insensitive): only matching lines, with context.
     #[serde(default)]
     pub grep: Option<String>,
-    /// grep: lines of context before and after each match (0-10, default 2).
+    /// grep: lines of context before and after each match (default 2).
     #[serde(default)]
+    #[schemars(range(max = 10))]
     pub context: Option<u32>,
-    /// grep: matches returned at most (1-500, default 50); the rest are counted.
+    /// grep: matches returned at most (default 50); the rest are counted.
     #[serde(default)]
+    #[schemars(range(min = 1, max = 500))]
     pub max_matches: Option<u32>,
-    /// Upper bound of the returned text in bytes (1024-65536, default 16384).
+    /// Upper bound of the returned text in bytes (default 16384).
     #[serde(default)]
+    #[schemars(range(min = 1024, max = 65536))]
     pub max_bytes: Option<u32>,
     /// `cursor` of an earlier result: read on from where it stopped (new output of a running log, or the rest after a head/grep limit). Identifies the run by itself.
     #[serde(default)]
     pub cursor: Option<String>,
-    #[serde(default)]
-    pub workspace: Option<String>,
-    #[serde(default)]
-    pub cluster: Option<String>,
 }
 
 /// The returned part of the log.
@@ -159,6 +149,7 @@ impl ToolDef for GetRunLog {
     const NAME: &'static str = "get_run_log";
     const TITLE: &'static str = "Read a run log (bounded)";
     const DESCRIPTION: &'static str = "Reads part of a run's console log, or of one stage (`node`) or step (`step`): by default the last 200 lines and at most 16 KB. Options: `tail_lines`, `head_lines`, `grep` (regex, with `context` lines and `max_matches`), `max_bytes`, and `cursor` (from an earlier result) to read on without gaps or repeats, e.g. to follow a running build. The result says how large the log is, what was returned, what was left out and whether the run is still writing; `ready: false` means no log exists yet; `per_step: true` means KubeSphere could not deliver the console log itself (too large) and its step logs were read instead. For 'why did it fail', call diagnose_run first. Identify the run like get_run.";
+    const EXAMPLE: &'static str = r#"{"project": "stone-devops", "pipeline": "broken-build", "run_id": "1"}"#;
     const TOOLSET: Toolset = Toolset::Logs;
     const HINTS: Hints = Hints::READ;
     type Input = GetRunLogInput;
@@ -177,7 +168,7 @@ impl ToolDef for GetRunLog {
             Some(c) => Some(Cursor::decode(c)?),
             None => None,
         };
-        let project = resolve_input(&ctx, &input).await?;
+        let project = resolve_input(&ctx, &input.scope).await?;
         let target = Target::of(&input, cursor.as_ref(), &project)?;
         let located = locate_run(&ctx, &project, target.selector()).await?;
         read(&ctx, project, located, &target, cursor.map(|c| c.pos), mode, max_bytes).await

@@ -117,7 +117,7 @@ mod tests {
     #[test]
     fn option_conflicts_are_explained() {
         let base = || GetRunLogInput {
-            project: "p".into(),
+            scope: crate::mcp::args::ProjectArgs::named("p"),
             ..Default::default()
         };
         let mut i = base();

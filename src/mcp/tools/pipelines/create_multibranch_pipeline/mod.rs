@@ -8,18 +8,19 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::kubesphere::ListQuery;
-use crate::kubesphere::models::{
-    GitSource, MultiBranchPipeline, ObjectMeta, PIPELINE_TYPE_MULTI_BRANCH, Pipeline, PipelineSpec, ScmSource, keys,
-};
+use crate::kubesphere::models::{ObjectMeta, PIPELINE_TYPE_MULTI_BRANCH, Pipeline, PipelineSpec, keys};
 use crate::kubesphere::path::validate_subdomain;
-use crate::mcp::context::{Answer, Question, ToolCtx};
+use rmcp::model::ElicitationSchema;
+
+use crate::mcp::args::ProjectArgs;
+use crate::mcp::context::{Answer, Question, ToolCtx, one_of};
 use crate::mcp::error::ToolError;
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
 use crate::mcp::resolve::{ProjectRef, resolve_input};
 
 use super::ensure_absent;
-
-crate::project_scoped!(CreateMultibranchPipelineInput);
+use repo_url::parse_repo_url;
+use spec::multibranch_spec;
 
 pub struct CreateMultibranchPipeline;
 
@@ -48,10 +49,9 @@ pub enum Provider {
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct CreateMultibranchPipelineInput {
-    /// DevOps project as the user named it (full or short name); an ambiguous name is never guessed.
-    pub project: String,
+    #[serde(flatten)]
+    pub scope: ProjectArgs,
     /// New pipeline name (lowercase letters, digits, '-', '.').
     pub name: String,
     /// Repository URL: https://host/owner/repo(.git), ssh://git@host/owner/repo.git or git@host:owner/repo.git. Never put a token or password in it.
@@ -80,12 +80,9 @@ pub struct CreateMultibranchPipelineInput {
     /// Only build branches/tags whose name matches this regular expression (Java syntax).
     #[serde(default)]
     pub regex_filter: Option<String>,
+    /// What the pipeline is for.
     #[serde(default)]
     pub description: Option<String>,
-    #[serde(default)]
-    pub workspace: Option<String>,
-    #[serde(default)]
-    pub cluster: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, Serialize, JsonSchema, PartialEq, Eq)]
@@ -131,6 +128,7 @@ impl ToolDef for CreateMultibranchPipeline {
     const NAME: &'static str = "create_multibranch_pipeline";
     const TITLE: &'static str = "Create a multi-branch pipeline";
     const DESCRIPTION: &'static str = "Creates a multi-branch pipeline that builds every branch of a Git repository (GitHub, GitLab via the server name Jenkins knows it by, Bitbucket, or any git host) that has a Jenkinsfile. Before creating, the user must say whether the repository is private: pass repository_visibility only with the user's answer; without it the server asks the user, or returns needs_user_input with the exact question and the project's credentials, and creates nothing. A private repository needs credential_id of an existing project credential (ask the user which; create_credential makes one). Afterwards run scan_repository, then list_branches.";
+    const EXAMPLE: &'static str = r#"{"project": "stone-devops", "name": "maven-sample", "repository_url": "https://github.com/kubesphere/devops-maven-sample.git", "repository_visibility": "public", "provider": "github"}"#;
     const TOOLSET: Toolset = Toolset::Pipelines;
     const HINTS: Hints = Hints::CREATE;
     const CHECK: &'static str = "get_pipeline";
@@ -173,7 +171,7 @@ impl ToolDef for CreateMultibranchPipeline {
                 "a public repository is read without a credential: drop credential_id, or, if the user said the repository is private, pass repository_visibility private".into(),
             ));
         }
-        let project = resolve_input(&ctx, &input).await?;
+        let project = resolve_input(&ctx, &input.scope).await?;
         let cluster = project.cluster();
         ensure_absent(&ctx, &project, &input.name).await?;
         let credentials: Vec<CredentialChoice> = project_credentials(&ctx, &project).await?;
@@ -401,39 +399,40 @@ fn needs_input(
 /// The choice "none of these": a credential must be created first.
 const NEW_CREDENTIAL: &str = "(new)";
 
-fn credential_options(credentials: &[CredentialChoice]) -> Vec<serde_json::Value> {
-    let mut options: Vec<serde_json::Value> = credentials
+fn credential_options(credentials: &[CredentialChoice]) -> Vec<(String, String)> {
+    let mut options: Vec<(String, String)> = credentials
         .iter()
         .take(MAX_CREDENTIAL_CHOICES)
-        .map(|c| serde_json::json!({"const": c.id, "title": format!("{} ({})", c.id, c.kind)}))
+        .map(|c| (c.id.clone(), format!("{} ({})", c.id, c.kind)))
         .collect();
-    options.push(
-        serde_json::json!({"const": NEW_CREDENTIAL, "title": "None of these: a new credential must be created first"}),
-    );
+    options.push((
+        NEW_CREDENTIAL.into(),
+        "None of these: a new credential must be created first".into(),
+    ));
     options
 }
 
 fn visibility_question(url: &str, credentials: &[CredentialChoice]) -> Question {
-    let mut props = serde_json::json!({
-        "visibility": {
-            "type": "string",
-            "title": "Repository visibility",
-            "description": format!("Is {url} private (needs a credential) or public?"),
-            "oneOf": [
-                {"const": "private", "title": "Private: KubeSphere needs a credential to read it"},
-                {"const": "public", "title": "Public: anyone can clone it"},
-            ],
-        }
-    });
+    let visibility = one_of(
+        "Repository visibility",
+        format!("Is {url} private (needs a credential) or public?"),
+        [
+            ("private", "Private: KubeSphere needs a credential to read it"),
+            ("public", "Public: anyone can clone it"),
+        ]
+        .map(|(v, t)| (v.to_string(), t.to_string())),
+    );
+    let mut form = ElicitationSchema::builder().required_enum_schema("visibility", visibility);
     if !credentials.is_empty() {
-        props["credential"] = serde_json::json!({
-            "type": "string",
-            "title": "Credential (private repositories only)",
-            "description": "Existing credential of the project that can read the repository. If none fits, create one first.",
-            "oneOf": credential_options(credentials),
-        });
+        form = form.optional_enum_schema(
+            "credential",
+            one_of(
+                "Credential (private repositories only)",
+                "Existing credential of the project that can read the repository. If none fits, create one first.",
+                credential_options(credentials),
+            ),
+        );
     }
-    let schema = serde_json::json!({"type": "object", "properties": props, "required": ["visibility"]});
     Question {
         key: "repository".into(),
         message: format!(
@@ -444,380 +443,27 @@ fn visibility_question(url: &str, credentials: &[CredentialChoice]) -> Question 
                 " If private, pick the credential that can read it."
             }
         ),
-        schema: schema.as_object().cloned().unwrap_or_default(),
+        form,
     }
 }
 
 fn credential_question(url: &str, credentials: &[CredentialChoice]) -> Question {
-    let schema = serde_json::json!({
-        "type": "object",
-        "properties": {"credential": {
-            "type": "string",
-            "title": "Credential",
-            "description": format!("Credential that can read {url}"),
-            "oneOf": credential_options(credentials),
-        }},
-        "required": ["credential"],
-    });
     Question {
         key: "credential".into(),
         message: format!("{url} is private. Which credential of the project should KubeSphere use to read it?"),
-        schema: schema.as_object().cloned().unwrap_or_default(),
+        form: ElicitationSchema::builder().required_enum_schema(
+            "credential",
+            one_of(
+                "Credential",
+                format!("Credential that can read {url}"),
+                credential_options(credentials),
+            ),
+        ),
     }
 }
 
 /// A repository URL taken apart.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct RepoUrl {
-    /// The URL as sent to KubeSphere.
-    display: String,
-    /// `https://host[:port]` of the server (HTTPS URLs only).
-    origin: Option<String>,
-    host: String,
-    owner: Option<String>,
-    repo: Option<String>,
-    ssh: bool,
-}
-
-fn parse_repo_url(raw: &str) -> Result<RepoUrl, ToolError> {
-    let s = raw.trim();
-    let bad = |why: &str| {
-        ToolError::InvalidInput(format!(
-            "repository_url is not usable: {why}. Use https://host/owner/repo.git, ssh://git@host/owner/repo.git or git@host:owner/repo.git"
-        ))
-    };
-    if s.is_empty() || s.len() > 2048 || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(bad("it is empty, too long or contains spaces"));
-    }
-    // scp-like form: git@host:owner/repo.git
-    if !s.contains("://") {
-        let (user_host, path) = s.split_once(':').ok_or_else(|| bad("no scheme"))?;
-        let host = user_host.rsplit('@').next().unwrap_or_default();
-        if host.is_empty() || path.is_empty() || path.starts_with('/') {
-            return Err(bad("expected git@host:owner/repo.git"));
-        }
-        let (owner, repo) = owner_repo(path);
-        return Ok(RepoUrl {
-            display: s.to_string(),
-            origin: None,
-            host: host.to_string(),
-            owner,
-            repo,
-            ssh: true,
-        });
-    }
-    let url = url::Url::parse(s).map_err(|_| bad("it does not parse as a URL"))?;
-    if url.password().is_some() || (url.scheme().starts_with("http") && !url.username().is_empty()) {
-        // Never echo it: the URL holds a secret.
-        return Err(ToolError::InvalidInput(
-            "repository_url contains a user name or token: never put credentials in a URL. Store the token with create_credential and pass its id as credential_id, with the URL without them".into(),
-        ));
-    }
-    let ssh = match url.scheme() {
-        "https" | "http" => false,
-        "ssh" | "git" => true,
-        other => return Err(bad(&format!("scheme {other:?} is not supported"))),
-    };
-    let host = url.host_str().ok_or_else(|| bad("no host"))?.to_string();
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err(bad("it has a query or fragment"));
-    }
-    let (owner, repo) = owner_repo(url.path());
-    let origin = (!ssh).then(|| {
-        let mut o = format!("{}://{}", url.scheme(), host);
-        if let Some(p) = url.port() {
-            o.push_str(&format!(":{p}"));
-        }
-        o
-    });
-    Ok(RepoUrl {
-        display: url.to_string(),
-        origin,
-        host,
-        owner,
-        repo,
-        ssh,
-    })
-}
-
-fn owner_repo(path: &str) -> (Option<String>, Option<String>) {
-    let parts: Vec<&str> = path.trim_matches('/').split('/').filter(|p| !p.is_empty()).collect();
-    if parts.len() < 2 {
-        return (None, None);
-    }
-    let repo = parts[parts.len() - 1].trim_end_matches(".git").to_string();
-    let owner = parts[..parts.len() - 1].join("/");
-    (Some(owner), Some(repo).filter(|r| !r.is_empty()))
-}
-
-fn multibranch_spec(
-    input: &CreateMultibranchPipelineInput,
-    repo: &RepoUrl,
-    script_path: &str,
-    credential_id: &str,
-    gitlab_server_name: Option<&str>,
-) -> MultiBranchPipeline {
-    let discover_branches = input.discover_branches.unwrap_or(true);
-    let regex_filter = input.regex_filter.clone().filter(|r| !r.is_empty());
-    let scm = || ScmSource {
-        owner: repo.owner.clone(),
-        repo: repo.repo.clone(),
-        credential_id: Some(credential_id.to_string()),
-        api_uri: None,
-        server_name: None,
-        // Jenkins' branch discovery strategy: 3 = all branches, 0 = none.
-        discover_branches: Some(if discover_branches { 3 } else { 0 }),
-        discover_pr_from_origin: None,
-        discover_tags: Some(input.discover_tags),
-        regex_filter: regex_filter.clone(),
-    };
-    let mut spec = MultiBranchPipeline {
-        name: input.name.clone(),
-        description: input.description.clone().filter(|d| !d.is_empty()),
-        script_path: Some(script_path.to_string()),
-        ..Default::default()
-    };
-    match input.provider {
-        Provider::Git => {
-            spec.source_type = "git".into();
-            spec.git_source = Some(GitSource {
-                url: repo.display.clone(),
-                credential_id: Some(credential_id.to_string()),
-                discover_branches: Some(discover_branches),
-                discover_tags: Some(input.discover_tags),
-                regex_filter,
-            });
-        }
-        Provider::Github => {
-            spec.source_type = "github".into();
-            let mut s = scm();
-            if repo.host != "github.com" {
-                s.api_uri = repo.origin.as_ref().map(|o| format!("{o}/api/v3"));
-            }
-            spec.github_source = Some(s);
-        }
-        Provider::Gitlab => {
-            spec.source_type = "gitlab".into();
-            let mut s = scm();
-            s.server_name = gitlab_server_name.map(str::to_string);
-            spec.gitlab_source = Some(s);
-        }
-        Provider::Bitbucket => {
-            spec.source_type = "bitbucket_server".into();
-            let mut s = scm();
-            s.api_uri = repo.origin.clone();
-            spec.bitbucket_server_source = Some(s);
-        }
-    }
-    spec
-}
-
+mod repo_url;
+mod spec;
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::kubesphere::Cluster;
-    use crate::testing::{call, client, ctx, sim};
-
-    #[tokio::test]
-    async fn without_visibility_nothing_is_created_and_the_question_is_given() {
-        let sim = sim().await;
-        let out = call(
-            &ctx(&sim),
-            "create_multibranch_pipeline",
-            serde_json::json!({"project": "stone-devops", "name": "app", "repository_url": "https://github.com/org/app.git"}),
-        )
-        .await
-        .unwrap();
-        assert_eq!(out["status"], "needs_user_input");
-        let ask = out["ask_user"].as_str().unwrap();
-        assert!(
-            ask.contains("private or public") && ask.contains("github-token"),
-            "{ask}"
-        );
-        assert_eq!(out["credentials"][0]["id"], "github-token");
-        assert_eq!(out["credentials"][0]["type"], "basic-auth");
-        // Only credential-type Secrets are offered.
-        assert_eq!(out["credentials"].as_array().unwrap().len(), 1);
-        assert!(!sim.pipeline_names("host", "stone-devops").contains(&"app".to_string()));
-        assert!(crate::testing::only_reads(&sim));
-    }
-
-    #[tokio::test]
-    async fn public_creates_with_an_empty_credential() {
-        let sim = sim().await;
-        let out = call(
-            &ctx(&sim),
-            "create_multibranch_pipeline",
-            serde_json::json!({"project": "stone-devops", "name": "app", "repository_url": "https://github.com/org/app.git",
-                "repository_visibility": "public", "script_path": "ci/Jenkinsfile"}),
-        )
-        .await
-        .unwrap();
-        assert_eq!(out["status"], "created");
-        let p = client(&sim, "tenant")
-            .get_pipeline(&Cluster::Host, "stone-devops", "app")
-            .await
-            .unwrap();
-        let mb = p.spec.multi_branch_pipeline.unwrap();
-        let git = mb.git_source.unwrap();
-        assert_eq!(git.credential_id.as_deref(), Some(""));
-        assert_eq!(git.url, "https://github.com/org/app.git");
-        assert_eq!(git.discover_branches, Some(true));
-        assert_eq!(mb.script_path.as_deref(), Some("ci/Jenkinsfile"));
-        assert_eq!(p.spec.kind, "multi-branch-pipeline");
-    }
-
-    #[tokio::test]
-    async fn private_needs_an_existing_credential() {
-        let sim = sim().await;
-        let base = serde_json::json!({"project": "stone-devops", "name": "app",
-            "repository_url": "https://github.com/org/app.git", "repository_visibility": "private"});
-        let err = call(&ctx(&sim), "create_multibranch_pipeline", base.clone())
-            .await
-            .unwrap_err();
-        assert_eq!(err.kind(), "needs_user_input");
-        assert!(err.to_string().contains("create_credential"), "{err}");
-        let mut unknown = base.clone();
-        unknown["credential_id"] = "nope".into();
-        let err = call(&ctx(&sim), "create_multibranch_pipeline", unknown)
-            .await
-            .unwrap_err();
-        assert!(err.to_string().contains("create_credential"), "{err}");
-        // A non-credential Secret of the namespace is not a credential.
-        let mut opaque = base.clone();
-        opaque["credential_id"] = "app-config".into();
-        assert!(call(&ctx(&sim), "create_multibranch_pipeline", opaque).await.is_err());
-        assert!(crate::testing::only_reads(&sim));
-
-        let mut ok = base;
-        ok["credential_id"] = "github-token".into();
-        ok["provider"] = "github".into();
-        let out = call(&ctx(&sim), "create_multibranch_pipeline", ok).await.unwrap();
-        assert_eq!(out["credential_id"], "github-token");
-        let p = client(&sim, "tenant")
-            .get_pipeline(&Cluster::Host, "stone-devops", "app")
-            .await
-            .unwrap();
-        let gh = p.spec.multi_branch_pipeline.unwrap().github_source.unwrap();
-        assert_eq!(
-            (gh.owner.as_deref(), gh.repo.as_deref(), gh.credential_id.as_deref()),
-            (Some("org"), Some("app"), Some("github-token"))
-        );
-        assert_eq!(gh.api_uri, None);
-    }
-
-    #[tokio::test]
-    async fn contradictions_and_secret_urls_are_refused_without_echo() {
-        let sim = sim().await;
-        let err = call(
-            &ctx(&sim),
-            "create_multibranch_pipeline",
-            serde_json::json!({"project": "stone-devops", "name": "app", "repository_url": "https://x-token:ghp_leak123@github.com/org/app.git",
-                "repository_visibility": "private", "credential_id": "github-token"}),
-        )
-        .await
-        .unwrap_err();
-        assert!(!err.to_string().contains("ghp_leak123"), "{err}");
-        assert!(err.to_string().contains("create_credential"), "{err}");
-        let err = call(
-            &ctx(&sim),
-            "create_multibranch_pipeline",
-            serde_json::json!({"project": "stone-devops", "name": "app", "repository_url": "https://github.com/org/app.git",
-                "repository_visibility": "public", "credential_id": "github-token"}),
-        )
-        .await
-        .unwrap_err();
-        assert_eq!(err.kind(), "invalid_input");
-        assert!(sim.requests().is_empty(), "refused before any request");
-    }
-
-    /// U9: a GitLab source names a GitLab server configured in Jenkins; the
-    /// simulated Jenkins knows `default` and fails indexing for anything
-    /// else (a URL included), as the GitLab branch source does.
-    #[tokio::test]
-    async fn gitlab_uses_the_jenkins_server_name() {
-        let sim = sim().await;
-        let c = ctx(&sim);
-        let base = serde_json::json!({"project": "stone-devops", "name": "gl-app", "provider": "gitlab",
-            "repository_url": "https://gitlab.com/org/app.git", "repository_visibility": "public"});
-        let err = call(&c, "create_multibranch_pipeline", base.clone()).await.unwrap_err();
-        assert_eq!(err.kind(), "invalid_input");
-        assert!(err.to_string().contains("gitlab_server_name"), "{err}");
-        let mut url = base.clone();
-        url["gitlab_server_name"] = "https://gitlab.com".into();
-        let err = call(&c, "create_multibranch_pipeline", url).await.unwrap_err();
-        assert!(err.to_string().contains("not a URL"), "{err}");
-        assert!(sim.requests().is_empty(), "refused before any request");
-
-        let mut ok = base;
-        ok["gitlab_server_name"] = "default".into();
-        let out = call(&c, "create_multibranch_pipeline", ok).await.unwrap();
-        assert_eq!(out["status"], "created", "{out:#}");
-        let p = client(&sim, "tenant")
-            .get_pipeline(&Cluster::Host, "stone-devops", "gl-app")
-            .await
-            .unwrap();
-        let mb = p.spec.multi_branch_pipeline.unwrap();
-        assert_eq!(mb.source_type, "gitlab");
-        assert_eq!(mb.gitlab_source.unwrap().server_name.as_deref(), Some("default"));
-        // Jenkins can index it.
-        tokio::time::sleep(std::time::Duration::from_millis(120)).await;
-        call(
-            &c,
-            "scan_repository",
-            serde_json::json!({"project": "stone-devops", "pipeline": "gl-app"}),
-        )
-        .await
-        .unwrap();
-        let log = call(
-            &c,
-            "get_scan_log",
-            serde_json::json!({"project": "stone-devops", "pipeline": "gl-app"}),
-        )
-        .await
-        .unwrap();
-        let text = log["log"].as_str().unwrap();
-        assert!(text.ends_with("Finished: SUCCESS"), "{text}");
-    }
-
-    #[tokio::test]
-    async fn bitbucket_source() {
-        let sim = sim().await;
-        let out = call(
-            &ctx(&sim),
-            "create_multibranch_pipeline",
-            serde_json::json!({"project": "stone-devops",
-            "name": "bb-app", "provider": "bitbucket", "repository_url": "https://bitbucket.org/org/app.git",
-            "repository_visibility": "public"}),
-        )
-        .await
-        .unwrap();
-        assert_eq!(out["status"], "created");
-        let mb = client(&sim, "tenant")
-            .get_pipeline(&Cluster::Host, "stone-devops", "bb-app")
-            .await
-            .unwrap()
-            .spec
-            .multi_branch_pipeline
-            .unwrap();
-        assert_eq!(mb.source_type, "bitbucket_server");
-        let src = mb.bitbucket_server_source.unwrap();
-        assert_eq!(src.api_uri.as_deref(), Some("https://bitbucket.org"));
-        assert_eq!((src.owner.as_deref(), src.repo.as_deref()), (Some("org"), Some("app")));
-    }
-
-    #[test]
-    fn urls_are_taken_apart() {
-        let u = parse_repo_url("git@gitlab.example.com:group/sub/app.git").unwrap();
-        assert!(u.ssh);
-        assert_eq!(
-            (u.owner.as_deref(), u.repo.as_deref()),
-            (Some("group/sub"), Some("app"))
-        );
-        let u = parse_repo_url("https://bitbucket.example.com:8443/scm/proj/app.git").unwrap();
-        assert_eq!(u.origin.as_deref(), Some("https://bitbucket.example.com:8443"));
-        assert!(parse_repo_url("ftp://x/y").is_err());
-        assert!(parse_repo_url("https://github.com/a b").is_err());
-        assert!(parse_repo_url("").is_err());
-    }
-}
+mod tests;
