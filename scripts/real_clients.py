@@ -19,10 +19,22 @@ check failed:
   fetched with arguments, completion of a project name prefix, and one
   elicitation round trip through the SDK's elicitation callback, accepted
   and declined.
+* Dynamic toolsets (the server's default, no --toolsets), Python SDK over
+  stdio and HTTP in both handshake styles: `tools.listChanged` declared,
+  `enable_toolset {"toolset": "gitops"}` answered, the
+  `notifications/tools/list_changed` received (an `initialize` connection:
+  the message handler; `server/discover`: a `subscriptions/listen` stream),
+  tools/list again (the SDK's own cache must have let go of the old list)
+  shows the gitops tools, and a newly visible tool is called. Over HTTP a
+  `server/discover` client has no session (2026-07-28 has none): there
+  enabling must be refused with a clear message.
 * MCP Inspector CLI: tools/list in both protocol eras (with --strict: no
-  error-severity schema portability problem) and one tools/call.
+  error-severity schema portability problem) and one tools/call; with the
+  default settings, tools/list shows the two dynamic tools and
+  enable_toolset answers (one process per call: it cannot follow a change).
 * Claude Code: `claude mcp add` in a throwaway HOME, then `claude mcp get`
-  must report the server connected (and a broken server must not be).
+  must report the server connected (and a broken server must not be), also
+  with the default settings (dynamic toolsets, `tools.listChanged`).
 """
 
 from __future__ import annotations
@@ -31,6 +43,7 @@ import argparse
 import json
 import os
 import re
+import shlex
 import shutil
 import socket
 import subprocess
@@ -50,6 +63,7 @@ import mcp_types as types
 from jsonschema import Draft202012Validator
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
+from mcp.client.subscriptions import ToolsListChanged
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, MODERN_PROTOCOL_VERSIONS
@@ -59,6 +73,11 @@ EXAMPLES_SOURCE = "ks-devops-mcp tools --examples"
 SERVER_NAME = "ks-devops-mcp"
 # Every toolset, so opt-in tools (gitops, repos) are covered too.
 SERVER_ARGS = ["--sandbox", "--toolsets", "all", "--log", "warn"]
+# The server's defaults: dynamic toolsets, the default toolsets on.
+DEFAULT_ARGS = ["--sandbox", "--log", "warn"]
+# The toolset the dynamic checks open, and one of its read-only tools.
+DYNAMIC_TOOLSET = "gitops"
+DYNAMIC_TOOL, DYNAMIC_ARGS = "list_applications", {"project": "stone-devops"}
 # The sandbox's ambiguous project name: two projects share the short name.
 AMBIGUOUS_PROJECT = "devopstest"
 CALL_TIMEOUT = 60.0
@@ -575,6 +594,110 @@ async def prompt_checks(report: Report, tag: str, client: Client) -> None:
 
 
 # --------------------------------------------------------------------------
+# Dynamic toolsets
+
+
+async def dynamic_checks(report: Report, target: Target, mode: str) -> None:
+    """enable_toolset -> notifications/tools/list_changed -> re-list -> call, through the Python SDK."""
+    style = "initialize" if mode == "legacy" else "server/discover"
+    tag = f"python-sdk {target.label} {style} dynamic toolsets"
+    changed = anyio.Event()
+
+    async def on_message(message: Any) -> None:
+        if isinstance(message, types.ToolListChangedNotification):
+            changed.set()
+
+    connected = False
+    try:
+        client_cm = Client(target.make(), mode=mode, message_handler=on_message, read_timeout_seconds=CALL_TIMEOUT)
+        async with client_cm as client:
+            connected = True
+            await _dynamic_session(report, tag, target, mode, client, changed)
+    except CheckFailed as e:
+        report.fail(f"{tag}: stopped", str(e))
+    except Exception as e:  # noqa: BLE001 - any failure is the finding
+        stage = "stopped" if connected else "handshake"
+        report.fail(f"{tag}: {stage}", f"{type(e).__name__}: {e}\n{traceback.format_exc()}")
+
+
+async def _dynamic_session(report: Report, tag: str, target: Target, mode: str, client: Client, changed: anyio.Event) -> None:
+    tools_cap = client.server_capabilities.tools
+    report.check(
+        f"{tag}: tools.listChanged declared",
+        tools_cap is not None and tools_cap.list_changed is True,
+        f"tools capability {short(tools_cap.model_dump(by_alias=True, exclude_none=True) if tools_cap else None)}",
+    )
+    with anyio.fail_after(CALL_TIMEOUT):
+        before = {t.name: t for t in (await client.list_tools()).tools}
+    report.check(
+        f"{tag}: default catalog",
+        {"list_toolsets", "enable_toolset"} <= set(before) and DYNAMIC_TOOL not in before and len(before) <= 25,
+        f"{len(before)} tools, list_toolsets/enable_toolset {'listed' if 'enable_toolset' in before else 'MISSING'}, "
+        f"{DYNAMIC_TOOL} {'listed (should be off)' if DYNAMIC_TOOL in before else 'off'}",
+    )
+    no_session = target.label == "http" and mode != "legacy"
+
+    async def enable() -> types.CallToolResult:
+        with anyio.fail_after(CALL_TIMEOUT):
+            return await client.call_tool("enable_toolset", {"toolset": DYNAMIC_TOOLSET})
+
+    if no_session:
+        result = await enable()
+        text = result_text(result)
+        report.check(
+            f"{tag}: enable_toolset refused without a session",
+            result.is_error is True and "no session" in text,
+            f"isError={result.is_error}: {short(text, 240)}",
+        )
+        return
+
+    got_change = False
+    if mode == "legacy":
+        result = await enable()
+        with anyio.move_on_after(10):
+            await changed.wait()
+            got_change = True
+        how = "message handler"
+    else:
+        async with client.listen(tools_list_changed=True) as sub:
+            result = await enable()
+            with anyio.move_on_after(10):
+                event = await sub.__anext__()
+                got_change = isinstance(event, ToolsListChanged)
+        how = "subscriptions/listen stream"
+    sc = result.structured_content or {}
+    report.check(
+        f"{tag}: enable_toolset {DYNAMIC_TOOLSET}",
+        result.is_error is False and sc.get("status") == "enabled" and DYNAMIC_TOOL in sc.get("tools", []),
+        f"isError={result.is_error}, {short(sc, 200)}",
+    )
+    report.check(f"{tag}: notifications/tools/list_changed received", got_change, f"via the {how}" if got_change else "nothing within 10 s")
+    with anyio.fail_after(CALL_TIMEOUT):
+        after = {t.name: t for t in (await client.list_tools()).tools}
+    if not report.check(
+        f"{tag}: tools/list after the change",
+        DYNAMIC_TOOL in after and set(before) < set(after),
+        f"{len(before)} -> {len(after)} tools; new: {sorted(set(after) - set(before))}",
+    ):
+        return
+    with anyio.fail_after(CALL_TIMEOUT):
+        called = await client.call_tool(DYNAMIC_TOOL, DYNAMIC_ARGS)
+    schema = after[DYNAMIC_TOOL].output_schema
+    errs = validation_errors(schema, called.structured_content) if schema and called.structured_content is not None else []
+    report.check(
+        f"{tag}: call newly visible {DYNAMIC_TOOL}",
+        called.is_error is False and called.structured_content is not None and not errs,
+        f"isError={called.is_error}" + (f"; outputSchema: {'; '.join(errs[:3])}" if errs else "; structuredContent matches outputSchema"),
+    )
+    again = await enable()
+    report.check(
+        f"{tag}: enabling twice is harmless",
+        again.is_error is False and (again.structured_content or {}).get("status") == "already_on",
+        short(again.structured_content, 160),
+    )
+
+
+# --------------------------------------------------------------------------
 # Processes
 
 
@@ -649,11 +772,12 @@ def http_auth_headers(log_text: str, mcp_port: int) -> dict[str, str]:
 
 
 @contextmanager
-def http_server(binary: str, workdir: Path) -> Iterator[HttpServer]:
+def http_server(binary: str, workdir: Path, server_args: list[str] | None = None) -> Iterator[HttpServer]:
     port = free_port()
-    log_path = workdir / "http-server.log"
+    log_path = workdir / f"http-server-{port}.log"
     log = log_path.open("w")
-    args = [binary, "--sandbox", "--toolsets", "all", "--log", "info", "--http", f"127.0.0.1:{port}"]
+    base = server_args if server_args is not None else ["--sandbox", "--toolsets", "all"]
+    args = [binary, *base, "--log", "info", "--http", f"127.0.0.1:{port}"]
     proc = subprocess.Popen(args, env=clean_env(), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, text=True)
     try:
         deadline = time.monotonic() + 30
@@ -745,14 +869,56 @@ def inspector_checks(report: Report, binary: str, tools: Path, workdir: Path, ht
         report.fail(tag, f"exit {out.returncode}; stdout {short(out.stdout)}; stderr {short(out.stderr)}")
 
 
+def inspector_dynamic_checks(report: Report, binary: str, tools: Path, workdir: Path) -> None:
+    """The Inspector CLI against the default settings (stdio): it lists the dynamic tools and calls enable_toolset.
+
+    Each CLI run is one process and one request: it cannot follow a
+    notifications/tools/list_changed, so only the listing and the answer are checked.
+    """
+    home = Path(tempfile.mkdtemp(prefix="inspector-home-", dir=workdir))
+    env = clean_env({"HOME": str(home), "PATH": f"{node_bin(tools)}{os.pathsep}{os.environ.get('PATH', '')}"})
+    inspector = [str(tools / "npm" / "node_modules" / ".bin" / "mcp-inspector"), "--cli"]
+    target = ["--", binary, *DEFAULT_ARGS]
+    tag = "inspector stdio default settings: tools/list"
+    out = run([*inspector, "--format", "json", "--method", "tools/list", *target], env=env)
+    try:
+        listed = {t["name"] for t in json.loads(out.stdout)["result"]["tools"]}
+        report.check(
+            tag,
+            out.returncode == 0 and {"list_toolsets", "enable_toolset"} <= listed and len(listed) <= 25,
+            f"exit {out.returncode}, {len(listed)} tools",
+        )
+    except (ValueError, KeyError, TypeError):
+        report.fail(tag, f"exit {out.returncode}; stdout {short(out.stdout)}; stderr {short(out.stderr)}")
+    tag = "inspector stdio default settings: tools/call enable_toolset"
+    out = run(
+        [*inspector, "--format", "json", "--method", "tools/call", "--tool-name", "enable_toolset",
+         "--tool-args-json", json.dumps({"toolset": DYNAMIC_TOOLSET}), *target],
+        env=env,
+    )
+    try:
+        result = json.loads(out.stdout)["result"]
+        sc = result.get("structuredContent") or {}
+        report.check(
+            tag,
+            out.returncode == 0 and result.get("isError") is False and sc.get("status") == "enabled",
+            f"exit {out.returncode}, status {sc.get('status')}, notified {sc.get('notified')}",
+        )
+    except (ValueError, KeyError, TypeError):
+        report.fail(tag, f"exit {out.returncode}; stdout {short(out.stdout)}; stderr {short(out.stderr)}")
+
+
 # --------------------------------------------------------------------------
 # Claude Code
 
 CONNECTED = re.compile(r"Status:\s*\S*\s*Connected\b")
 
 
-def claude_checks(report: Report, binary: str, tools: Path, workdir: Path, http: HttpServer | None) -> None:
-    label = "http" if http else "stdio"
+def claude_checks(
+    report: Report, binary: str, tools: Path, workdir: Path, http: HttpServer | None, defaults: bool = False
+) -> None:
+    """`defaults`: the server with its default settings (dynamic toolsets), stdio only."""
+    label = ("http" if http else "stdio") + (" default settings" if defaults else "")
     home = Path(tempfile.mkdtemp(prefix="claude-home-", dir=workdir))
     env = clean_env(
         {
@@ -767,13 +933,21 @@ def claude_checks(report: Report, binary: str, tools: Path, workdir: Path, http:
         }
     )
     claude = str(tools / "npm" / "node_modules" / ".bin" / "claude")
-    name = f"ksdevops-{label}"
+    name = f"ksdevops-{'http' if http else 'stdio'}{'-defaults' if defaults else ''}"
     if http:
         add = [claude, "mcp", "add", "--transport", "http", name, http.url]
         for k, v in http.headers.items():
             add += ["--header", f"{k}: {v}"]
     else:
         add = [claude, "mcp", "add", name, "--", binary, *SERVER_ARGS]
+    server_log = workdir / "claude-defaults-server.log"
+    if defaults and not http:
+        # The server's stderr (its log) is kept, to see what Claude Code asks for.
+        wrapper = workdir / "claude-defaults-server.sh"
+        command = " ".join(shlex.quote(a) for a in [binary, "--sandbox", "--log", "info"])
+        wrapper.write_text(f"#!/bin/sh\nexec {command} 2>>{shlex.quote(str(server_log))}\n")
+        wrapper.chmod(0o755)
+        add = [claude, "mcp", "add", name, "--", str(wrapper)]
     out = run(add, env=env, cwd=str(home))
     if not report.check(
         f"claude-code {label}: mcp add",
@@ -788,7 +962,16 @@ def claude_checks(report: Report, binary: str, tools: Path, workdir: Path, http:
         CONNECTED.search(text) is not None,
         short(" | ".join(line.strip() for line in text.splitlines() if line.strip()), 400),
     )
-    if http:
+    if defaults:
+        log = server_log.read_text() if server_log.exists() else ""
+        report.check(
+            f"claude-code {label}: subscribes to tools/list_changed",
+            "listen stream opened" in log,
+            "opened a subscriptions/listen stream for notifications/tools/list_changed on connect"
+            if "listen stream opened" in log
+            else f"no listen stream in the server log: {short(log[-400:], 400)}",
+        )
+    if http or defaults:
         return
     # Negative control: a server that cannot start must not read as connected,
     # so the check above can fail.
@@ -835,13 +1018,18 @@ def main() -> int:
 
     anyio.run(list_names)
 
+    stdio_defaults = Target("stdio", lambda: StdioServerParameters(command=binary, args=DEFAULT_ARGS, env=clean_env()))
     if "python" in only:
         for mode in ("legacy", "auto"):
             anyio.run(sdk_checks, report, stdio, mode, data)
+        for mode in ("legacy", "auto"):
+            anyio.run(dynamic_checks, report, stdio_defaults, mode)
     if "inspector" in only:
         inspector_checks(report, binary, args.tools, workdir, None, names)
+        inspector_dynamic_checks(report, binary, args.tools, workdir)
     if "claude" in only:
         claude_checks(report, binary, args.tools, workdir, None)
+        claude_checks(report, binary, args.tools, workdir, None, defaults=True)
 
     if not has_http:
         report.skip(
@@ -868,6 +1056,19 @@ def main() -> int:
                     report.fail("http server", f"exited during the checks: {server.log_path.read_text()[-800:]}")
         except CheckFailed as e:
             report.fail("http server", str(e))
+        if "python" in only:
+            try:
+                with http_server(binary, workdir, ["--sandbox"]) as server:
+                    print(f"HTTP server with the default settings at {server.url}", flush=True)
+
+                    def make_http_defaults() -> Any:
+                        client = httpx2.AsyncClient(headers=server.headers, timeout=CALL_TIMEOUT)
+                        return streamable_http_client(server.url, http_client=client)
+
+                    for mode in ("legacy", "auto"):
+                        anyio.run(dynamic_checks, report, Target("http", make_http_defaults), mode)
+            except CheckFailed as e:
+                report.fail("http server (default settings)", str(e))
 
     shutil.rmtree(workdir, ignore_errors=True)
     print(

@@ -75,21 +75,7 @@ pub const DOCS_BEGIN: &str =
 pub const DOCS_END: &str = "<!-- tools:end -->";
 
 fn toolset_summary(t: crate::mcp::Toolset) -> &'static str {
-    use crate::mcp::Toolset as T;
-    match t {
-        T::Context => "identity, workspaces, DevOps projects, name resolution",
-        T::Pipelines => "list, inspect, create, delete pipelines; branches and scans",
-        T::Runs => "trigger, list, follow, stop runs; approve input steps",
-        T::Logs => "run logs, failure diagnosis, artifacts",
-        T::Credentials => "DevOps credentials",
-        T::Gitops => "GitOps (Argo CD) applications",
-        T::Repos => "GitRepository resources",
-        T::Access => "why something is missing or refused (opt-in: the default catalog is at its budget)",
-        T::Authoring => "editing pipelines: Jenkinsfile validation and replacement, settings, agent labels",
-        T::Templates => "pipeline templates: list, render, create from one",
-        T::Quality => "code quality (SonarQube gates)",
-        T::Projects => "DevOps project management (workspace admins)",
-    }
+    crate::mcp::dynamic::describe(t)
 }
 
 /// The README's tool and toolset tables, generated from the registry.
@@ -108,10 +94,14 @@ pub fn docs_tables(registry: &Registry) -> String {
         } else {
             format!("writes; check: `{}`", e.check)
         };
+        let toolset = if crate::mcp::dynamic::is_dynamic_tool(e.name()) {
+            "(dynamic)"
+        } else {
+            e.toolset.name()
+        };
         s.push_str(&format!(
-            "| `{}` | {} | {kind} | {} |\n",
+            "| `{}` | {toolset} | {kind} | {} |\n",
             e.name(),
-            e.toolset.name(),
             cell(&e.tool.description.clone().unwrap_or_default())
         ));
     }
@@ -120,7 +110,7 @@ pub fn docs_tables(registry: &Registry) -> String {
         let tools: Vec<String> = registry
             .entries()
             .iter()
-            .filter(|e| e.toolset == t)
+            .filter(|e| e.toolset == t && !crate::mcp::dynamic::is_dynamic_tool(e.name()))
             .map(|e| format!("`{}`", e.name()))
             .collect();
         s.push_str(&format!(

@@ -13,7 +13,11 @@ use secrecy::SecretString;
 use url::Url;
 
 use crate::kubesphere::{ClientSettings, Cluster, Credentials, OAuthClient};
+use crate::mcp::dynamic::DynamicConfig;
 use crate::mcp::{ServerOptions, ToolFilter, Toolset};
+
+/// Whether dynamic toolsets are on when `--dynamic-toolsets` is not given.
+pub const DYNAMIC_TOOLSETS_DEFAULT: bool = true;
 
 /// MCP server for KubeSphere DevOps, acting as one namespace-scoped tenant.
 #[derive(Debug, Parser)]
@@ -123,15 +127,22 @@ pub struct GlobalArgs {
     #[arg(long, env = "KS_DEVOPS_MCP_READ_ONLY", global = true)]
     pub read_only: bool,
 
-    /// Tool groups to register (comma list; `all` = every group, `default` = context, pipelines, runs, logs, credentials).
+    /// Tool groups to serve, all on from the start (comma list; `all` = every group, `default` = context, pipelines, runs, logs, credentials). Not given: `default`, and with dynamic toolsets every other group can be opened per session.
+    #[arg(long, env = "KS_DEVOPS_MCP_TOOLSETS", value_parser = ToolsetsParser, global = true)]
+    pub toolsets: Option<ToolsetList>,
+
+    /// Dynamic toolsets: serve the default tools plus list_toolsets and enable_toolset, with which the model opens other toolsets (within --toolsets) per session.
     #[arg(
         long,
-        env = "KS_DEVOPS_MCP_TOOLSETS",
-        default_value = "default",
-        value_parser = ToolsetsParser,
-        global = true
+        env = "KS_DEVOPS_MCP_DYNAMIC_TOOLSETS",
+        global = true,
+        default_value_t = DYNAMIC_TOOLSETS_DEFAULT,
+        action = clap::ArgAction::Set,
+        num_args = 0..=1,
+        default_missing_value = "true",
+        value_parser = clap::builder::BoolishValueParser::new(),
     )]
-    pub toolsets: ToolsetList,
+    pub dynamic_toolsets: bool,
 
     /// The client asks the human before every tool call, so destructive tools may run without elicitation.
     #[arg(long, env = "KS_DEVOPS_MCP_ALLOW_UNCONFIRMED_DESTRUCTIVE", global = true)]
@@ -242,9 +253,14 @@ fn file_secret(path: &PathBuf, what: &str) -> Result<SecretString, String> {
 impl Settings {
     /// Checks the settings; the error is one line saying what to set.
     pub fn from_args(g: &GlobalArgs) -> Result<Settings, String> {
-        let filter = ToolFilter {
-            toolsets: g.toolsets.0.clone(),
-            read_only: g.read_only,
+        let named = g.toolsets.as_ref().map(|l| l.0.as_slice());
+        let dynamic = g.dynamic_toolsets.then(|| DynamicConfig::from_list(named, g.read_only));
+        let filter = match &dynamic {
+            Some(d) => d.filter(),
+            None => ToolFilter {
+                toolsets: named.map_or_else(|| ToolFilter::default().toolsets, <[Toolset]>::to_vec),
+                read_only: g.read_only,
+            },
         };
         let artifact_dir = match g.artifact_dir.as_deref().filter(|d| !d.as_os_str().is_empty()) {
             None => None,
@@ -263,6 +279,7 @@ impl Settings {
         let options = ServerOptions {
             allow_unconfirmed_destructive: g.allow_unconfirmed_destructive,
             artifact_dir,
+            dynamic,
         };
         let default_cluster = Cluster::parse(&g.cluster).map_err(|e| format!("KUBESPHERE_CLUSTER: {e}"))?;
         let search_clusters = match g.clusters.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
@@ -400,10 +417,10 @@ mod tests {
     fn toolsets_and_auth_parse_with_their_shorthands_and_say_what_is_known() {
         let cli = Cli::try_parse_from(["ks", "--toolsets", "runs, default,logs", "--auth", "API-KEYS"]).unwrap();
         let default: Vec<Toolset> = Toolset::ALL.into_iter().filter(|t| t.is_default()).collect();
-        assert_eq!(cli.global.toolsets.0, default);
+        assert_eq!(cli.global.toolsets.map(|l| l.0), Some(default));
         assert_eq!(cli.global.http.auth, crate::http::callers::AuthMode::ApiKeys);
         let cli = Cli::try_parse_from(["ks", "--toolsets=all", "--auth=token"]).unwrap();
-        assert_eq!(cli.global.toolsets.0, Toolset::ALL.to_vec());
+        assert_eq!(cli.global.toolsets.map(|l| l.0), Some(Toolset::ALL.to_vec()));
         assert_eq!(cli.global.http.auth, crate::http::callers::AuthMode::KubeSphere);
 
         let err = Cli::try_parse_from(["ks", "--toolsets", "runs,nope"])
@@ -415,6 +432,14 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("names no toolset"), "{err}");
+        // Not given: None (the default set; with dynamic toolsets every set can be opened).
+        let cli = Cli::try_parse_from(["ks"]).unwrap();
+        assert!(cli.global.toolsets.is_none());
+        assert_eq!(cli.global.dynamic_toolsets, DYNAMIC_TOOLSETS_DEFAULT);
+        let cli = Cli::try_parse_from(["ks", "--dynamic-toolsets", "false"]).unwrap();
+        assert!(!cli.global.dynamic_toolsets);
+        let cli = Cli::try_parse_from(["ks", "--dynamic-toolsets"]).unwrap();
+        assert!(cli.global.dynamic_toolsets);
         // An empty KS_DEVOPS_MCP_AUTH is the default, as before.
         let cli = Cli::try_parse_from(["ks", "--auth", ""]).unwrap();
         assert_eq!(cli.global.http.auth, crate::http::callers::AuthMode::KubeSphere);

@@ -237,6 +237,11 @@ async fn connect(settings: &Settings, caller_auth: bool) -> Result<(KsClient, Op
 
 async fn call_once(server: &DevopsServer, tool: &str, args: Option<&str>) -> ExitCode {
     let Some(entry) = server.registry().get(tool) else {
+        if ks_devops_mcp::mcp::dynamic::is_dynamic_tool(tool) {
+            return fail(format!(
+                "{tool} opens toolsets in an MCP session; `call` needs none: it runs every tool of the toolsets --toolsets allows"
+            ));
+        }
         if let Some(e) = Registry::all().get(tool) {
             return fail(format!(
                 "tool {} is not served with these settings (toolset {}{}); add --toolsets default,{} (or all){}",
@@ -288,8 +293,8 @@ async fn call_once(server: &DevopsServer, tool: &str, args: Option<&str>) -> Exi
 }
 
 async fn serve_stdio(server: DevopsServer) -> ExitCode {
-    let tools = server.registry().entries().len();
-    tracing::info!(tools, "serving MCP on stdio");
+    let tools = server.visible_tools().len();
+    tracing::info!(tools, dynamic_toolsets = server.is_dynamic(), "serving MCP on stdio");
     let running = match server.serve(ks_devops_mcp::stdio::stdio()).await {
         Ok(r) => r,
         Err(e) => {

@@ -548,6 +548,7 @@ fn hostile_arguments_keep_every_invariant() {
             ServerOptions {
                 allow_unconfirmed_destructive: true,
                 artifact_dir: Some(std::env::temp_dir().join(format!("ks-mcp-adversarial-{}", std::process::id()))),
+                ..Default::default()
             },
         );
         let c = connect(server, TestClient::plain(), Lifecycle::Initialize).await;

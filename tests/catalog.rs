@@ -4,6 +4,8 @@
 use std::collections::BTreeSet;
 
 use ks_devops_mcp::catalog;
+use ks_devops_mcp::config::DYNAMIC_TOOLSETS_DEFAULT;
+use ks_devops_mcp::mcp::dynamic::{self, DynamicConfig};
 use ks_devops_mcp::mcp::{Registry, ToolFilter, Toolset};
 use serde_json::Value;
 
@@ -81,9 +83,11 @@ fn read_only_is_derived_from_annotations() {
         toolsets: Toolset::ALL.to_vec(),
         read_only: true,
     });
+    // list_toolsets/enable_toolset are added by dynamic mode, never by a filter.
     let want: Vec<String> = all
         .tools()
         .iter()
+        .filter(|t| !dynamic::is_dynamic_tool(&t.name))
         .filter(|t| t.annotations.as_ref().and_then(|a| a.read_only_hint) == Some(true))
         .map(|t| t.name.to_string())
         .collect();
@@ -91,14 +95,39 @@ fn read_only_is_derived_from_annotations() {
     assert_eq!(got, want);
 }
 
+/// The default catalog (what a model sees with no settings): the default
+/// toolsets, plus list_toolsets and enable_toolset when dynamic toolsets
+/// are on by default. At most 25 tools.
 #[test]
-fn toolsets_filter_and_budget() {
+fn default_catalog_stays_within_25_tools() {
     let default = Registry::filtered(&ToolFilter::default());
+    let dynamic_tools = if DYNAMIC_TOOLSETS_DEFAULT {
+        dynamic::entries().len()
+    } else {
+        0
+    };
+    let names: Vec<&str> = default
+        .entries()
+        .iter()
+        .chain(dynamic::entries().iter().take(dynamic_tools))
+        .map(|e| e.name())
+        .collect();
     assert!(
-        default.tools().len() <= 25,
-        "default toolsets hold {} tools; the budget is 25",
-        default.tools().len()
+        names.len() <= 25,
+        "the default catalog holds {} tools, over the budget of 25: move tools to a non-default toolset (see README, Toolsets): {names:?}",
+        names.len()
     );
+    // Dynamic mode with no --toolsets starts with exactly these tools on.
+    let config = DynamicConfig::from_spec(None, false).unwrap();
+    let initial = Registry::filtered(&ToolFilter {
+        toolsets: config.initial.clone(),
+        read_only: false,
+    });
+    assert_eq!(initial.tools().len(), default.tools().len());
+}
+
+#[test]
+fn toolsets_filter() {
     let only_context = Registry::filtered(&ToolFilter {
         toolsets: vec![Toolset::Context],
         read_only: false,
@@ -106,6 +135,8 @@ fn toolsets_filter_and_budget() {
     assert!(only_context.entries().iter().all(|e| e.toolset == Toolset::Context));
     assert!(only_context.get("whoami").is_some());
     assert!(only_context.get("list_pipelines").is_none());
+    // list_toolsets/enable_toolset come with dynamic mode, not with a toolset.
+    assert!(only_context.get("list_toolsets").is_none());
 }
 
 /// Every property of every input schema (nested ones too) tells the model

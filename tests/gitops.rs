@@ -351,9 +351,11 @@ async fn deletes_need_the_users_yes_in_both_handshake_styles() {
 #[test]
 fn gitops_is_opt_in_and_credentials_are_default() {
     let default = Registry::filtered(&ToolFilter::default());
-    for t in ["list_credentials", "create_credential", "delete_credential"] {
+    for t in ["list_credentials", "create_credential"] {
         assert!(default.get(t).is_some(), "{t} is in the default toolsets");
     }
+    // Deleting is opt-in (toolset `cleanup`), like the other destructive removals.
+    assert!(default.get("delete_credential").is_none());
     for t in [
         "list_applications",
         "get_application_status",

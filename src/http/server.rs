@@ -96,7 +96,9 @@ impl HttpServer {
         let mut local = LocalSessionManager::default();
         local.session_config.keep_alive = Some(cfg.session_idle);
         let sessions = Arc::new(OwnedSessions::new(local, book));
-        let mcp = StreamableHttpService::new(move || Ok(server.clone()), sessions, rc);
+        // One server per session (or per request when there is none): in
+        // dynamic mode each starts with the configured toolsets on.
+        let mcp = StreamableHttpService::new(move || Ok(server.for_connection()), sessions, rc);
 
         let router = Router::new()
             .route_service("/mcp", mcp)

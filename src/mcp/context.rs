@@ -34,6 +34,9 @@ pub struct ServerOptions {
     /// Directory download_artifact writes under (`--artifact-dir`); `None`:
     /// a private directory under the system temp dir, made on first use.
     pub artifact_dir: Option<std::path::PathBuf>,
+    /// Dynamic toolsets (`--dynamic-toolsets`): `None` serves the
+    /// registry as it is.
+    pub dynamic: Option<super::dynamic::DynamicConfig>,
 }
 
 /// How the current request can reach the human.
@@ -111,6 +114,9 @@ pub struct ToolCtx {
     pub cancel: CancellationToken,
     pub(crate) channel: Channel,
     pub(crate) progress: Option<(Peer<RoleServer>, ProgressToken)>,
+    /// This connection's toolsets in dynamic mode (for `list_toolsets` and
+    /// `enable_toolset`); `None` otherwise and in the `call` CLI.
+    pub(crate) toolsets: Option<super::dynamic::Toolsets>,
 }
 
 impl ToolCtx {
@@ -122,6 +128,7 @@ impl ToolCtx {
             cancel: CancellationToken::new(),
             channel: Channel::None,
             progress: None,
+            toolsets: None,
         }
     }
 

@@ -99,7 +99,11 @@ mod tests {
     #[tokio::test]
     async fn every_read_only_example_answers_per_its_output_schema() {
         let sim = sim().await;
-        let c = ctx(&sim);
+        let mut c = ctx(&sim);
+        // list_toolsets/enable_toolset answer from a dynamic-toolsets view.
+        c.toolsets = Some(crate::mcp::dynamic::Toolsets::standalone(
+            crate::mcp::dynamic::DynamicConfig::from_list(None, false),
+        ));
         let registry = Registry::all();
         let mut results = BTreeMap::new();
         let mut checked = 0;

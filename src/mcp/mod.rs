@@ -4,6 +4,7 @@ pub mod appview;
 pub mod args;
 pub mod confirm;
 pub mod context;
+pub mod dynamic;
 pub mod error;
 pub mod examples;
 pub mod logread;

@@ -25,9 +25,9 @@ pub enum Toolset {
     Context,
     /// Pipelines (list, inspect, create, delete).
     Pipelines,
-    /// Runs (trigger, follow, stop, approve).
+    /// Runs (trigger, follow, approve).
     Runs,
-    /// Logs, artifacts, diagnosis.
+    /// Logs and failure diagnosis.
     Logs,
     /// Credentials.
     Credentials,
@@ -45,10 +45,14 @@ pub enum Toolset {
     Quality,
     /// DevOps project management (workspace admins).
     Projects,
+    /// Artifacts a run archived: list and download.
+    Artifacts,
+    /// Stopping runs, deleting pipelines and credentials (destructive, confirmed).
+    Cleanup,
 }
 
 impl Toolset {
-    pub const ALL: [Toolset; 12] = [
+    pub const ALL: [Toolset; 14] = [
         Toolset::Context,
         Toolset::Pipelines,
         Toolset::Runs,
@@ -61,6 +65,8 @@ impl Toolset {
         Toolset::Templates,
         Toolset::Quality,
         Toolset::Projects,
+        Toolset::Artifacts,
+        Toolset::Cleanup,
     ];
 
     pub fn name(self) -> &'static str {
@@ -77,6 +83,8 @@ impl Toolset {
             Toolset::Templates => "templates",
             Toolset::Quality => "quality",
             Toolset::Projects => "projects",
+            Toolset::Artifacts => "artifacts",
+            Toolset::Cleanup => "cleanup",
         }
     }
 

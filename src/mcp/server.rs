@@ -14,12 +14,14 @@ use std::time::Instant;
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, CompleteRequestParams, CompleteResult, ContentBlock,
     CustomRequest, CustomResult, ErrorCode, GetPromptRequestParams, GetPromptResponse, Implementation,
-    ListPromptsResult, ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
+    ListPromptsResult, ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, SubscriptionFilter,
+    Tool,
 };
-use rmcp::service::{RequestContext, RoleServer};
+use rmcp::service::{RequestContext, RoleServer, SubscriptionContext};
 use rmcp::{ErrorData, ServerHandler};
 
 use super::context::{Channel, ServerOptions, ToolCtx, collect_answers};
+use super::dynamic::{self, Session};
 use super::error::ToolError;
 use super::registry::{Registry, ToolOutcome};
 use crate::kubesphere::KsClient;
@@ -66,12 +68,16 @@ pub struct DevopsServer {
     registry: Registry,
     acting: Acting,
     options: Arc<ServerOptions>,
+    /// The toolsets this connection has on (dynamic mode); shared by
+    /// clones, fresh per [`DevopsServer::for_connection`].
+    session: Arc<Session>,
 }
 
 impl DevopsServer {
     /// A server acting as one configured identity.
     pub fn new(registry: Registry, client: KsClient, options: ServerOptions) -> DevopsServer {
         DevopsServer {
+            session: Arc::new(new_session(&options)),
             registry,
             acting: Acting::Fixed(client),
             options: Arc::new(options),
@@ -81,10 +87,46 @@ impl DevopsServer {
     /// A server acting as each request's authenticated caller.
     pub fn per_caller(registry: Registry, options: ServerOptions) -> DevopsServer {
         DevopsServer {
+            session: Arc::new(new_session(&options)),
             registry,
             acting: Acting::PerCaller,
             options: Arc::new(options),
         }
+    }
+
+    /// The same server for a new connection (an HTTP session): the
+    /// toolsets on start again from the configured ones.
+    pub fn for_connection(&self) -> DevopsServer {
+        DevopsServer {
+            session: Arc::new(new_session(&self.options)),
+            ..self.clone()
+        }
+    }
+
+    /// Whether toolsets can be opened at run time (`--dynamic-toolsets`).
+    pub fn is_dynamic(&self) -> bool {
+        self.options.dynamic.is_some()
+    }
+
+    /// The tools this connection sees now.
+    pub fn visible_tools(&self) -> Vec<Tool> {
+        if self.is_dynamic() {
+            dynamic::visible(&self.registry, &self.session)
+                .into_iter()
+                .map(|e| e.tool.clone())
+                .collect()
+        } else {
+            self.static_entries().map(|e| e.tool.clone()).collect()
+        }
+    }
+
+    /// Without dynamic mode: the registry's tools, never the two dynamic
+    /// ones (a registry of every tool holds them).
+    fn static_entries(&self) -> impl Iterator<Item = &super::registry::ToolEntry> {
+        self.registry
+            .entries()
+            .iter()
+            .filter(|e| !dynamic::is_dynamic_tool(e.name()))
     }
 
     pub fn registry(&self) -> &Registry {
@@ -123,19 +165,24 @@ impl DevopsServer {
         }
     }
 
-    /// The server's advertised configuration.
-    pub fn config() -> ServerConfig {
-        ServerConfig::new(
-            ServerCapabilities::builder()
-                .enable_completions()
-                .enable_prompts()
-                .enable_tools()
-                .build(),
-        )
-        .with_server_info(
-            Implementation::new("ks-devops-mcp", env!("CARGO_PKG_VERSION")).with_title("KubeSphere DevOps (tenant)"),
-        )
-        .with_instructions(INSTRUCTIONS)
+    /// The server's advertised configuration (`dynamic`: the tool list
+    /// can change, `tools.listChanged`).
+    pub fn config(dynamic: bool) -> ServerConfig {
+        let caps = ServerCapabilities::builder()
+            .enable_completions()
+            .enable_prompts()
+            .enable_tools();
+        let caps = if dynamic {
+            caps.enable_tool_list_changed().build()
+        } else {
+            caps.build()
+        };
+        ServerConfig::new(caps)
+            .with_server_info(
+                Implementation::new("ks-devops-mcp", env!("CARGO_PKG_VERSION"))
+                    .with_title("KubeSphere DevOps (tenant)"),
+            )
+            .with_instructions(INSTRUCTIONS)
     }
 
     fn ctx_for(&self, client: KsClient, rc: &RequestContext<RoleServer>, params: &CallToolRequestParams) -> ToolCtx {
@@ -153,14 +200,30 @@ impl DevopsServer {
                 answers: collect_answers(params.request_state.as_deref(), params.input_responses.as_ref()),
             },
         };
+        let toolsets = self.options.dynamic.as_ref().map(|config| dynamic::Toolsets {
+            config: Arc::new(config.clone()),
+            session: self.session.clone(),
+            registry: self.registry.clone(),
+            notify: if dynamic::is_modern(rc.protocol_version()) {
+                dynamic::Notify::Listeners
+            } else {
+                dynamic::Notify::Peer(rc.peer.clone())
+            },
+            persistent: dynamic::has_session(rc.extensions.get::<http::request::Parts>()),
+        });
         ToolCtx {
             client,
             options: self.options.clone(),
             cancel: rc.ct.clone(),
             channel,
             progress: rc.meta.get_progress_token().map(|t| (rc.peer.clone(), t)),
+            toolsets,
         }
     }
+}
+
+fn new_session(options: &ServerOptions) -> Session {
+    Session::new(options.dynamic.as_ref().map_or(&[][..], |d| &d.initial))
 }
 
 /// Turns a tool outcome into the MCP answer.
@@ -174,7 +237,7 @@ pub fn to_response(outcome: ToolOutcome) -> CallToolResponse {
 
 impl ServerHandler for DevopsServer {
     fn get_info(&self) -> ServerConfig {
-        DevopsServer::config()
+        DevopsServer::config(self.is_dynamic())
     }
 
     async fn list_tools(
@@ -182,7 +245,21 @@ impl ServerHandler for DevopsServer {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        Ok(ListToolsResult::with_all_items(self.registry.tools()))
+        Ok(ListToolsResult::with_all_items(self.visible_tools()))
+    }
+
+    fn accepted_subscription_filter(&self, _requested: &SubscriptionFilter) -> Option<SubscriptionFilter> {
+        self.is_dynamic().then(dynamic::accepted_filter)
+    }
+
+    /// A 2026-07-28 client's listen stream: it gets
+    /// `notifications/tools/list_changed` when a toolset is opened.
+    async fn listen(&self, context: SubscriptionContext) -> Result<(), ErrorData> {
+        let _registered = self.session.listen(context.sink().clone());
+        tracing::info!("listen stream opened (notifications/tools/list_changed)");
+        context.cancelled().await;
+        tracing::debug!("listen stream closed");
+        Ok(())
     }
 
     async fn list_prompts(
@@ -239,7 +316,10 @@ impl ServerHandler for DevopsServer {
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
-        self.registry.get(name).map(|e| e.tool.clone())
+        if self.is_dynamic() {
+            return dynamic::any(&self.registry, name).map(|e| e.tool.clone());
+        }
+        self.static_entries().find(|e| e.name() == name).map(|e| e.tool.clone())
     }
 
     async fn call_tool(
@@ -247,7 +327,13 @@ impl ServerHandler for DevopsServer {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
-        let Some(entry) = self.registry.get(&request.name) else {
+        let found = if self.is_dynamic() {
+            dynamic::find(&self.registry, &self.session, &request.name)
+                .map_err(|why| ErrorData::invalid_params(crate::text::bound(&why), None))?
+        } else {
+            self.static_entries().find(|e| e.name() == request.name)
+        };
+        let Some(entry) = found else {
             return Err(ErrorData::invalid_params(
                 format!(
                     "unknown tool {}; call tools/list for the available tools",

@@ -13,9 +13,16 @@ pub mod pipelines;
 pub mod projects;
 pub mod repos;
 pub mod runs;
+pub mod toolsets;
 
-/// Every tool of the binary, in catalog order (toolset by toolset).
+/// Every tool of the binary, in catalog order (toolset by toolset, then
+/// the two tools of dynamic toolsets).
 pub fn all() -> Vec<ToolEntry> {
+    [toolset_tools(), toolsets::tools()].concat()
+}
+
+/// The tools of the toolsets (what `--toolsets` chooses from).
+fn toolset_tools() -> Vec<ToolEntry> {
     [
         context::tools(),
         pipelines::tools(),
@@ -38,8 +45,10 @@ impl Registry {
 
     /// The tools `filter` allows; `--read-only` keeps exactly the tools
     /// annotated read-only.
+    /// `list_toolsets` and `enable_toolset` are never part of it: the
+    /// server adds them in dynamic mode ([`crate::mcp::dynamic`]).
     pub fn filtered(filter: &ToolFilter) -> Registry {
-        Registry::all().only(filter)
+        Registry::from_entries(toolset_tools()).only(filter)
     }
 }
 

@@ -40,7 +40,7 @@ impl ToolDef for DeleteCredential {
     const TITLE: &'static str = "Delete a credential";
     const DESCRIPTION: &'static str = "Deletes a DevOps credential; pipelines using it then fail. Irreversible. Only when the user asked to delete this exact credential: the server asks the user to confirm (MCP elicitation) and deletes nothing without it.";
     const EXAMPLE: &'static str = r#"{"project": "stone-devops", "id": "github-token"}"#;
-    const TOOLSET: Toolset = Toolset::Credentials;
+    const TOOLSET: Toolset = Toolset::Cleanup;
     const HINTS: Hints = Hints::DESTROY;
     const CHECK: &'static str = "list_credentials";
     type Input = DeleteCredentialInput;

@@ -62,7 +62,7 @@ impl ToolDef for DownloadArtifact {
     const DESCRIPTION: &'static str = "Downloads one archived file of a run (`path` from list_artifacts) into the server's artifact directory: local path, size, SHA-256, text up to 16 KB inline. Over 256 MiB is refused.";
     const EXAMPLE: &'static str =
         r#"{"project": "stone-devops", "pipeline": "broken-build", "run_id": "1", "path": "target/build-report.txt"}"#;
-    const TOOLSET: Toolset = Toolset::Logs;
+    const TOOLSET: Toolset = Toolset::Artifacts;
     const HINTS: Hints = Hints {
         read_only: false,
         destructive: false,

@@ -43,7 +43,7 @@ impl ToolDef for ListArtifacts {
     const TITLE: &'static str = "List run artifacts";
     const DESCRIPTION: &'static str = "Lists a run's archived files; download_artifact fetches one by `path`.";
     const EXAMPLE: &'static str = r#"{"project": "stone-devops", "pipeline": "broken-build", "run_id": "1"}"#;
-    const TOOLSET: Toolset = Toolset::Logs;
+    const TOOLSET: Toolset = Toolset::Artifacts;
     const HINTS: Hints = Hints::READ;
     type Input = ListArtifactsInput;
     type Output = ListArtifactsOutput;

@@ -35,7 +35,7 @@ impl ToolDef for DeletePipeline {
     const TITLE: &'static str = "Delete a pipeline";
     const DESCRIPTION: &'static str = "Deletes a pipeline with its runs and their history. Irreversible. Only call it when the user asked to delete this exact pipeline; the server then asks the user to confirm (MCP elicitation) and deletes nothing without that confirmation. Clients without elicitation get a refusal.";
     const EXAMPLE: &'static str = r#"{"project": "stone-devops", "pipeline": "hello"}"#;
-    const TOOLSET: Toolset = Toolset::Pipelines;
+    const TOOLSET: Toolset = Toolset::Cleanup;
     const HINTS: Hints = Hints::DESTROY;
     const CHECK: &'static str = "list_pipelines";
     type Input = DeletePipelineInput;

@@ -39,7 +39,7 @@ impl ToolDef for StopRun {
     const TITLE: &'static str = "Stop a running build";
     const DESCRIPTION: &'static str = "Aborts a queued, running or paused run. Only when the user asked to stop it: the server asks the user to confirm (MCP elicitation) and stops nothing without it.";
     const EXAMPLE: &'static str = r#"{"project": "stone-devops", "pipeline": "broken-build", "run_id": "1"}"#;
-    const TOOLSET: Toolset = Toolset::Runs;
+    const TOOLSET: Toolset = Toolset::Cleanup;
     const HINTS: Hints = Hints::DESTROY;
     const CHECK: &'static str = "get_run";
     type Input = StopRunInput;
