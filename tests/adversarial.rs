@@ -351,6 +351,20 @@ fn write_baselines() -> Vec<(&'static str, Value)> {
             "create_git_repository",
             json!({"project": p, "name": "adv-repo", "url": "https://github.com/kubesphere-sigs/demo-echo.git"}),
         ),
+        ("delete_git_repository", json!({"project": p, "repository": "adv-repo"})),
+        (
+            "update_application",
+            json!({"project": p, "application": "guestbook", "target_revision": "v2"}),
+        ),
+        (
+            "create_devops_project",
+            json!({"workspace": "stone", "name": "adv-proj"}),
+        ),
+        // Full name = short name: the route check wants the project as given.
+        (
+            "delete_devops_project",
+            json!({"project": "my-devopstest", "workspace": "stone", "cluster": "member-1"}),
+        ),
         // Branch-addressed reads (multi-branch pipeline).
         (
             "get_run_log",
@@ -441,7 +455,11 @@ fn mutated(baseline: Value, schema: &Value) -> BoxedStrategy<Value> {
 
 /// Why a request KubeSphere received is outside what the call may reach,
 /// judged on the path as upstream routes it.
-fn outside_allowlist(raw_path: &str, project: Option<&str>) -> Option<String> {
+/// `short`: the short name `create_devops_project` was given, which may
+/// only appear as the project of the workspace route
+/// `workspaces/{ws}/namespaces/{short}?generateName=true` (its lookup
+/// after a 409).
+fn outside_allowlist(raw_path: &str, project: Option<&str>, short: Option<&str>) -> Option<String> {
     if matches!(raw_path, "/oauth/token" | "/oauth/userinfo" | "/healthz") {
         return None;
     }
@@ -475,7 +493,8 @@ fn outside_allowlist(raw_path: &str, project: Option<&str>) -> Option<String> {
         if *s == "namespaces"
             && let Some(ns) = tail.get(i + 1)
         {
-            if Some(*ns) != project {
+            let by_short_name = i >= 2 && tail[i - 2] == "workspaces" && short.is_some_and(|s| s == *ns);
+            if Some(*ns) != project && !by_short_name {
                 return Some(format!("namespace {ns:?} is not the project {project:?}: {decoded:?}"));
             }
             if tail.get(i + 2) == Some(&"jenkins") {
@@ -577,6 +596,9 @@ fn hostile_arguments_keep_every_invariant() {
         let result = runner.run(&strategy, |args| {
             calls.fetch_add(1, Ordering::Relaxed);
             let project = args.get("project").and_then(Value::as_str).map(String::from);
+            let short = (name == "create_devops_project")
+                .then(|| args.get("name").and_then(Value::as_str).map(|s| s.trim().to_string()))
+                .flatten();
             sim.clear_requests();
             let params =
                 CallToolRequestParams::new(name.clone()).with_arguments(args.as_object().cloned().unwrap_or_default());
@@ -607,7 +629,7 @@ fn hostile_arguments_keep_every_invariant() {
                 Ordering::Relaxed,
             );
             for r in seen {
-                if let Some(why) = outside_allowlist(&r.path, project.as_deref()) {
+                if let Some(why) = outside_allowlist(&r.path, project.as_deref(), short.as_deref()) {
                     return Err(TestCaseError::fail(format!("{what}: {} {why}", r.method)));
                 }
             }
@@ -628,8 +650,9 @@ fn hostile_arguments_keep_every_invariant() {
     assert!(
         succeeded.load(Ordering::Relaxed) > 0 && upstream.load(Ordering::Relaxed) > calls.load(Ordering::Relaxed) / 4
     );
-    // The server still serves after all that.
-    let r = rt.block_on(call(&client, "list_pipelines", json!({"project": "stone-devops"})));
+    // The server still serves after all that. (Not through a demo project:
+    // delete_devops_project, last in the catalog, may have deleted it.)
+    let r = rt.block_on(call(&client, "list_devops_projects", json!({"workspace": "stone"})));
     assert_eq!(r.is_error, Some(false), "{}", text(&r));
     assert!(calls.load(Ordering::Relaxed) as u32 >= cases() * tools.len() as u32);
     rt.block_on(client.cancel()).unwrap();
@@ -645,7 +668,7 @@ fn the_route_check_judges_the_decoded_path() {
         "/clusters/member-1/kapis/devops.kubesphere.io/v1alpha2/namespaces/stone-devops/pipelines/p/branches/feature%252Fx/runs/1",
     ];
     for p in ok {
-        assert_eq!(outside_allowlist(p, Some("stone-devops")), None, "{p}");
+        assert_eq!(outside_allowlist(p, Some("stone-devops"), None), None, "{p}");
     }
     let bad = [
         "/kapis/devops.kubesphere.io/v1alpha2/namespaces/stone-devops/pipelines/p/branches/..%2F..%2F..%2F..%2Fkubesphere-devops-system%2Fpipelines%2Fx/runs/1",
@@ -658,6 +681,12 @@ fn the_route_check_judges_the_decoded_path() {
         "/kapis/devops.kubesphere.io/v1alpha3/namespaces/stone-devops/pipelines/%2E%2E",
     ];
     for p in bad {
-        assert!(outside_allowlist(p, Some("stone-devops")).is_some(), "{p}");
+        assert!(outside_allowlist(p, Some("stone-devops"), None).is_some(), "{p}");
     }
+    // A short name only as the project of the workspace route.
+    let w = "/kapis/devops.kubesphere.io/v1alpha3/workspaces/stone/namespaces/team";
+    assert_eq!(outside_allowlist(w, None, Some("team")), None);
+    assert!(outside_allowlist(w, None, Some("other")).is_some());
+    let n = "/kapis/devops.kubesphere.io/v1alpha3/namespaces/team/pipelines";
+    assert!(outside_allowlist(n, None, Some("team")).is_some());
 }

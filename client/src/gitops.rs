@@ -284,7 +284,7 @@ fn applications_path(namespace: &str) -> KsResult<ApiPath> {
         .lit("applications"))
 }
 
-fn application_path(namespace: &str, name: &str) -> KsResult<ApiPath> {
+pub(crate) fn application_path(namespace: &str, name: &str) -> KsResult<ApiPath> {
     validate_subdomain("application name", name)?;
     Ok(applications_path(namespace)?.seg(name))
 }

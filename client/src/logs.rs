@@ -122,7 +122,12 @@ fn header_u64(h: &reqwest::header::HeaderMap, name: &str) -> Option<u64> {
 }
 
 impl KsClient {
-    async fn stream(&self, cluster: &Cluster, path: &ApiPath, query: &[(&str, String)]) -> KsResult<ByteStream> {
+    pub(crate) async fn stream(
+        &self,
+        cluster: &Cluster,
+        path: &ApiPath,
+        query: &[(&str, String)],
+    ) -> KsResult<ByteStream> {
         let r = self.execute_streaming(cluster, path, query, ANY).await?;
         Ok(self.byte_stream(cluster, path, r))
     }

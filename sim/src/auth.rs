@@ -211,6 +211,14 @@ pub(crate) fn attrs(method: &str, segs: &[String]) -> Attrs {
             a.namespace = ns.to_string();
             more
         }
+        // upstream: kubesphere pkg/apiserver/request/requestinfo.go:241-252:
+        // `namespaces/{ns}` alone sets the namespace too and stays the
+        // resource (`namespaces`, name `{ns}`), e.g. a DevOps project under
+        // `workspaces/{ws}/namespaces/{devops}`.
+        ["namespaces", ns] => {
+            a.namespace = ns.to_string();
+            rest
+        }
         other => other,
     };
     if let Some(r) = rest.first() {

@@ -523,6 +523,27 @@ fn update_app(ctx: &mut Ctx, ns: &str, name: &str) -> Response {
     let Some(app) = ctx.st.project_mut(&ctx.cluster, ns).and_then(|p| p.apps.get_mut(name)) else {
         return app_not_found(name);
     };
+    // upstream: ks-devops pkg/kapis/gitops/v1alpha1/gitops/handler.go:118-137
+    // UpdateApplication: reads the path's application, copies *its*
+    // resourceVersion into the body (so a stale one never conflicts: the
+    // last writer wins) and updates the object the body names. The path's
+    // namespace is not put into the body: without one the update goes to
+    // the cluster-wide URL, which the API server does not serve.
+    let body_ns = body
+        .pointer("/metadata/namespace")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let body_name = body.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("");
+    if body_ns.is_empty() {
+        return util::text_err(404, "the server could not find the requested resource");
+    }
+    if body_ns != ns || body_name != name {
+        // Upstream would write whatever the body names; refused here (stricter).
+        return util::text_err(
+            400,
+            &format!("sim: the body names application {body_ns}/{body_name}, the path {ns}/{name}"),
+        );
+    }
     let mut v = body;
     for k in ["name", "uid", "creationTimestamp", "finalizers"] {
         if let Some(x) = app.cr.pointer(&format!("/metadata/{k}")).cloned() {

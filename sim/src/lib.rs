@@ -9,7 +9,10 @@
 //!   only, granted no cluster: `TN/clusters` lists nothing for it, and
 //!   `?roleBindingExists=true` lists `host`, where it has a RoleBinding in
 //!   `stone-devops`) and `demo-admin` (member of workspace `demo` only,
-//!   granted `host`).
+//!   granted `host`). A workspace's manager is its admin (`tenant` for
+//!   `stone`, `demo-admin` for `demo`, `admin` for `lab`): only admins
+//!   create DevOps projects in it; a project's creator or its workspace's
+//!   admin deletes it.
 //! * OAuth client `kubesphere` / `kubesphere` (trusted): password and
 //!   refresh_token grants, form-encoded only.
 //! * Workspaces `stone` (clusters `host`, `member-1`) and `demo` (`host`).
@@ -47,7 +50,13 @@
 //!   - credentials: `github-token` (basic-auth), plus the non-credential
 //!     secrets `app-config` (Opaque) and `default-token-x7f2k`
 //!     (service-account token) that are returned by GET-by-name only;
-//!   - GitRepository `demo-echo`; Applications `guestbook` (OutOfSync /
+//!   - GitRepository `demo-echo` (credential `github-token`), browsable
+//!     (`gitbrowse.rs`): branches `main`, `feature-branch`, `docs`,
+//!     `feature/login` and tag `v1.0.0`, files `Jenkinsfile`, `README.md`,
+//!     `main.go`, `deploy/k8s/deployment.yaml`, `assets/logo.png`
+//!     (binary), `testdata/large.txt` (100 KB), `docs/über.md`; any other
+//!     repository URL has `main` and `feature/login` with a Jenkinsfile;
+//!   - Applications `guestbook` (OutOfSync /
 //!     Progressing, becomes Synced / Healthy after one `run_phase`) and
 //!     `broken-app` (Degraded, failed operation with a message).
 //! * Cluster `host`, workspace `demo`: project `demo-project` with pipeline
@@ -101,6 +110,7 @@ mod auth;
 mod authoring;
 mod ci;
 mod creds;
+mod gitbrowse;
 mod gitops;
 mod jenkins;
 mod logs;

@@ -258,8 +258,13 @@ fn create_project(ctx: &mut Ctx, ws: &str) -> Response {
         .and_then(Value::as_str)
         .unwrap_or("")
         .to_string();
+    // upstream: ks-devops pkg/models/devops/devops.go:164-171: an Invalid
+    // error, turned into 400 by the handler (handler.go:130-145).
     if gen_name.is_empty() {
-        return util::text_err(400, "the generateName of the DevOpsProject is required");
+        return util::text_err(
+            400,
+            "DevOpsProject.devops.kubesphere.io \"\" is invalid: metadata.generateName: Required value: generateName is required",
+        );
     }
     let exists = ctx.st.clusters.get(&ctx.cluster).is_some_and(|c| {
         c.projects.values().any(|p| {
@@ -268,9 +273,14 @@ fn create_project(ctx: &mut Ctx, ws: &str) -> Response {
         })
     });
     if exists {
+        // upstream: ks-devops pkg/models/devops/devops.go:174-180: NewConflict
+        // whose cause is `fmt.Errorf(generateName, fmt.Errorf(...))`, the
+        // generateName used as a format string with one argument too many.
         return util::text_err(
             409,
-            &format!("devopsprojects.devops.kubesphere.io \"{gen_name}\" already exists"),
+            &format!(
+                "Operation cannot be fulfilled on devopsproject.devops.kubesphere.io \"{gen_name}\": {gen_name}%!(EXTRA *errors.errorString=a devops project named {gen_name} already exists in the workspace)"
+            ),
         );
     }
     let mut name = format!("{gen_name}{}", util::random_suffix());
@@ -358,6 +368,11 @@ pub(crate) fn dv3(ctx: &mut Ctx, rest: &[&str]) -> Option<Response> {
 
 fn get_project(ctx: &Ctx, ws: &str, devops: &str) -> Response {
     let by_generate = ctx.q("generateName") == Some("true");
+    // upstream: ks-devops pkg/kapis/devops/v1alpha3/handler.go:66-75,437-454:
+    // `check=true` is looked at first and needs `generateName=true`.
+    if ctx.q("check") == Some("true") && !by_generate {
+        return util::text_err(400, "generateNameFlag can not be false");
+    }
     if by_generate {
         let found = ctx.st.clusters.get(&ctx.cluster).and_then(|c| {
             c.projects.values().find(|p| {

@@ -242,6 +242,7 @@ pub(crate) fn route(shared: &Shared, req: &Req) -> Response {
                 .or_else(|| crate::runs::dv3(&mut ctx, rest))
                 .or_else(|| crate::creds::dv3(&mut ctx, rest))
                 .or_else(|| crate::gitops::dv3(&mut ctx, rest))
+                .or_else(|| crate::gitbrowse::dv3(&mut ctx, rest))
                 .or_else(|| crate::ci::dv3(&mut ctx, rest))
                 .or_else(|| crate::templates::dv3(&mut ctx, rest))
         }
@@ -318,6 +319,44 @@ fn authorize(
             _,
             "render",
         ] if method == "POST" => Ok(()),
+        // DevOps project management (§16.1). Creating one is a workspace-level
+        // `create namespaces` in `devops.kubesphere.io`: granted to the
+        // workspace's admins (the `{ws}-admin` WorkspaceRole the workspace
+        // controller binds to `spec.manager`) and self-provisioners, not to
+        // plain members (`{ws}-regular`, `{ws}-viewer`).
+        // upstream: kubesphere config/ks-core/templates/workspaceroles*.yaml,
+        // ks-devops extension role templates (`role-template-create-devops`).
+        ["kapis", "devops.kubesphere.io", _, "workspaces", ws, "namespaces"] if method == "POST" => {
+            if st.is_workspace_admin(user, ws) {
+                Ok(())
+            } else {
+                deny()
+            }
+        }
+        // Changing or deleting one: requestinfo puts the project in the
+        // namespace (`namespaces/{devops}`), so RBAC asks for `delete
+        // namespaces` in that namespace: its admins (a namespace
+        // RoleBinding, the creator's) or the admins of the workspace the
+        // namespace is labelled with; plain workspace members may not.
+        [
+            "kapis",
+            "devops.kubesphere.io",
+            _,
+            "workspaces",
+            _,
+            "namespaces",
+            devops,
+        ] if matches!(method, "PUT" | "DELETE") => match st.project(cluster, devops) {
+            Some(p)
+                if p.role_bindings.iter().any(|b| b == user)
+                    || p.ns_workspace
+                        .as_deref()
+                        .is_some_and(|w| st.is_workspace_admin(user, w)) =>
+            {
+                Ok(())
+            }
+            _ => deny(),
+        },
         ["kapis", _, _, "namespaces", ns, ..] => {
             if st.may_access_ns(user, cluster, ns) {
                 Ok(())

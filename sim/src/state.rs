@@ -163,6 +163,9 @@ pub(crate) struct State {
     /// Requeue period of the pipeline metadata controller (U10), 10 s upstream.
     pub branch_refresh: Duration,
     pub started: DateTime<Utc>,
+    /// The Git remotes GitRepositories point at, by [`crate::gitbrowse::remote_key`]
+    /// (ks-devops' clones of them answer the browsing routes).
+    pub git_remotes: BTreeMap<String, crate::gitbrowse::GitRemote>,
 }
 
 impl State {
@@ -205,6 +208,12 @@ impl State {
             .filter(|(_, c)| c.projects.values().any(|p| p.role_bindings.iter().any(|b| b == user)))
             .map(|(name, _)| name.clone())
             .collect()
+    }
+
+    /// Whether `user` is an admin of workspace `ws`: its manager (the
+    /// workspace controller binds `spec.manager` to `{ws}-admin`).
+    pub(crate) fn is_workspace_admin(&self, user: &str, ws: &str) -> bool {
+        self.is_member(user, ws) && self.workspaces.get(ws).is_some_and(|w| w.manager == user)
     }
 
     pub(crate) fn is_member(&self, user: &str, ws: &str) -> bool {
@@ -870,7 +879,12 @@ pub(crate) fn seed(phase: Duration, relay_limit: u64) -> State {
         phase,
         branch_refresh: Duration::seconds(10),
         started: now,
+        git_remotes: BTreeMap::new(),
     };
+    st.git_remotes.insert(
+        crate::gitbrowse::remote_key("https://github.com/kubesphere-sigs/demo-echo.git"),
+        crate::gitbrowse::demo_echo_remote(now),
+    );
     // Pre-existing finished runs.
     let five = Duration::seconds(5);
     let _ = seed_finished_run(

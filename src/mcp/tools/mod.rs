@@ -12,6 +12,7 @@ pub mod gitops;
 pub mod logs;
 pub mod pipelines;
 pub mod quality;
+pub mod projects;
 pub mod repos;
 pub mod runs;
 pub mod templates;
@@ -37,6 +38,7 @@ fn toolset_tools() -> Vec<ToolEntry> {
         authoring::tools(),
         templates::tools(),
         quality::tools(),
+        projects::tools(),
     ]
     .concat()
 }

@@ -87,7 +87,7 @@ impl ToolDef for CreateApplication {
             }
             Some(r) => r.to_string(),
         };
-        let path = check_path(input.path.as_deref())?;
+        let path = super::check_path(input.path.as_deref())?;
         if !input.auto_sync && (input.prune || input.self_heal) {
             return Err(ToolError::InvalidInput(
                 "prune and self_heal apply to automatic sync only: set auto_sync true, or leave them out".into(),
@@ -201,16 +201,6 @@ fn check_repo_url(raw: &str) -> Result<String, ToolError> {
     Ok(u.to_string())
 }
 
-fn check_path(raw: Option<&str>) -> Result<String, ToolError> {
-    let p = raw.map(str::trim).filter(|p| !p.is_empty()).unwrap_or(".");
-    if p.starts_with('/') || p.split('/').any(|s| s == "..") {
-        return Err(ToolError::InvalidInput(
-            "path is relative to the repository root and may not start with '/' or contain '..'".into(),
-        ));
-    }
-    Ok(p.trim_end_matches('/').to_string())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -224,10 +214,10 @@ mod tests {
         assert!(check_repo_url("not a url").is_err());
         let e = check_repo_url("https://u:tok123@github.com/org/apps").unwrap_err();
         assert!(!e.to_string().contains("tok123"));
-        assert_eq!(check_path(None).unwrap(), ".");
-        assert_eq!(check_path(Some("apps/web/")).unwrap(), "apps/web");
-        assert!(check_path(Some("../x")).is_err());
-        assert!(check_path(Some("/abs")).is_err());
+        assert_eq!(super::super::check_path(None).unwrap(), ".");
+        assert_eq!(super::super::check_path(Some("apps/web/")).unwrap(), "apps/web");
+        assert!(super::super::check_path(Some("../x")).is_err());
+        assert!(super::super::check_path(Some("/abs")).is_err());
     }
 
     #[tokio::test]

@@ -31,9 +31,23 @@ pub struct ListApplicationsInput {
     pub page: PageArgs,
 }
 
+/// Counts over all applications of the project (upstream's
+/// `application-summary`; whatever the filters and page).
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ApplicationCounts {
+    pub total: u64,
+    /// Applications per health (Healthy, Progressing, Degraded, ...).
+    pub health: std::collections::BTreeMap<String, u64>,
+    /// Applications per sync status (Synced, OutOfSync, Unknown).
+    pub sync: std::collections::BTreeMap<String, u64>,
+}
+
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct ListApplicationsOutput {
     pub project: ProjectRef,
+    /// Per-health and per-sync counts of the whole project (absent if KubeSphere did not give them).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub summary: Option<ApplicationCounts>,
     pub applications: Vec<ApplicationSummary>,
     #[serde(flatten)]
     pub page: PageInfo,
@@ -42,7 +56,7 @@ pub struct ListApplicationsOutput {
 impl ToolDef for ListApplications {
     const NAME: &'static str = "list_applications";
     const TITLE: &'static str = "List GitOps applications";
-    const DESCRIPTION: &'static str = "Lists the GitOps (Argo CD) applications of a DevOps project: name, health, sync status, running sync, repository, revision, path, destination and sync policy. Filter by health or sync to find failing deployments; get_application_status explains one.";
+    const DESCRIPTION: &'static str = "Lists the GitOps (Argo CD) applications of a DevOps project with counts per health and sync: name, health, sync status, running sync, repository, revision, path, destination and sync policy. Filter by health or sync to find failing deployments; get_application_status explains one.";
     const EXAMPLE: &'static str = r#"{"project": "stone-devops"}"#;
     const TOOLSET: Toolset = Toolset::Gitops;
     const HINTS: Hints = Hints::READ;
@@ -71,7 +85,19 @@ impl ToolDef for ListApplications {
                 ctx.client.list_applications(&cluster, &project.name, &query)
             })
             .await?;
+        let summary = match ctx.client.application_summary(&cluster, &project.name).await {
+            Ok(s) => Some(ApplicationCounts {
+                total: s.total,
+                health: s.health_status,
+                sync: s.sync_status,
+            }),
+            Err(e) => {
+                tracing::debug!(error = %e, "application summary unavailable");
+                None
+            }
+        };
         Ok(ListApplicationsOutput {
+            summary,
             applications: apps.iter().map(|a| ApplicationSummary::of(a, &cluster)).collect(),
             project,
             page: info,
@@ -95,6 +121,17 @@ mod tests {
         assert_eq!(names, ["broken-app", "guestbook"]);
         assert_eq!(apps[1]["destination_cluster"], "host");
         assert_eq!(apps[1]["auto_sync"], true);
+        assert_eq!(out["summary"]["total"], 2);
+        assert_eq!(out["summary"]["health"]["Degraded"], 1, "{out:#}");
+        assert_eq!(
+            out["summary"]["sync"]
+                .as_object()
+                .unwrap()
+                .values()
+                .map(|v| v.as_u64().unwrap())
+                .sum::<u64>(),
+            2
+        );
         let degraded = call(
             &c,
             "list_applications",

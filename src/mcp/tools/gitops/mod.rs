@@ -10,6 +10,7 @@ pub mod delete_application;
 pub mod get_application_status;
 pub mod list_applications;
 pub mod sync_application;
+pub mod update_application;
 
 /// The tools of the toolset, in catalog order.
 pub fn tools() -> Vec<ToolEntry> {
@@ -18,6 +19,7 @@ pub fn tools() -> Vec<ToolEntry> {
         ToolEntry::of::<get_application_status::GetApplicationStatus>(),
         ToolEntry::of::<create_application::CreateApplication>(),
         ToolEntry::of::<sync_application::SyncApplication>(),
+        ToolEntry::of::<update_application::UpdateApplication>(),
         ToolEntry::of::<delete_application::DeleteApplication>(),
     ]
 }
@@ -56,4 +58,15 @@ pub(crate) fn status_view(
             })
     });
     (summary, message, detail, next)
+}
+
+/// A path inside the repository (default the root `.`): relative, no `..`.
+pub(crate) fn check_path(raw: Option<&str>) -> Result<String, crate::mcp::error::ToolError> {
+    let p = raw.map(str::trim).filter(|p| !p.is_empty()).unwrap_or(".");
+    if p.starts_with('/') || p.split('/').any(|s| s == "..") {
+        return Err(crate::mcp::error::ToolError::InvalidInput(
+            "path is relative to the repository root and may not start with '/' or contain '..'".into(),
+        ));
+    }
+    Ok(p.trim_end_matches('/').to_string())
 }
