@@ -132,7 +132,7 @@ mod tests {
         let text = err.to_string();
         assert!(
             text.contains(
-                "DevOps project stone-devops (workspace stone, cluster host) with 6 pipelines and 1 credential"
+                "DevOps project stone-devops (workspace stone, cluster host) with 8 pipelines and 1 credential"
             ),
             "{text}"
         );
