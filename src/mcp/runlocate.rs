@@ -1,6 +1,7 @@
 //! Finds a run the way `get_run` does (PipelineRun name, or pipeline +
 //! Jenkins run id + branch) and adds what the log and artifact routes need:
-//! the v1alpha2 address of the Jenkins run.
+//! the v1alpha2 address of the Jenkins run; and a run that can still be
+//! acted on (stop, approve), for the tools of `runs` and `cleanup`.
 
 use crate::kubesphere::logs::{BlueRunRef, validate_run_id};
 use crate::kubesphere::{BranchName, KsError};
@@ -179,4 +180,57 @@ pub async fn find_run_on_branch(
         }
         page += 1;
     }
+}
+
+/// A run that has not finished and has a Jenkins id.
+pub struct ActiveRun {
+    pub run: RunView,
+    pub pipeline: String,
+    pub run_id: String,
+}
+
+impl ActiveRun {
+    pub fn describe(&self) -> String {
+        let mut s = format!("run #{} of pipeline {}", self.run_id, self.pipeline);
+        if let Some(b) = &self.run.branch {
+            s.push_str(&format!(" (branch {b})"));
+        }
+        if let Some(n) = &self.run.name {
+            s.push_str(&format!(" [PipelineRun {n}]"));
+        }
+        if let Some(st) = &self.run.state {
+            s.push_str(&format!(", now {st}"));
+        }
+        s
+    }
+}
+
+/// Finds the run and checks that it can still be acted on.
+pub async fn active_run(
+    ctx: &ToolCtx,
+    project: &ProjectRef,
+    name: Option<&str>,
+    pipeline: Option<&str>,
+    run_id: Option<&str>,
+    branch: Option<&BranchName>,
+    verb: &str,
+) -> Result<ActiveRun, ToolError> {
+    let run = find_run_on_branch(ctx, project, name, pipeline, run_id, branch).await?;
+    if run.finished {
+        return Err(ToolError::InvalidInput(format!(
+            "run {} has already finished (result {}); there is nothing to {verb}",
+            run.name.as_deref().or(run.run_id.as_deref()).unwrap_or("?"),
+            run.result.as_deref().unwrap_or("unknown")
+        )));
+    }
+    let (Some(pipeline), Some(run_id)) = (
+        run.pipeline.clone().or(pipeline.map(str::to_string)),
+        run.run_id.clone(),
+    ) else {
+        return Err(ToolError::InvalidInput(format!(
+            "run {} has no Jenkins run id yet (it is still being queued); wait a few seconds (get_run) and call again",
+            run.name.as_deref().unwrap_or("?")
+        )));
+    };
+    Ok(ActiveRun { run, pipeline, run_id })
 }

@@ -5,14 +5,16 @@
 use super::registry::{Registry, ToolEntry, ToolFilter};
 
 pub mod access;
+pub mod artifacts;
 pub mod authoring;
+pub mod cleanup;
 pub mod context;
 pub mod credentials;
 pub mod gitops;
 pub mod logs;
 pub mod pipelines;
-pub mod quality;
 pub mod projects;
+pub mod quality;
 pub mod repos;
 pub mod runs;
 pub mod templates;
@@ -31,10 +33,12 @@ fn toolset_tools() -> Vec<ToolEntry> {
         pipelines::tools(),
         runs::tools(),
         logs::tools(),
+        artifacts::tools(),
         credentials::tools(),
         gitops::tools(),
         repos::tools(),
         access::tools(),
+        cleanup::tools(),
         authoring::tools(),
         templates::tools(),
         quality::tools(),

@@ -1,4 +1,4 @@
-//! Toolset `credentials`: list, create, update, delete project credentials.
+//! Toolset `credentials`: list, create, rotate project credentials (deleting one is in `cleanup`).
 //! What the tools share: the credential view and kinds, and the secret
 //! values of a credential type.
 
@@ -13,7 +13,6 @@ use crate::mcp::secret::SecretArg;
 use crate::mcp::syncview::SyncStatus;
 
 pub mod create_credential;
-pub mod delete_credential;
 pub mod list_credentials;
 pub mod update_credential;
 
@@ -23,7 +22,6 @@ pub fn tools() -> Vec<ToolEntry> {
         ToolEntry::of::<list_credentials::ListCredentials>(),
         ToolEntry::of::<create_credential::CreateCredential>(),
         ToolEntry::of::<update_credential::UpdateCredential>(),
-        ToolEntry::of::<delete_credential::DeleteCredential>(),
     ]
 }
 

@@ -11,7 +11,6 @@ use crate::mcp::resolve::ProjectRef;
 
 pub mod create_multibranch_pipeline;
 pub mod create_pipeline;
-pub mod delete_pipeline;
 pub mod get_pipeline;
 pub mod get_scan_log;
 pub mod list_branches;
@@ -25,7 +24,6 @@ pub fn tools() -> Vec<ToolEntry> {
         ToolEntry::of::<get_pipeline::GetPipeline>(),
         ToolEntry::of::<create_pipeline::CreatePipeline>(),
         ToolEntry::of::<create_multibranch_pipeline::CreateMultibranchPipeline>(),
-        ToolEntry::of::<delete_pipeline::DeletePipeline>(),
         ToolEntry::of::<list_branches::ListBranches>(),
         ToolEntry::of::<scan_repository::ScanRepository>(),
         ToolEntry::of::<get_scan_log::GetScanLog>(),

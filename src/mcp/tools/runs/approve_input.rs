@@ -19,7 +19,8 @@ use crate::mcp::resolve::{ProjectRef, resolve_input};
 use crate::mcp::runlocate::{find_run_on_branch, parse_branch};
 use crate::mcp::runview::RunView;
 
-use super::{ActiveRun, PendingInput, active_run, pending_inputs};
+use super::{PendingInput, pending_inputs};
+use crate::mcp::runlocate::{ActiveRun, active_run};
 
 pub struct ApproveInput;
 

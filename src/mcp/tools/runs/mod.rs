@@ -1,23 +1,15 @@
-//! Toolset `runs`: trigger, follow, re-run, stop, approve, delete.
+//! Toolset `runs`: trigger, follow, re-run, approve.
 
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use crate::kubesphere::BranchName;
 use crate::kubesphere::models::BlueNode;
-use crate::mcp::context::ToolCtx;
-use crate::mcp::error::ToolError;
 use crate::mcp::registry::ToolEntry;
-use crate::mcp::resolve::ProjectRef;
-use crate::mcp::runlocate::find_run_on_branch;
-use crate::mcp::runview::RunView;
 
 pub mod approve_input;
-pub mod delete_run;
 pub mod get_run;
 pub mod list_runs;
 pub mod rerun;
-pub mod stop_run;
 pub mod trigger_run;
 pub mod wait_for_run;
 
@@ -29,63 +21,8 @@ pub fn tools() -> Vec<ToolEntry> {
         ToolEntry::of::<get_run::GetRun>(),
         ToolEntry::of::<wait_for_run::WaitForRun>(),
         ToolEntry::of::<rerun::Rerun>(),
-        ToolEntry::of::<stop_run::StopRun>(),
         ToolEntry::of::<approve_input::ApproveInput>(),
-        ToolEntry::of::<delete_run::DeleteRun>(),
     ]
-}
-
-/// A run that has not finished and has a Jenkins id.
-pub(crate) struct ActiveRun {
-    pub run: RunView,
-    pub pipeline: String,
-    pub run_id: String,
-}
-
-impl ActiveRun {
-    pub fn describe(&self) -> String {
-        let mut s = format!("run #{} of pipeline {}", self.run_id, self.pipeline);
-        if let Some(b) = &self.run.branch {
-            s.push_str(&format!(" (branch {b})"));
-        }
-        if let Some(n) = &self.run.name {
-            s.push_str(&format!(" [PipelineRun {n}]"));
-        }
-        if let Some(st) = &self.run.state {
-            s.push_str(&format!(", now {st}"));
-        }
-        s
-    }
-}
-
-/// Finds the run and checks that it can still be acted on.
-pub(crate) async fn active_run(
-    ctx: &ToolCtx,
-    project: &ProjectRef,
-    name: Option<&str>,
-    pipeline: Option<&str>,
-    run_id: Option<&str>,
-    branch: Option<&BranchName>,
-    verb: &str,
-) -> Result<ActiveRun, ToolError> {
-    let run = find_run_on_branch(ctx, project, name, pipeline, run_id, branch).await?;
-    if run.finished {
-        return Err(ToolError::InvalidInput(format!(
-            "run {} has already finished (result {}); there is nothing to {verb}",
-            run.name.as_deref().or(run.run_id.as_deref()).unwrap_or("?"),
-            run.result.as_deref().unwrap_or("unknown")
-        )));
-    }
-    let (Some(pipeline), Some(run_id)) = (
-        run.pipeline.clone().or(pipeline.map(str::to_string)),
-        run.run_id.clone(),
-    ) else {
-        return Err(ToolError::InvalidInput(format!(
-            "run {} has no Jenkins run id yet (it is still being queued); wait a few seconds (get_run) and call again",
-            run.name.as_deref().unwrap_or("?")
-        )));
-    };
-    Ok(ActiveRun { run, pipeline, run_id })
 }
 
 #[derive(Clone, Debug, Serialize, JsonSchema, PartialEq, Eq)]

@@ -13,7 +13,7 @@ use crate::mcp::resolve::{ProjectRef, resolve_input};
 use crate::mcp::runlocate::{find_run_on_branch, parse_branch};
 use crate::mcp::runview::RunView;
 
-use super::{ActiveRun, active_run};
+use crate::mcp::runlocate::{ActiveRun, active_run};
 
 pub struct StopRun;
 
