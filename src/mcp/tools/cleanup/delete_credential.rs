@@ -7,12 +7,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::kubesphere::creds::Credential;
 use crate::mcp::args::ProjectArgs;
-use crate::mcp::confirm::{ConfirmedBy, Target, confirm};
+use crate::mcp::confirm::{ConfirmedBy, confirm};
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
 use crate::mcp::resolve::{ProjectRef, resolve_input};
-use crate::mcp::tools::credentials::CredentialKind;
+use crate::mcp::tools::credentials::{CredentialKind, credential_target, credential_users};
 
 pub struct DeleteCredential;
 
@@ -53,29 +53,8 @@ impl ToolDef for DeleteCredential {
         // Refuses Secrets of other types (NotFound naming the type).
         let read =
             || async { Ok::<Credential, ToolError>(ctx.client.get_credential(&cluster, &project.name, &id).await?) };
-        // Upstream answers every Jenkins-side failure of the usage route
-        // with 500 (U5); a credential Jenkins does not have yet is a 404.
-        let used_by = match ctx.client.credential_usage(&cluster, &project.name, &id).await {
-            Ok(u) => Some(u),
-            Err(e) => {
-                tracing::debug!(error = %e, "credential usage unknown");
-                None
-            }
-        };
-        let describe = |c: &Credential| Target {
-            description: format!(
-                "credential {} ({}) in {}",
-                c.metadata.name,
-                c.kind.short_name(),
-                project.describe()
-            ),
-            // The sync status annotation changes on its own: not part of it.
-            fingerprint: format!(
-                "uid {}, type {}",
-                c.metadata.uid.as_deref().unwrap_or("?"),
-                c.kind.short_name()
-            ),
-        };
+        let used_by = credential_users(&ctx, &cluster, &project.name, &id).await;
+        let describe = |c: &Credential| credential_target(c, &project);
         let consequence = match used_by.as_deref() {
             Some([]) => "Pipelines that use it fail until it is recreated; this cannot be undone.".to_string(),
             Some(used) => format!(

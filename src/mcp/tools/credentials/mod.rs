@@ -6,9 +6,13 @@ use schemars::JsonSchema;
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 
+use crate::kubesphere::Cluster;
 use crate::kubesphere::creds::{Credential, CredentialData, CredentialType};
+use crate::mcp::confirm::Target;
+use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
 use crate::mcp::registry::ToolEntry;
+use crate::mcp::resolve::ProjectRef;
 use crate::mcp::secret::SecretArg;
 use crate::mcp::syncview::SyncStatus;
 
@@ -205,4 +209,37 @@ pub(crate) fn credential_data(kind: CredentialKind, input: CredentialValues<'_>)
             CredentialData::Kubeconfig { content }
         }
     })
+}
+
+/// The pipelines recorded as using a credential (`None`: not known).
+/// Upstream answers every Jenkins-side failure of the usage route with 500
+/// (U5); a credential Jenkins does not have yet is a 404. Used by the
+/// confirmation questions of update_credential and delete_credential.
+pub async fn credential_users(ctx: &ToolCtx, cluster: &Cluster, namespace: &str, id: &str) -> Option<Vec<String>> {
+    match ctx.client.credential_usage(cluster, namespace, id).await {
+        Ok(u) => Some(u),
+        Err(e) => {
+            tracing::debug!(error = %e, "credential usage unknown");
+            None
+        }
+    }
+}
+
+/// What a confirmation about a credential names, and what must not have
+/// changed between the question and the write.
+pub fn credential_target(c: &Credential, project: &ProjectRef) -> Target {
+    Target {
+        description: format!(
+            "credential {} ({}) in {}",
+            c.metadata.name,
+            c.kind.short_name(),
+            project.describe()
+        ),
+        // The sync status annotation changes on its own: not part of it.
+        fingerprint: format!(
+            "uid {}, type {}",
+            c.metadata.uid.as_deref().unwrap_or("?"),
+            c.kind.short_name()
+        ),
+    }
 }

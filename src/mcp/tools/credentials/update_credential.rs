@@ -7,12 +7,12 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{CredentialKind, CredentialSummary};
-use super::{CredentialValues, credential_data};
+use super::{CredentialValues, credential_data, credential_target, credential_users};
 use crate::kubesphere::KsError;
 use crate::kubesphere::creds::Credential;
 use crate::kubesphere::path::validate_subdomain;
 use crate::mcp::args::ProjectArgs;
-use crate::mcp::confirm::{ConfirmedBy, Target, confirm};
+use crate::mcp::confirm::{ConfirmedBy, confirm};
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
@@ -111,29 +111,8 @@ impl ToolDef for UpdateCredential {
             }
             Ok::<Credential, ToolError>(c)
         };
-        // Upstream answers every Jenkins-side failure of the usage route
-        // with 500 (U5); a credential Jenkins does not have yet is a 404.
-        let used_by = match ctx.client.credential_usage(&cluster, &project.name, &id).await {
-            Ok(u) => Some(u),
-            Err(e) => {
-                tracing::debug!(error = %e, "credential usage unknown");
-                None
-            }
-        };
-        let describe = |c: &Credential| Target {
-            description: format!(
-                "credential {} ({}) in {}",
-                c.metadata.name,
-                c.kind.short_name(),
-                project.describe()
-            ),
-            // The sync status annotation changes on its own: not part of it.
-            fingerprint: format!(
-                "uid {}, type {}",
-                c.metadata.uid.as_deref().unwrap_or("?"),
-                c.kind.short_name()
-            ),
-        };
+        let used_by = credential_users(&ctx, &cluster, &project.name, &id).await;
+        let describe = |c: &Credential| credential_target(c, &project);
         let consequence = match used_by.as_deref() {
             Some([]) => "No pipeline is recorded as using it. The current values are replaced and cannot be recovered.".to_string(),
             Some(used) => format!(
