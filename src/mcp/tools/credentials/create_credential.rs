@@ -5,7 +5,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{CredentialKind, CredentialSummary, CredentialValues, credential_data};
+use super::{CredentialKind, CredentialSummary, CredentialValueArgs, credential_data};
 use crate::kubesphere::creds::NewCredential;
 use crate::kubesphere::path::validate_subdomain;
 use crate::mcp::args::ProjectArgs;
@@ -13,7 +13,6 @@ use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
 use crate::mcp::resolve::{ProjectRef, resolve_input};
-use crate::mcp::secret::SecretArg;
 
 pub struct CreateCredential;
 
@@ -29,37 +28,8 @@ pub struct CreateCredentialInput {
     /// What the credential is for.
     #[serde(default)]
     pub description: Option<String>,
-    /// basic-auth, ssh-auth: the user name (not secret).
-    #[serde(default)]
-    pub username: Option<String>,
-    /// basic-auth: the password or, better, an access token. From the user only.
-    #[serde(default)]
-    pub password: Option<SecretArg>,
-    /// ssh-auth: the private key text (PEM or OpenSSH), not the public key. From the user only.
-    #[serde(default)]
-    pub private_key: Option<SecretArg>,
-    /// ssh-auth: passphrase of the private key, only if it has one.
-    #[serde(default)]
-    pub passphrase: Option<SecretArg>,
-    /// secret-text: the secret, e.g. an API token. From the user only.
-    #[serde(default)]
-    pub secret: Option<SecretArg>,
-    /// kubeconfig: the whole kubeconfig file. From the user only.
-    #[serde(default)]
-    pub content: Option<SecretArg>,
-}
-
-impl CredentialValues<'_> {
-    fn of(input: &CreateCredentialInput) -> CredentialValues<'_> {
-        CredentialValues {
-            username: input.username.as_deref(),
-            password: input.password.as_ref(),
-            private_key: input.private_key.as_ref(),
-            passphrase: input.passphrase.as_ref(),
-            secret: input.secret.as_ref(),
-            content: input.content.as_ref(),
-        }
-    }
+    #[serde(flatten)]
+    pub values: CredentialValueArgs,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -85,7 +55,7 @@ impl ToolDef for CreateCredential {
     async fn call(ctx: ToolCtx, input: CreateCredentialInput) -> Result<CreateCredentialOutput, ToolError> {
         let id = input.id.trim().to_string();
         validate_subdomain("credential id", &id)?;
-        let data = credential_data(input.kind, CredentialValues::of(&input))?;
+        let data = credential_data(input.kind, input.values.view())?;
         let project = resolve_input(&ctx, &input.scope).await?;
         let creator = match ctx.client.identity().await {
             Ok(i) => i.username,
@@ -141,7 +111,7 @@ mod tests {
             "private_key": "-----BEGIN OPENSSH PRIVATE KEY-----\nzz-key-material\n-----END OPENSSH PRIVATE KEY-----",
             "passphrase": "zz-pass-phrase"}))
         .unwrap();
-        let data = super::credential_data(input.kind, super::CredentialValues::of(&input)).unwrap();
+        let data = super::credential_data(input.kind, input.values.view()).unwrap();
         for text in [format!("{input:?}"), format!("{data:?}")] {
             assert!(!text.contains("zz-"), "{text}");
             assert!(text.contains("git"), "{text}");

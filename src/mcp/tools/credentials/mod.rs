@@ -94,7 +94,44 @@ impl CredentialSummary {
     }
 }
 
-/// The value fields of a tool input (create_credential, update_credential).
+/// The value fields of create_credential's and update_credential's inputs,
+/// written once (the type says which are needed).
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+pub struct CredentialValueArgs {
+    /// basic-auth, ssh-auth: the user name (not secret).
+    #[serde(default)]
+    pub username: Option<String>,
+    /// basic-auth: the password or, better, an access token. From the user only.
+    #[serde(default)]
+    pub password: Option<SecretArg>,
+    /// ssh-auth: the private key text (PEM or OpenSSH), not the public key. From the user only.
+    #[serde(default)]
+    pub private_key: Option<SecretArg>,
+    /// ssh-auth: passphrase of the private key, only if it has one.
+    #[serde(default)]
+    pub passphrase: Option<SecretArg>,
+    /// secret-text: the secret, e.g. an API token. From the user only.
+    #[serde(default)]
+    pub secret: Option<SecretArg>,
+    /// kubeconfig: the whole kubeconfig file. From the user only.
+    #[serde(default)]
+    pub content: Option<SecretArg>,
+}
+
+impl CredentialValueArgs {
+    pub(crate) fn view(&self) -> CredentialValues<'_> {
+        CredentialValues {
+            username: self.username.as_deref(),
+            password: self.password.as_ref(),
+            private_key: self.private_key.as_ref(),
+            passphrase: self.passphrase.as_ref(),
+            secret: self.secret.as_ref(),
+            content: self.content.as_ref(),
+        }
+    }
+}
+
+/// The value fields, borrowed.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct CredentialValues<'a> {
     pub username: Option<&'a str>,

@@ -7,7 +7,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{CredentialKind, CredentialSummary};
-use super::{CredentialValues, credential_data, credential_target, credential_users};
+use super::{CredentialValueArgs, credential_data, credential_target, credential_users};
 use crate::kubesphere::KsError;
 use crate::kubesphere::creds::Credential;
 use crate::kubesphere::path::validate_subdomain;
@@ -17,7 +17,6 @@ use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
 use crate::mcp::registry::{Hints, ToolDef, Toolset};
 use crate::mcp::resolve::{ProjectRef, resolve_input};
-use crate::mcp::secret::SecretArg;
 
 pub struct UpdateCredential;
 
@@ -30,37 +29,8 @@ pub struct UpdateCredentialInput {
     /// Its current type (cannot change); all its values are required: basic-auth username + password, ssh-auth username + private_key (+ passphrase), secret-text secret, kubeconfig content.
     #[serde(rename = "type")]
     pub kind: CredentialKind,
-    /// basic-auth, ssh-auth: the user name.
-    #[serde(default)]
-    pub username: Option<String>,
-    /// basic-auth: the new password or token. From the user only.
-    #[serde(default)]
-    pub password: Option<SecretArg>,
-    /// ssh-auth: the new private key text. From the user only.
-    #[serde(default)]
-    pub private_key: Option<SecretArg>,
-    /// ssh-auth: the key's passphrase, if any.
-    #[serde(default)]
-    pub passphrase: Option<SecretArg>,
-    /// secret-text: the new secret. From the user only.
-    #[serde(default)]
-    pub secret: Option<SecretArg>,
-    /// kubeconfig: the new kubeconfig. From the user only.
-    #[serde(default)]
-    pub content: Option<SecretArg>,
-}
-
-impl CredentialValues<'_> {
-    fn of_update(input: &UpdateCredentialInput) -> CredentialValues<'_> {
-        CredentialValues {
-            username: input.username.as_deref(),
-            password: input.password.as_ref(),
-            private_key: input.private_key.as_ref(),
-            passphrase: input.passphrase.as_ref(),
-            secret: input.secret.as_ref(),
-            content: input.content.as_ref(),
-        }
-    }
+    #[serde(flatten)]
+    pub values: CredentialValueArgs,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -93,7 +63,7 @@ impl ToolDef for UpdateCredential {
         let id = input.id.trim().to_string();
         validate_subdomain("credential id", &id)?;
         // Nothing is read or asked before the values are complete.
-        let data = credential_data(input.kind, CredentialValues::of_update(&input))?;
+        let data = credential_data(input.kind, input.values.view())?;
         let project = resolve_input(&ctx, &input.scope).await?;
         let cluster = project.cluster();
         let want = input.kind;
