@@ -410,3 +410,40 @@ fn the_checker_catches_each_breach() {
         "{b:#?}"
     );
 }
+
+/// The client crate knows nothing of MCP: none of the MCP or HTTP-server
+/// crates may become its dependency (then any MCP type in it is a build
+/// error), and no source file of `src/` or `client/src/` grows past 600
+/// lines.
+#[test]
+fn the_client_crate_has_no_mcp_dependency_and_files_stay_small() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let manifest = std::fs::read_to_string(root.join("client/Cargo.toml")).expect("client/Cargo.toml");
+    let deps: Vec<&str> = manifest
+        .lines()
+        .skip_while(|l| !l.trim_start().starts_with("[dependencies]"))
+        .filter_map(|l| l.split(['=', ' ']).next())
+        .filter(|n| !n.is_empty() && !n.starts_with('['))
+        .collect();
+    assert!(!deps.is_empty(), "no dependencies read from client/Cargo.toml");
+    for banned in ["rmcp", "schemars", "axum"] {
+        assert!(!deps.contains(&banned), "client/Cargo.toml depends on {banned}");
+    }
+    fn long_files(dir: &Path, out: &mut Vec<String>) {
+        for e in std::fs::read_dir(dir).expect("read dir").flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                long_files(&p, out);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                let n = std::fs::read_to_string(&p).map(|s| s.lines().count()).unwrap_or(0);
+                if n > 600 {
+                    out.push(format!("{} ({n} lines)", p.display()));
+                }
+            }
+        }
+    }
+    let mut long = Vec::new();
+    long_files(&root.join("src"), &mut long);
+    long_files(&root.join("client/src"), &mut long);
+    assert!(long.is_empty(), "split along their seams: {long:?}");
+}
