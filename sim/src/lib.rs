@@ -551,6 +551,23 @@ impl Sim {
             .unwrap_or_default()
     }
 
+    /// Full names of the DevOps projects (on any cluster) that `text` names
+    /// other than by their full name: their short name (`generateName`) or
+    /// display name (`kubesphere.io/alias-name` annotation).
+    pub fn projects_known_as(&self, text: &str) -> Vec<String> {
+        let st = self.shared.lock();
+        st.clusters
+            .values()
+            .flat_map(|c| c.projects.values())
+            .filter(|p| {
+                let meta = &p.cr["metadata"];
+                meta["annotations"]["kubesphere.io/alias-name"].as_str() == Some(text)
+                    || meta["generateName"].as_str() == Some(text)
+            })
+            .map(|p| p.name.clone())
+            .collect()
+    }
+
     /// Names of the DevOps projects (namespaces) on a cluster.
     pub fn project_names(&self, cluster: &str) -> Vec<String> {
         let st = self.shared.lock();
