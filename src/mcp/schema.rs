@@ -35,7 +35,39 @@ pub fn input_schema<T: JsonSchema>() -> Arc<JsonObject> {
 
 /// Schema of what `T` writes (tool output).
 pub fn output_schema<T: JsonSchema>() -> Arc<JsonObject> {
-    Arc::new(build::<T>(true))
+    let mut v = Value::Object(build::<T>(true));
+    no_bare_true(&mut v);
+    match v {
+        Value::Object(obj) => Arc::new(obj),
+        _ => Arc::new(JsonObject::new()),
+    }
+}
+
+/// A free-form value (`serde_json::Value`) is the schema `true`; clients
+/// that map schemas onto a stricter dialect (the Inspector's `--strict`)
+/// refuse a bare `true` where a property or item schema is expected. `{}`
+/// accepts the same values.
+fn no_bare_true(v: &mut Value) {
+    match v {
+        Value::Object(o) => {
+            for (k, child) in o.iter_mut() {
+                match (k.as_str(), &mut *child) {
+                    ("properties", Value::Object(props)) => {
+                        for p in props.values_mut() {
+                            if *p == Value::Bool(true) {
+                                *p = Value::Object(JsonObject::new());
+                            }
+                        }
+                    }
+                    ("items", c) if *c == Value::Bool(true) => *c = Value::Object(JsonObject::new()),
+                    _ => {}
+                }
+                no_bare_true(child);
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(no_bare_true),
+        _ => {}
+    }
 }
 
 fn build<T: JsonSchema>(serialize: bool) -> JsonObject {
@@ -117,6 +149,23 @@ fn clean_node(o: &mut JsonObject) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[allow(dead_code)]
+    #[derive(serde::Serialize, JsonSchema)]
+    struct Change {
+        field: String,
+        before: serde_json::Value,
+        list: Vec<serde_json::Value>,
+    }
+
+    #[test]
+    fn a_free_form_output_value_is_an_empty_schema_not_true() {
+        let s = serde_json::to_string(&*output_schema::<Change>()).unwrap();
+        assert!(!s.contains(":true"), "{s}");
+        let v = output_schema::<Change>();
+        assert_eq!(v["properties"]["before"], serde_json::json!({}));
+        assert_eq!(v["properties"]["list"]["items"], serde_json::json!({}));
+    }
     use serde::Deserialize;
 
     #[allow(dead_code)]
